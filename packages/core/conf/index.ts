@@ -1,0 +1,141 @@
+import * as path from 'node:path';
+import { ImproperlyConfigured } from '../errors';
+import { settingsSchema, SESSION_ENGINE_SHORT_NAMES, type Settings, type SettingsInput } from './schema';
+
+export type { Settings, SettingsInput, DatabaseSettings, CacheSettings } from './schema';
+export { SESSION_ENGINE_SHORT_NAMES } from './schema';
+
+/** Typed identity helper for `settings.ts`: `export default defineSettings({...})`. */
+export function defineSettings<T extends SettingsInput>(s: T): T {
+  return s;
+}
+
+const unconfigured = new Proxy({} as Settings, {
+  get(_t, prop) {
+    if (typeof prop === 'symbol' || prop === 'then' || prop === 'toJSON') return undefined;
+    throw new ImproperlyConfigured(
+      `Requested setting ${String(prop)}, but settings are not configured. Call configure() or set TANGO_SETTINGS_MODULE.`);
+  },
+});
+
+/** The active settings (django.conf.settings): validated once, frozen. */
+export let settings: Settings = unconfigured;
+
+type Listener = (s: Settings) => void;
+const listeners = new Set<Listener>();
+
+/** Called whenever settings are (re)configured, so modules can drop what they derived from the old ones. */
+export function on_settings_changed(fn: Listener): () => void {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+function show(v: unknown): string {
+  if (typeof v === 'string') return `'${v}'`;
+  if (v === undefined) return '(missing)';
+  if (typeof v === 'function') return '<function>';
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}
+
+function valueAt(obj: unknown, keys: PropertyKey[]): unknown {
+  let cur: unknown = obj;
+  for (const k of keys) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[k];
+  }
+  return cur;
+}
+
+/** Validates raw settings into a frozen object, throwing one line that names the setting, value and expectation. */
+export function validate_settings(raw: SettingsInput | Record<string, unknown>, baseDir = process.cwd()): Settings {
+  const result = settingsSchema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const name = issue.path.map(String).join('.');
+    const value = valueAt(raw, issue.path);
+    throw new ImproperlyConfigured(`Invalid setting ${name} = ${show(value)}: expected ${issue.message}.`);
+  }
+  const data = result.data;
+  const engine = SESSION_ENGINE_SHORT_NAMES[data.SESSION_ENGINE] ?? data.SESSION_ENGINE;
+  const known = new Set(Object.values(SESSION_ENGINE_SHORT_NAMES));
+  if (!known.has(engine) && !isResolvable(engine, baseDir)) {
+    throw new ImproperlyConfigured(
+      `Invalid setting SESSION_ENGINE = '${data.SESSION_ENGINE}': expected one of ${Object.keys(SESSION_ENGINE_SHORT_NAMES).join(', ')} ` +
+      `or a module exporting SessionStore.`);
+  }
+  if (!data.DATABASES.default && Object.keys(data.DATABASES).length > 0) {
+    throw new ImproperlyConfigured(`Invalid setting DATABASES = ${show(raw.DATABASES)}: expected a 'default' entry.`);
+  }
+  return deepFreeze({ ...data, SESSION_ENGINE: engine, BASE_DIR: baseDir }) as Settings;
+}
+
+function isResolvable(spec: string, baseDir: string): boolean {
+  try {
+    require.resolve(spec.startsWith('.') ? path.resolve(baseDir, spec) : spec, { paths: [baseDir, __dirname] });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o as object)) deepFreeze(v);
+  }
+  return o;
+}
+
+/** Installs settings for the process (and for tests: call again to replace them). */
+export function configure(raw: SettingsInput | Record<string, unknown>, baseDir?: string): Settings {
+  settings = validate_settings(raw, baseDir);
+  for (const fn of listeners) fn(settings);
+  return settings;
+}
+
+export function is_configured(): boolean {
+  return settings !== unconfigured;
+}
+
+/**
+ * Loads the settings module named by `--settings`, TANGO_SETTINGS_MODULE, or
+ * `./settings.ts` in `cwd`, and configures it. Its directory becomes BASE_DIR.
+ */
+export function load_settings(modulePath?: string, cwd = process.cwd()): Settings {
+  const spec = modulePath ?? process.env.TANGO_SETTINGS_MODULE ?? './settings';
+  const file = spec.startsWith('.') || path.isAbsolute(spec) ? path.resolve(cwd, spec) : spec;
+  let mod: { default?: unknown };
+  try {
+    mod = require(file) as { default?: unknown };
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'MODULE_NOT_FOUND' && String(e.message).includes(file)) {
+      throw new ImproperlyConfigured(`Settings module '${spec}' not found (set TANGO_SETTINGS_MODULE or pass --settings).`);
+    }
+    throw err;
+  }
+  const raw = (mod.default ?? mod) as Record<string, unknown>;
+  let baseDir: string;
+  try {
+    baseDir = path.dirname(require.resolve(file));
+  } catch {
+    baseDir = cwd;
+  }
+  return configure(raw, baseDir);
+}
+
+/** Runs `fn` with some settings replaced, then restores the old ones (django.test.override_settings). */
+export async function override_settings<T>(changes: Record<string, unknown>, fn: () => T | Promise<T>): Promise<T> {
+  const old = settings;
+  configure({ ...old, ...changes }, old.BASE_DIR);
+  try {
+    return await fn();
+  } finally {
+    settings = old;
+    for (const l of listeners) l(settings);
+  }
+}

@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { is_valid_timezone } from '../timezone';
+
+/** Django's short names for the built-in session engines. */
+export const SESSION_ENGINE_SHORT_NAMES: Record<string, string> = {
+  db: '@tango/sessions/backends/db',
+  file: '@tango/sessions/backends/file',
+  cache: '@tango/sessions/backends/cache',
+  cached_db: '@tango/sessions/backends/cached_db',
+  signed_cookies: '@tango/sessions/backends/signed_cookies',
+};
+
+const seconds = z.number().int('a whole number of seconds').nonnegative('a whole number of seconds >= 0');
+
+const samesite = z.union([
+  z.literal(false),
+  z.null(),
+  z.string().refine((s) => ['lax', 'strict', 'none'].includes(s.toLowerCase()), "'Lax', 'Strict', 'None' or false"),
+]);
+
+const database = z.object({
+  ENGINE: z.string({ error: "an ENGINE: 'sqlite3' or 'postgresql'" }).refine(
+    (e) => /(^|\.)(sqlite3|postgresql|postgres)$/.test(e), "'sqlite3' or 'postgresql'"),
+  NAME: z.string().optional(),
+  HOST: z.string().optional(),
+  PORT: z.union([z.number().int(), z.string()]).optional(),
+  USER: z.string().optional(),
+  PASSWORD: z.string().optional(),
+  URL: z.string().optional(),
+  POOL: z.object({ min: z.number().int().nonnegative(), max: z.number().int().positive() }).optional(),
+  /** Milliseconds to wait for a connection or a query before giving up (a 5xx, never a hang). */
+  TIMEOUT: z.number().int().positive().optional(),
+}).loose();
+
+const cache = z.object({
+  BACKEND: z.string().refine((b) => /(^|\.)(locmem|redis|memcached)$/i.test(b), "'locmem', 'redis' or 'memcached'"),
+  LOCATION: z.union([z.string(), z.array(z.string())]).optional(),
+  TIMEOUT: z.number().int().positive().optional(),
+  KEY_PREFIX: z.string().optional(),
+}).loose();
+
+const moduleOrFunction = z.union([z.string().min(1), z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', 'a module path or a function')]);
+
+export const settingsSchema = z.object({
+  SECRET_KEY: z.string({ error: 'a non-empty string' }).min(1, 'a non-empty string'),
+  SECRET_KEY_FALLBACKS: z.array(z.string().min(1)).default([]),
+  DEBUG: z.boolean().default(false),
+  ALLOWED_HOSTS: z.array(z.string()).default([]),
+  INSTALLED_APPS: z.array(z.string()).default([]),
+  MIDDLEWARE: z.array(moduleOrFunction).default([]),
+  ROOT_URLCONF: z.union([z.string(), z.array(z.unknown())]).optional(),
+  TIME_ZONE: z.string().refine(is_valid_timezone, 'an IANA time zone such as \'UTC\' or \'Asia/Shanghai\'').default('America/Chicago'),
+  USE_TZ: z.boolean().default(true),
+  DATABASES: z.record(z.string(), database).default({ default: { ENGINE: 'sqlite3', NAME: 'db.sqlite3' } }),
+  CACHES: z.record(z.string(), cache).default({ default: { BACKEND: 'locmem' } }),
+  SESSION_ENGINE: z.string().min(1).default('@tango/sessions/backends/db'),
+  SESSION_COOKIE_NAME: z.string().regex(/^[A-Za-z0-9!#$%&'*+\-.^_`|~:]+$/, 'a cookie name made of token characters').default('sessionid'),
+  SESSION_COOKIE_AGE: seconds.default(1209600),
+  SESSION_COOKIE_DOMAIN: z.string().nullable().default(null),
+  SESSION_COOKIE_PATH: z.string().default('/'),
+  SESSION_COOKIE_SECURE: z.boolean().default(false),
+  SESSION_COOKIE_HTTPONLY: z.boolean().default(true),
+  SESSION_COOKIE_SAMESITE: samesite.default('Lax'),
+  SESSION_SAVE_EVERY_REQUEST: z.boolean().default(false),
+  SESSION_EXPIRE_AT_BROWSER_CLOSE: z.boolean().default(false),
+  SESSION_FILE_PATH: z.string().nullable().default(null),
+  SESSION_CACHE_ALIAS: z.string().default('default'),
+  SESSION_SERIALIZER: z.string().refine((s) => /(^|\.)(json|JSONSerializer)$/.test(s), "'json' (the only serializer Django still ships)").default('json'),
+  SIGNED_COOKIE_LEGACY_SALT_FALLBACK: z.boolean().default(true),
+  /** Milliseconds a session store may take before the request fails with a 5xx. */
+  SESSION_STORE_TIMEOUT: seconds.default(5000),
+}).loose();
+
+export type SettingsInput = z.input<typeof settingsSchema> & Record<string, unknown>;
+export type Settings = Readonly<z.output<typeof settingsSchema> & { BASE_DIR: string } & Record<string, unknown>>;
+export type DatabaseSettings = z.output<typeof database>;
+export type CacheSettings = z.output<typeof cache>;

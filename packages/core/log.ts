@@ -1,0 +1,70 @@
+/**
+ * Named loggers, as Django's `logging.getLogger('django.security.SuspiciousSession')`.
+ * Lines go to stderr as JSON (pino's shape, so Fastify's logs and ours read alike);
+ * tests and operators can attach handlers.
+ */
+export type Level = 'debug' | 'info' | 'warn' | 'error';
+const LEVELS: Record<Level, number> = { debug: 20, info: 30, warn: 40, error: 50 };
+
+export interface LogRecord {
+  name: string;
+  level: Level;
+  msg: string;
+  err?: Error;
+  extra?: Record<string, unknown>;
+}
+
+export interface Logger {
+  debug(msg: string, extra?: Record<string, unknown> | Error): void;
+  info(msg: string, extra?: Record<string, unknown> | Error): void;
+  warn(msg: string, extra?: Record<string, unknown> | Error): void;
+  error(msg: string, extra?: Record<string, unknown> | Error): void;
+}
+
+type Handler = (r: LogRecord) => void;
+const handlers = new Set<Handler>();
+let threshold = LEVELS[(process.env.TANGO_LOG_LEVEL as Level) ?? 'info'] ?? LEVELS.info;
+let writeStderr = process.env.TANGO_LOG_SILENT !== '1';
+
+function stderrHandler(r: LogRecord): void {
+  if (!writeStderr || LEVELS[r.level] < threshold) return;
+  const line: Record<string, unknown> = { level: LEVELS[r.level], time: Date.now(), name: r.name, msg: r.msg, ...r.extra };
+  if (r.err) line.err = { type: r.err.name, message: r.err.message, stack: r.err.stack };
+  process.stderr.write(`${JSON.stringify(line)}\n`);
+}
+
+export function set_log_level(level: Level): void {
+  threshold = LEVELS[level];
+}
+
+/** Turns the stderr output on or off (handlers still receive every record). */
+export function set_stderr_logging(on: boolean): void {
+  writeStderr = on;
+}
+
+export function add_log_handler(h: Handler): () => void {
+  handlers.add(h);
+  return () => handlers.delete(h);
+}
+
+/** Collects log records until `stop()`: for tests that assert a reason was logged. */
+export function capture_logs(): { records: LogRecord[]; stop: () => void } {
+  const records: LogRecord[] = [];
+  const stop = add_log_handler((r) => records.push(r));
+  return { records, stop };
+}
+
+const cache = new Map<string, Logger>();
+
+export function get_logger(name: string): Logger {
+  let l = cache.get(name);
+  if (l) return l;
+  const emit = (level: Level) => (msg: string, extra?: Record<string, unknown> | Error) => {
+    const r: LogRecord = extra instanceof Error ? { name, level, msg, err: extra } : { name, level, msg, extra };
+    stderrHandler(r);
+    for (const h of handlers) h(r);
+  };
+  l = { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
+  cache.set(name, l);
+  return l;
+}

@@ -1,0 +1,102 @@
+/**
+ * Time-zone arithmetic for TIME_ZONE / USE_TZ (django.utils.timezone).
+ * Node has no tz database API beyond Intl, so offsets are read from Intl.
+ */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(tz: string): Intl.DateTimeFormat {
+  let f = formatters.get(tz);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: tz, hourCycle: 'h23',
+      year: 'numeric', month: '2-digit', day: '2-digit',
+      hour: '2-digit', minute: '2-digit', second: '2-digit',
+    });
+    formatters.set(tz, f);
+  }
+  return f;
+}
+
+export function is_valid_timezone(tz: string): boolean {
+  try {
+    formatter(tz);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Offset of `tz` from UTC at instant `d`, in milliseconds (positive east of Greenwich). */
+export function utc_offset_ms(d: Date, tz: string): number {
+  if (tz === 'UTC') return 0;
+  const parts: Record<string, number> = {};
+  for (const p of formatter(tz).formatToParts(d)) if (p.type !== 'literal') parts[p.type] = Number(p.value);
+  const asUtc = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second);
+  return asUtc - (d.getTime() - d.getUTCMilliseconds());
+}
+
+function pad(n: number, w = 2): string {
+  return String(n).padStart(w, '0');
+}
+
+/**
+ * A naive wall-clock datetime string `YYYY-MM-DD HH:MM:SS[.ffffff]`, the text
+ * Django's SQLite backend stores for a datetime (microseconds only when non-zero).
+ */
+export function naive_string(d: Date, tz: string): string {
+  const local = new Date(d.getTime() + utc_offset_ms(d, tz));
+  const base = `${local.getUTCFullYear()}-${pad(local.getUTCMonth() + 1)}-${pad(local.getUTCDate())} ` +
+    `${pad(local.getUTCHours())}:${pad(local.getUTCMinutes())}:${pad(local.getUTCSeconds())}`;
+  const ms = local.getUTCMilliseconds();
+  return ms ? `${base}.${pad(ms, 3)}000` : base;
+}
+
+const NAIVE_RE = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?$/;
+
+/**
+ * The instant a naive wall-clock time in `tz` denotes. Ambiguous times (a DST
+ * fold) resolve to the first occurrence, as Python's fold=0 does.
+ */
+export function parse_naive(s: string, tz: string): Date {
+  const m = NAIVE_RE.exec(s.trim());
+  if (!m) throw new RangeError(`Invalid naive datetime: '${s}'`);
+  const ms = m[7] ? Math.floor(Number(m[7].padEnd(6, '0')) / 1000) : 0;
+  const wall = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], m[6] ? +m[6] : 0, ms);
+  // Two passes converge on the right offset, including just after a DST change.
+  let guess = wall - utc_offset_ms(new Date(wall), tz);
+  guess = wall - utc_offset_ms(new Date(guess), tz);
+  return new Date(guess);
+}
+
+/**
+ * Python's datetime.isoformat(): aware values keep their offset (`+00:00`),
+ * microseconds only when non-zero.
+ */
+export function isoformat(d: Date, opts: { use_tz: boolean; tz: string }): string {
+  if (!opts.use_tz) return naive_string(d, opts.tz).replace(' ', 'T');
+  return `${naive_string(d, 'UTC').replace(' ', 'T')}+00:00`;
+}
+
+const ISO_OFFSET_RE = /^(.*?)(Z|[+-]\d{2}:?\d{2}(?::\d{2}(?:\.\d+)?)?)?$/;
+
+/**
+ * datetime.fromisoformat for the strings Django stores under `_session_expiry`.
+ * A naive string is read in `tz`; `aware` tells whether the string had an offset.
+ */
+export function fromisoformat(s: string, tz: string): { date: Date; aware: boolean } {
+  const m = ISO_OFFSET_RE.exec(s.trim());
+  const body = m?.[1] ?? s;
+  const off = m?.[2];
+  if (!off) return { date: parse_naive(body, tz), aware: false };
+  const base = parse_naive(body, 'UTC').getTime();
+  if (off === 'Z') return { date: new Date(base), aware: true };
+  const sign = off[0] === '-' ? -1 : 1;
+  const digits = off.slice(1).replace(/:/g, '');
+  const minutes = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4));
+  return { date: new Date(base - sign * minutes * 60_000), aware: true };
+}
+
+/** RFC 7231 IMF-fixdate (django.utils.http.http_date). */
+export function http_date(epochSeconds: number): string {
+  return new Date(Math.floor(epochSeconds) * 1000).toUTCString();
+}
