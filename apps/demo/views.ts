@@ -1,0 +1,99 @@
+/**
+ * The views of the cookie/session tutorial, written as a Django user writes
+ * them in views.py.
+ */
+import { HttpRequest, HttpResponse, JsonResponse } from '@tango/core';
+
+// ---- cookies ----------------------------------------------------------------
+
+export function add_cookie(request: HttpRequest): HttpResponse {
+  const response = new HttpResponse('设置cookie');
+  response.set_cookie('username', 'zhiliao', { max_age: 60 * 60 * 7 });
+  return response;
+}
+
+/** The tutorial's expires variant: `expires` wins when both are given. */
+export function add_cookie_expires(request: HttpRequest): HttpResponse {
+  const response = new HttpResponse('设置cookie (expires)');
+  const expires = new Date(Date.UTC(2030, 0, 1, 0, 0, 0));
+  response.set_cookie('username', 'zhiliao', { expires, max_age: 60 * 60 * 7 });
+  return response;
+}
+
+export function get_cookie(request: HttpRequest): HttpResponse {
+  const username = request.COOKIES.get('username');
+  const lines = request.COOKIES.items().map(([key, value]) => `${key}=${value}`);
+  return new HttpResponse(`username: ${username ?? '(none)'}\n${lines.join('\n')}`, { content_type: 'text/plain; charset=utf-8' });
+}
+
+export function delete_cookie(request: HttpRequest): HttpResponse {
+  const response = new HttpResponse('删除cookie');
+  response.delete_cookie('username');
+  return response;
+}
+
+export function add_signed_cookie(request: HttpRequest): HttpResponse {
+  const response = new HttpResponse('设置签名cookie');
+  response.set_signed_cookie('signed_user', 'zhiliao', { salt: 'demo', max_age: 60 * 60 });
+  return response;
+}
+
+export function get_signed_cookie(request: HttpRequest): HttpResponse {
+  const value = request.get_signed_cookie('signed_user', null, { salt: 'demo' });
+  return new HttpResponse(value === null ? 'no valid signed cookie' : `signed_user: ${value}`, { content_type: 'text/plain; charset=utf-8' });
+}
+
+// ---- sessions ---------------------------------------------------------------
+
+export function add_session(request: HttpRequest): HttpResponse {
+  request.session.set('user_id', 'zhiliao');
+  return new HttpResponse('session add');
+}
+
+export function get_session(request: HttpRequest): HttpResponse {
+  const user_id = request.session.get('user_id');
+  return new HttpResponse(`user_id: ${user_id ?? '(none)'}`, { content_type: 'text/plain; charset=utf-8' });
+}
+
+export function pop_session(request: HttpRequest): HttpResponse {
+  const user_id = request.session.pop('user_id', null);
+  return new HttpResponse(`popped: ${user_id ?? '(none)'}`, { content_type: 'text/plain; charset=utf-8' });
+}
+
+export function session_keys(request: HttpRequest): HttpResponse {
+  return new JsonResponse({ keys: request.session.keys() });
+}
+
+export function session_items(request: HttpRequest): HttpResponse {
+  return new JsonResponse({ items: request.session.items() });
+}
+
+export function clear_session(request: HttpRequest): HttpResponse {
+  request.session.clear();
+  return new HttpResponse('session cleared');
+}
+
+export async function flush_session(request: HttpRequest): Promise<HttpResponse> {
+  await request.session.flush();
+  return new HttpResponse('session flushed');
+}
+
+/** `?seconds=N` as the tutorial's set_expiry(value): 0 = until the browser closes, absent = the global policy. */
+export function set_expiry(request: HttpRequest): HttpResponse {
+  const raw = request.GET.get('seconds');
+  request.session.set('user_id', request.session.get('user_id', 'zhiliao'));
+  request.session.set_expiry(raw === undefined ? null : Number.parseInt(raw, 10));
+  return new HttpResponse(`expires: ${request.session.get_expiry_date().toISOString()} (age ${request.session.get_expiry_age()} s)`, {
+    content_type: 'text/plain; charset=utf-8',
+  });
+}
+
+export function index(request: HttpRequest): HttpResponse {
+  const links = [
+    'add_cookie/', 'add_cookie_expires/', 'get_cookie/', 'delete_cookie/', 'add_signed_cookie/', 'get_signed_cookie/',
+    'add_session/', 'get_session/', 'pop_session/', 'session_keys/', 'session_items/', 'clear_session/', 'flush_session/',
+    'set_expiry/?seconds=0', 'set_expiry/?seconds=60',
+  ];
+  const items = links.map((l) => `<li><a href="/${l}">/${l}</a></li>`).join('');
+  return new HttpResponse(`<!doctype html><meta charset="utf-8"><title>Tango demo</title><h1>Tango: cookies and sessions</h1><ul>${items}</ul>`);
+}

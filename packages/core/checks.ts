@@ -1,0 +1,59 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { settings } from './conf';
+import { app_dir } from './management/discovery';
+
+/** A system-check result (django.core.checks.CheckMessage). */
+export interface CheckMessage {
+  level: 'INFO' | 'WARNING' | 'ERROR';
+  id: string;
+  msg: string;
+  hint?: string;
+}
+
+export type Check = () => CheckMessage[] | Promise<CheckMessage[]>;
+
+const registry: Check[] = [];
+
+export function register_check(check: Check): void {
+  if (!registry.includes(check)) registry.push(check);
+}
+
+const INSECURE_PREFIXES = ['django-insecure-', 'tango-insecure-'];
+
+register_check(() => {
+  const out: CheckMessage[] = [];
+  if (INSECURE_PREFIXES.some((p) => settings.SECRET_KEY.startsWith(p)) || settings.SECRET_KEY.length < 50) {
+    out.push({
+      level: 'WARNING', id: 'security.W009',
+      msg: 'Your SECRET_KEY is the development fallback or too short: anyone who knows it can forge sessions and signed cookies.',
+      hint: 'Set the SECRET_KEY environment variable to 50+ random characters in production.',
+    });
+  }
+  if (settings.DEBUG) {
+    out.push({ level: 'WARNING', id: 'security.W018', msg: 'You should not have DEBUG set to true in deployment.' });
+  }
+  return out;
+});
+
+/** Loads `checks.ts` of every installed app so its checks register themselves. */
+export function load_app_checks(): void {
+  for (const app of settings.INSTALLED_APPS) {
+    const dir = app_dir(app, settings.BASE_DIR);
+    if (!dir) continue;
+    for (const name of ['checks.ts', 'checks.js']) {
+      const file = path.join(dir, name);
+      if (fs.existsSync(file)) {
+        require(file);
+        break;
+      }
+    }
+  }
+}
+
+export async function run_checks(): Promise<CheckMessage[]> {
+  load_app_checks();
+  const all: CheckMessage[] = [];
+  for (const check of registry) all.push(...(await check()));
+  return all;
+}

@@ -1,0 +1,35 @@
+import { Http404 } from './errors';
+import type { HttpRequest } from './http/request';
+import { HttpResponse } from './http/response';
+import { build_handler, load_middleware, type GetResponse, type MiddlewareFactory } from './middleware';
+import { resolve, Resolver404, type CompiledRoute } from './urls/resolvers';
+
+/**
+ * Calls the view the router matched (or resolves the path when the request
+ * did not come through Fastify's router, as with the in-process test client).
+ */
+export function view_runner(routes: () => CompiledRoute[]): GetResponse {
+  return async (request: HttpRequest) => {
+    let match = request.resolver_match;
+    if (!match) {
+      try {
+        const { route, args } = resolve(request.path, routes());
+        match = request.resolver_match = { func: route.view, route: route.route, url_name: route.name, args };
+      } catch (err) {
+        if (err instanceof Resolver404) throw new Http404(err.message);
+        throw err;
+      }
+    }
+    const response: unknown = await (match.func as (r: HttpRequest, ...a: unknown[]) => unknown)(request, ...match.args);
+    if (!(response instanceof HttpResponse)) {
+      const name = match.func.name || 'anonymous';
+      throw new TypeError(`The view ${name} didn't return an HttpResponse object. It returned ${response === undefined ? 'undefined' : typeof response} instead.`);
+    }
+    return response;
+  };
+}
+
+/** The whole request pipeline: settings.MIDDLEWARE around the view runner (Django's BaseHandler). */
+export function get_handler(routes: () => CompiledRoute[], middleware: MiddlewareFactory[] = load_middleware()): GetResponse {
+  return build_handler(view_runner(routes), middleware);
+}

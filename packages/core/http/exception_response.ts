@@ -1,0 +1,42 @@
+import { settings } from '../conf';
+import { TangoError, SuspiciousOperation, Http404 } from '../errors';
+import { get_logger } from '../log';
+import type { HttpRequest } from './request';
+import { HttpResponse } from './response';
+
+const requestLog = get_logger('tango.request');
+
+function escape(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function page(title: string, body: string): string {
+  return `<!doctype html><html><head><meta charset="utf-8"><title>${escape(title)}</title></head><body><h1>${escape(title)}</h1>${body}</body></html>`;
+}
+
+const REASONS: Record<number, string> = { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 500: 'Server Error', 503: 'Service Unavailable' };
+
+/**
+ * django.core.handlers.exception.response_for_exception: coded errors become
+ * their status; anything else is a logged 500 (a debug page under DEBUG).
+ */
+export function response_for_exception(request: HttpRequest, err: unknown): HttpResponse {
+  const error = err instanceof Error ? err : new Error(String(err));
+  const status = err instanceof TangoError ? err.status : 500;
+  if (err instanceof Http404) {
+    const detail = settings.DEBUG ? `<p>${escape(request.path)}: ${escape(error.message)}</p>` : `<p>The requested resource was not found on this server.</p>`;
+    return new HttpResponse(page('Not Found', detail), { status: 404 });
+  }
+  if (err instanceof SuspiciousOperation) {
+    get_logger(`tango.security.${error.name}`).warn(error.message, { path: request.path });
+  } else if (status >= 500) {
+    requestLog.error(`${status === 500 ? 'Internal Server Error' : REASONS[status] ?? 'Error'}: ${request.path}: ${error.message}`, error);
+  } else {
+    requestLog.warn(`${REASONS[status] ?? 'Error'}: ${request.path}: ${error.message}`);
+  }
+  const title = REASONS[status] ?? `Error ${status}`;
+  const body = settings.DEBUG
+    ? `<p>${escape(error.name)}: ${escape(error.message)}</p><pre>${escape(error.stack ?? '')}</pre>`
+    : `<p>${escape(title)} (${status})</p>`;
+  return new HttpResponse(page(settings.DEBUG ? `${error.name} at ${request.path}` : title, body), { status });
+}

@@ -1,0 +1,131 @@
+import { CookieDict } from './cookie_dict';
+import { decode_cookie_header } from './cookies';
+import { QueryDict } from './query_dict';
+import { unsign_cookie_value } from './signed_cookies';
+import { BadSignature, KeyError } from '../errors';
+import type { Session } from './session_api';
+
+export type RawHeaders = Record<string, string | string[] | undefined>;
+
+export interface RequestInit {
+  method?: string;
+  /** Path plus query string, as on the request line. */
+  url?: string;
+  headers?: RawHeaders;
+  body?: Buffer | string;
+  remote_addr?: string;
+}
+
+/** Django's request.path is percent-decoded; a malformed escape is kept as sent. */
+function decodePath(raw: string): string {
+  if (!raw.includes('%')) return raw;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/** What the URL resolver matched (django.urls.ResolverMatch). */
+export interface ResolverMatch {
+  func: (request: HttpRequest, ...args: never[]) => unknown;
+  route: string;
+  url_name?: string;
+  args: unknown[];
+}
+
+/** django.http.HttpRequest, built from what arrived on the wire. */
+export class HttpRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly query_string: string;
+  readonly headers: Readonly<RawHeaders>;
+  readonly body: Buffer;
+  readonly remote_addr: string | undefined;
+  resolver_match: ResolverMatch | null = null;
+  /** Set by SessionMiddleware before the view runs. */
+  session!: Session;
+  private _cookies: CookieDict | undefined;
+  private _get: QueryDict | undefined;
+  private _post: QueryDict | undefined;
+
+  constructor(init: RequestInit = {}) {
+    this.method = (init.method ?? 'GET').toUpperCase();
+    const url = init.url ?? '/';
+    const q = url.indexOf('?');
+    this.path = decodePath(q === -1 ? url : url.slice(0, q));
+    this.query_string = q === -1 ? '' : url.slice(q + 1);
+    this.headers = init.headers ?? {};
+    this.body = init.body === undefined ? Buffer.alloc(0) : Buffer.isBuffer(init.body) ? init.body : Buffer.from(init.body);
+    this.remote_addr = init.remote_addr;
+  }
+
+  /** request.COOKIES: parsed on first use, as Django's parse_cookie does (DESIGN §6). */
+  get COOKIES(): CookieDict {
+    if (!this._cookies) {
+      const raw = this.headers.cookie;
+      // HTTP/2 may send one Cookie header per cookie; join them as Django's ASGI handler does.
+      const header = Array.isArray(raw) ? raw.join('; ') : (raw ?? '');
+      this._cookies = new CookieDict(decode_cookie_header(header));
+    }
+    return this._cookies;
+  }
+
+  get GET(): QueryDict {
+    return (this._get ??= new QueryDict(this.query_string));
+  }
+
+  /** Form fields of an application/x-www-form-urlencoded POST (multipart is not parsed). */
+  get POST(): QueryDict {
+    if (!this._post) {
+      const ct = this.content_type;
+      this._post = new QueryDict(this.method === 'POST' && ct === 'application/x-www-form-urlencoded' ? this.body.toString('utf8') : '');
+    }
+    return this._post;
+  }
+
+  get content_type(): string {
+    const ct = this.headers['content-type'];
+    return (Array.isArray(ct) ? ct[0] : ct ?? '').split(';')[0].trim().toLowerCase();
+  }
+
+  /** The body parsed as JSON. */
+  json<T = unknown>(): T {
+    return JSON.parse(this.body.toString('utf8')) as T;
+  }
+
+  header(name: string): string | undefined {
+    const v = this.headers[name.toLowerCase()];
+    return Array.isArray(v) ? v.join(', ') : v;
+  }
+
+  get_host(): string {
+    return this.header('host') ?? '';
+  }
+
+  get_full_path(): string {
+    return this.query_string ? `${this.path}?${this.query_string}` : this.path;
+  }
+
+  /**
+   * django.http.HttpRequest.get_signed_cookie. Without a default, a missing
+   * cookie throws KeyError and a bad or expired signature throws
+   * BadSignature / SignatureExpired; with one, all of these return it.
+   * `undefined` means "no default" (pass `null` for Python's `default=None`).
+   */
+  get_signed_cookie(key: string, fallback?: undefined, options?: { salt?: string; max_age?: number }): string;
+  get_signed_cookie<T>(key: string, fallback: T, options?: { salt?: string; max_age?: number }): string | T;
+  get_signed_cookie<T>(key: string, fallback?: T, options: { salt?: string; max_age?: number } = {}): string | T {
+    const value = this.COOKIES.get(key);
+    if (value === undefined) {
+      if (fallback !== undefined) return fallback;
+      throw new KeyError(key);
+    }
+    try {
+      return unsign_cookie_value(key, value, options);
+    } catch (err) {
+      if (fallback !== undefined && err instanceof BadSignature) return fallback;
+      throw err;
+    }
+  }
+}

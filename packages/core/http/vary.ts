@@ -1,0 +1,18 @@
+import type { HttpResponse } from './response';
+
+/**
+ * django.utils.cache.patch_vary_headers: add header names to Vary,
+ * case-insensitively and without duplicates; `*` absorbs everything.
+ */
+export function patch_vary_headers(response: HttpResponse, newheaders: string[]): void {
+  const existing = (response.headers.get('Vary') ?? '').split(',').map((h) => h.trim()).filter(Boolean);
+  const seen = new Set(existing.map((h) => h.toLowerCase()));
+  const all = [...existing];
+  for (const h of newheaders) {
+    if (!seen.has(h.toLowerCase())) {
+      seen.add(h.toLowerCase());
+      all.push(h);
+    }
+  }
+  response.headers.set('Vary', all.includes('*') ? '*' : all.join(', '));
+}

@@ -1,0 +1,23 @@
+export { settings, configure, defineSettings, load_settings, override_settings, validate_settings, on_settings_changed, is_configured } from './conf';
+export type { Settings, SettingsInput } from './conf';
+export * from './errors';
+export { HttpRequest } from './http/request';
+export type { RequestInit, ResolverMatch } from './http/request';
+export {
+  HttpResponse, JsonResponse, HttpResponseRedirect, HttpResponsePermanentRedirect, HttpResponseNotFound,
+  HttpResponseBadRequest, HttpResponseForbidden, HttpResponseNotAllowed, HttpResponseServerError,
+} from './http/response';
+export type { ResponseInit, Content } from './http/response';
+export type { SetCookieOptions } from './http/cookies';
+export { CookieDict } from './http/cookie_dict';
+export { QueryDict } from './http/query_dict';
+export { patch_vary_headers } from './http/vary';
+export type { Session, SessionData } from './http/session_api';
+export { path, include, reverse, resolve } from './urls';
+export type { View, URLEntry } from './urls';
+export type { MiddlewareFactory, GetResponse } from './middleware';
+export { create_app } from './server';
+export { BaseCommand } from './management/base';
+export * as signing from './signing';
+export { clock, freeze_time } from './clock';
+export { get_logger } from './log';

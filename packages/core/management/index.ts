@@ -1,0 +1,100 @@
+import { Command, CommanderError } from 'commander';
+import { load_settings, is_configured } from '../conf';
+import { CommandError, TangoError } from '../errors';
+import type { BaseCommand } from './base';
+import { find_commands } from './discovery';
+
+export { BaseCommand } from './base';
+export { find_commands, app_dir } from './discovery';
+
+function load_command(file: string): BaseCommand {
+  const mod = require(file) as { default?: new () => BaseCommand; Command?: new () => BaseCommand };
+  const Cls = mod.default ?? mod.Command;
+  if (typeof Cls !== 'function') throw new CommandError(`${file} does not export a command class.`);
+  return new Cls();
+}
+
+/** Pulls the global flags out of argv, wherever they appear (as Django's manage.py does). */
+function take_globals(argv: string[]): { rest: string[]; settings?: string; traceback: boolean } {
+  const rest: string[] = [];
+  let settingsPath: string | undefined;
+  let traceback = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--traceback') traceback = true;
+    else if (a === '--settings') settingsPath = argv[++i];
+    else if (a.startsWith('--settings=')) settingsPath = a.slice('--settings='.length);
+    else rest.push(a);
+  }
+  return { rest, settings: settingsPath, traceback };
+}
+
+export function usage(): string {
+  const names = [...find_commands().keys()].sort();
+  return [
+    "Type 'manage.ts help <subcommand>' for help on a specific subcommand.",
+    '',
+    'Available subcommands:',
+    ...[...names, 'help'].sort().map((n) => `    ${n}`),
+    '',
+    'Global options: --settings PATH (or TANGO_SETTINGS_MODULE), --traceback',
+  ].join('\n');
+}
+
+export function build_parser(name: string, command: BaseCommand): Command {
+  const parser = new Command(name).description(command.help).allowExcessArguments(false).exitOverride();
+  parser.configureOutput({ writeOut: (s) => command.stdout.write(s), writeErr: (s) => command.stderr.write(s) });
+  command.add_arguments(parser);
+  return parser;
+}
+
+/**
+ * django.core.management.execute_from_command_line. Returns the exit status
+ * instead of exiting so tests can run commands in-process.
+ */
+export async function execute_from_command_line(argv: string[] = process.argv.slice(2)): Promise<number> {
+  const { rest, settings: settingsPath, traceback } = take_globals(argv);
+  const [name = 'help', ...args] = rest;
+  try {
+    try {
+      load_settings(settingsPath);
+    } catch (err) {
+      // help must work even where the settings are broken; everything else needs them.
+      if (name !== 'help' && name !== '--help' && name !== '-h') throw err;
+    }
+    const commands = find_commands();
+    if (name === 'help' || name === '--help' || name === '-h') {
+      const target = args[0] && commands.get(args[0]);
+      if (target) build_parser(args[0], load_command(target)).outputHelp();
+      else process.stdout.write(`${usage()}\n`);
+      return 0;
+    }
+    const file = commands.get(name);
+    if (!file) {
+      process.stderr.write(`Unknown command: '${name}'. Available commands: ${[...commands.keys()].sort().join(', ')}\n`);
+      return 1;
+    }
+    const command = load_command(file);
+    const parser = build_parser(name, command);
+    let result: { args: string[]; opts: Record<string, unknown> } | undefined;
+    parser.action((...actionArgs: unknown[]) => {
+      const cmd = actionArgs[actionArgs.length - 1] as Command;
+      result = { args: cmd.args, opts: cmd.opts() };
+    });
+    parser.parse(args, { from: 'user' });
+    if (!result) return 0;
+    if (!is_configured()) throw new CommandError('Settings are not configured.');
+    await command.handle(result.args, result.opts);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 1;
+    const e = err instanceof Error ? err : new Error(String(err));
+    if (traceback || !(err instanceof TangoError)) {
+      if (traceback) process.stderr.write(`${e.stack}\n`);
+      else process.stderr.write(`${e.name}: ${e.message}\n`);
+    } else {
+      process.stderr.write(`${e.name === 'CommandError' ? 'CommandError' : e.name}: ${e.message}\n`);
+    }
+    return err instanceof CommandError ? err.returncode : 1;
+  }
+}

@@ -1,0 +1,65 @@
+import * as path from 'node:path';
+import { settings } from './conf';
+import { ImproperlyConfigured } from './errors';
+import type { HttpRequest } from './http/request';
+import type { HttpResponse } from './http/response';
+import { response_for_exception } from './http/exception_response';
+
+/** Django's middleware shape: a factory called once with the next handler. */
+export type GetResponse = (request: HttpRequest) => Promise<HttpResponse>;
+export type MiddlewareFactory = (get_response: GetResponse) => GetResponse;
+
+type Spec = string | ((...args: never[]) => unknown);
+
+/**
+ * Resolves a MIDDLEWARE entry: a function, a module path whose default export
+ * (or single `*Middleware` export) is the factory, or `module:Export` / the
+ * Django-style `module.Export`.
+ */
+export function import_middleware(spec: Spec, baseDir = settings.BASE_DIR): MiddlewareFactory {
+  if (typeof spec === 'function') return spec as unknown as MiddlewareFactory;
+  const attempts: Array<[string, string | undefined]> = [[spec, undefined]];
+  const sep = Math.max(spec.lastIndexOf(':'), spec.lastIndexOf('#'), spec.lastIndexOf('.'));
+  if (sep > 0) attempts.push([spec.slice(0, sep), spec.slice(sep + 1)]);
+  for (const [mod, name] of attempts) {
+    let loaded: Record<string, unknown>;
+    try {
+      const file = mod.startsWith('.') ? path.resolve(baseDir, mod) : require.resolve(mod, { paths: [baseDir, __dirname] });
+      loaded = require(file) as Record<string, unknown>;
+    } catch {
+      continue;
+    }
+    const candidates = name ? [loaded[name]] : [loaded.default, ...Object.entries(loaded).filter(([k]) => k.endsWith('Middleware')).map(([, v]) => v)];
+    const found = candidates.find((c) => typeof c === 'function');
+    if (found) return found as MiddlewareFactory;
+  }
+  throw new ImproperlyConfigured(`Invalid setting MIDDLEWARE entry '${spec}': expected a module exporting a middleware factory.`);
+}
+
+/**
+ * Chains middleware as Django's BaseHandler.load_middleware does: the first
+ * listed sees the request first and the response last. Each layer is wrapped
+ * so an exception becomes a response before the outer layers see it
+ * (django.core.handlers.exception.convert_exception_to_response).
+ */
+export function build_handler(inner: GetResponse, middleware: MiddlewareFactory[]): GetResponse {
+  let handler = convert_exception_to_response(inner);
+  for (let i = middleware.length - 1; i >= 0; i--) {
+    handler = convert_exception_to_response(middleware[i](handler));
+  }
+  return handler;
+}
+
+export function convert_exception_to_response(get_response: GetResponse): GetResponse {
+  return async (request) => {
+    try {
+      return await get_response(request);
+    } catch (err) {
+      return response_for_exception(request, err);
+    }
+  };
+}
+
+export function load_middleware(list: readonly Spec[] = settings.MIDDLEWARE as Spec[]): MiddlewareFactory[] {
+  return list.map((m) => import_middleware(m));
+}

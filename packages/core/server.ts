@@ -1,0 +1,117 @@
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { settings } from './conf';
+import { HttpRequest } from './http/request';
+import { HttpResponse, HttpResponsePermanentRedirect } from './http/response';
+import { get_handler } from './handler';
+import type { MiddlewareFactory } from './middleware';
+import { compile_urlpatterns, get_resolver, resolve, set_urlconf, type CompiledRoute, type URLEntry } from './urls/resolvers';
+
+export interface AppOptions {
+  /** Patterns to serve instead of settings.ROOT_URLCONF. */
+  urlpatterns?: URLEntry[];
+  /** Middleware factories instead of settings.MIDDLEWARE. */
+  middleware?: MiddlewareFactory[];
+  /** Django-style one-line access log on stdout (runserver). */
+  access_log?: boolean;
+  /** Fastify's (pino) logger options; off by default. */
+  logger?: boolean | Record<string, unknown>;
+}
+
+const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+/** Node writes header text as Latin-1; cookie values above U+00FF go out as their UTF-8 bytes. */
+function toWire(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return /[^\u0000-\u00ff]/.test(s) ? Buffer.from(s, 'utf8').toString('latin1') : s;
+}
+
+export function write_response(reply: FastifyReply, response: HttpResponse): FastifyReply {
+  reply.code(response.status_code);
+  for (const [name, value] of response.headers) reply.header(name, toWire(value));
+  if (response.cookies.size) {
+    const lines: string[] = [];
+    for (const morsel of response.cookies.values()) lines.push(toWire(morsel.output()));
+    reply.header('set-cookie', lines);
+  }
+  return reply.send(response.content);
+}
+
+function to_request(req: FastifyRequest): HttpRequest {
+  return new HttpRequest({
+    method: req.method,
+    url: req.url,
+    headers: req.headers,
+    body: Buffer.isBuffer(req.body) ? req.body : undefined,
+    remote_addr: req.ip,
+  });
+}
+
+function accessLine(req: FastifyRequest, reply: FastifyReply): string {
+  const d = new Date();
+  const stamp = d.toUTCString().slice(5, 25).replace(/ /, '/').replace(/ /, '/').replace(/ /, ':');
+  const length = reply.getHeader('content-length') ?? '-';
+  return `[${stamp}] "${req.method} ${req.url} HTTP/${req.raw.httpVersion}" ${reply.statusCode} ${length}\n`;
+}
+
+/**
+ * Builds the Fastify app: each URL pattern becomes a Fastify route, so routing
+ * costs what Fastify's router costs; every request runs settings.MIDDLEWARE
+ * around the view, as Django's handler does.
+ */
+export async function create_app(options: AppOptions = {}): Promise<FastifyInstance> {
+  const routes: CompiledRoute[] = options.urlpatterns ? compile_urlpatterns(options.urlpatterns) : get_resolver();
+  if (options.urlpatterns) set_urlconf(options.urlpatterns);
+  const handler = get_handler(() => routes, options.middleware);
+  const app = Fastify({
+    logger: options.logger ?? false,
+    routerOptions: {
+      // Django serves /a/b/ and /a/b as different URLs; so do we.
+      ignoreTrailingSlash: false,
+      maxParamLength: 500,
+    },
+  });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 2_621_440 }, (_req, body, done) => done(null, body));
+
+  const seen = new Set<string>();
+  for (const route of routes) {
+    // The first pattern wins in Django; find-my-way refuses duplicates, so skip shadowed ones.
+    if (seen.has(route.fastify_path)) continue;
+    seen.add(route.fastify_path);
+    app.route({
+      method: [...METHODS],
+      url: route.fastify_path,
+      handler: async (req, reply) => {
+        const request = to_request(req);
+        // Fastify already matched; the route's own regex yields the values in route order.
+        const m = route.regex.exec(request.path);
+        const params = req.params as Record<string, string>;
+        const args = route.params.map((p, i) => p.converter.to_js(m ? m[i + 1] : (params[p.name] ?? params['*'])));
+        request.resolver_match = { func: route.view, route: route.route, url_name: route.name, args };
+        return write_response(reply, await handler(request));
+      },
+    });
+  }
+
+  app.setNotFoundHandler(async (req, reply) => {
+    const pathname = req.url.split('?', 1)[0];
+    // django.middleware.common.CommonMiddleware's APPEND_SLASH redirect.
+    if (settings.APPEND_SLASH !== false && !pathname.endsWith('/') && (req.method === 'GET' || req.method === 'HEAD')) {
+      try {
+        resolve(`${pathname}/`, routes);
+        const q = req.url.slice(pathname.length);
+        return write_response(reply, new HttpResponsePermanentRedirect(`${pathname}/${q}`));
+      } catch {
+        // not a slash problem: fall through to the 404 pipeline
+      }
+    }
+    return write_response(reply, await handler(to_request(req)));
+  });
+
+  if (options.access_log) {
+    app.addHook('onResponse', async (req, reply) => {
+      process.stdout.write(accessLine(req, reply));
+    });
+  }
+  return app;
+}

@@ -1,0 +1,4 @@
+export { path, include, reverse, resolve, compile_urlpatterns, get_resolver, set_urlconf, load_urlconf, NoReverseMatch, Resolver404 } from './resolvers';
+export type { View, URLEntry, URLPattern, URLInclude, CompiledRoute } from './resolvers';
+export { register_converter, DEFAULT_CONVERTERS } from './converters';
+export type { Converter } from './converters';

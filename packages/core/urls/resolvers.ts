@@ -1,0 +1,168 @@
+import * as path from 'node:path';
+import type { HttpRequest } from '../http/request';
+import type { HttpResponse } from '../http/response';
+import { settings } from '../conf';
+import { ImproperlyConfigured } from '../errors';
+import { get_converter, type Converter } from './converters';
+
+/** A view: the request, then the URL's captured values in route order. */
+export type View = (request: HttpRequest, ...args: never[]) => HttpResponse | Promise<HttpResponse>;
+
+export interface URLPattern {
+  readonly kind: 'pattern';
+  readonly route: string;
+  readonly view: View;
+  readonly name?: string;
+}
+
+export interface URLInclude {
+  readonly kind: 'include';
+  readonly route: string;
+  readonly patterns: URLEntry[];
+  readonly namespace?: string;
+}
+
+export type URLEntry = URLPattern | URLInclude;
+
+/** A pattern flattened against its include() prefixes, ready for the router. */
+export interface CompiledRoute {
+  /** The full Django-style route, e.g. `articles/<int:year>/`. */
+  route: string;
+  /** The same route in find-my-way syntax, for Fastify. */
+  fastify_path: string;
+  regex: RegExp;
+  params: Array<{ name: string; converter: Converter }>;
+  view: View;
+  name?: string;
+}
+
+/** django.urls.path */
+export function path_(route: string, view: View | URLEntry[] | URLInclude, options: { name?: string } = {}): URLEntry {
+  if (typeof view === 'function') return { kind: 'pattern', route, view, name: options.name };
+  const inner = Array.isArray(view) ? view : view.patterns;
+  const namespace = Array.isArray(view) ? undefined : view.namespace;
+  return { kind: 'include', route, patterns: inner, namespace };
+}
+export { path_ as path };
+
+/** django.urls.include: a list of patterns, or a module exporting `urlpatterns`. */
+export function include(patterns: URLEntry[] | string | { urlpatterns: URLEntry[] }, namespace?: string): URLInclude {
+  let list: URLEntry[];
+  if (typeof patterns === 'string') list = load_urlconf(patterns);
+  else if (Array.isArray(patterns)) list = patterns;
+  else list = patterns.urlpatterns;
+  return { kind: 'include', route: '', patterns: list, namespace };
+}
+
+export function load_urlconf(spec: string | unknown[], baseDir = settings.BASE_DIR): URLEntry[] {
+  if (Array.isArray(spec)) return spec as URLEntry[];
+  const file = spec.startsWith('.') || spec.startsWith('/') ? path.resolve(baseDir, spec) : resolveFromBase(spec, baseDir);
+  const mod = require(file) as { urlpatterns?: URLEntry[]; default?: URLEntry[] };
+  const list = mod.urlpatterns ?? mod.default;
+  if (!Array.isArray(list)) throw new ImproperlyConfigured(`The URLconf '${spec}' does not export urlpatterns.`);
+  return list;
+}
+
+function resolveFromBase(spec: string, baseDir: string): string {
+  try {
+    return require.resolve(spec, { paths: [baseDir] });
+  } catch {
+    return path.resolve(baseDir, spec);
+  }
+}
+
+const PARAM_RE = /<(?:(?<conv>[^>:]+):)?(?<name>[A-Za-z_]\w*)>/g;
+
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Escapes what find-my-way reads as syntax in a static piece of a path. */
+function escapeFastify(s: string): string {
+  return s.replace(/:/g, '::');
+}
+
+function compileRoute(route: string, view: View, name?: string): CompiledRoute {
+  const params: CompiledRoute['params'] = [];
+  let regex = '^/';
+  let fastify = '/';
+  let last = 0;
+  for (const m of route.matchAll(PARAM_RE)) {
+    const literal = route.slice(last, m.index);
+    regex += escapeRegex(literal);
+    fastify += escapeFastify(literal);
+    const converter = get_converter(m.groups?.conv ?? 'str');
+    params.push({ name: m.groups!.name, converter });
+    regex += `(${converter.regex})`;
+    const atEnd = (m.index ?? 0) + m[0].length === route.length;
+    if (m.groups?.conv === 'path' && atEnd) fastify += '*';
+    else if ((m.groups?.conv ?? 'str') === 'str') fastify += `:${m.groups!.name}`;
+    else fastify += `:${m.groups!.name}(^${converter.regex}$)`;
+    last = (m.index ?? 0) + m[0].length;
+  }
+  regex += `${escapeRegex(route.slice(last))}$`;
+  fastify += escapeFastify(route.slice(last));
+  return { route, fastify_path: fastify, regex: new RegExp(regex), params, view, name };
+}
+
+/** Flattens nested include()s into routes, in declaration order (the first match wins). */
+export function compile_urlpatterns(entries: URLEntry[], prefix = '', namespace = ''): CompiledRoute[] {
+  const out: CompiledRoute[] = [];
+  for (const e of entries) {
+    if (e.kind === 'pattern') {
+      const full = namespace && e.name ? `${namespace}:${e.name}` : e.name;
+      out.push(compileRoute(prefix + e.route, e.view, full));
+    } else {
+      const ns = e.namespace ? (namespace ? `${namespace}:${e.namespace}` : e.namespace) : namespace;
+      out.push(...compile_urlpatterns(e.patterns, prefix + e.route, ns));
+    }
+  }
+  return out;
+}
+
+export class NoReverseMatch extends Error {
+  override name = 'NoReverseMatch';
+}
+
+export class Resolver404 extends Error {
+  override name = 'Resolver404';
+}
+
+let active: CompiledRoute[] | undefined;
+
+/** The compiled ROOT_URLCONF (loaded once). */
+export function get_resolver(): CompiledRoute[] {
+  if (!active) {
+    if (settings.ROOT_URLCONF === undefined) throw new ImproperlyConfigured('ROOT_URLCONF is not set.');
+    active = compile_urlpatterns(load_urlconf(settings.ROOT_URLCONF));
+  }
+  return active;
+}
+
+/** Replaces the active URLconf (the server sets it; tests may too). */
+export function set_urlconf(entries: URLEntry[] | undefined): CompiledRoute[] | undefined {
+  active = entries ? compile_urlpatterns(entries) : undefined;
+  return active;
+}
+
+/** django.urls.resolve: the matching route and its converted arguments. */
+export function resolve(pathname: string, routes = get_resolver()): { route: CompiledRoute; args: unknown[] } {
+  for (const route of routes) {
+    const m = route.regex.exec(pathname);
+    if (m) return { route, args: route.params.map((p, i) => p.converter.to_js(m[i + 1])) };
+  }
+  throw new Resolver404(`No route matches '${pathname}'.`);
+}
+
+/** django.urls.reverse: `args` positional (route order) or by name. */
+export function reverse(name: string, args: unknown[] | Record<string, unknown> = [], routes = get_resolver()): string {
+  for (const r of routes) {
+    if (r.name !== name) continue;
+    const values = Array.isArray(args) ? args : r.params.map((p) => args[p.name]);
+    if (values.length !== r.params.length || values.some((v) => v === undefined)) continue;
+    let i = 0;
+    const url = `/${r.route.replace(PARAM_RE, () => r.params[i].converter.to_url(values[i++]))}`;
+    if (r.regex.test(url)) return url;
+  }
+  throw new NoReverseMatch(`Reverse for '${name}' not found with arguments ${JSON.stringify(args)}.`);
+}

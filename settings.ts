@@ -1,0 +1,24 @@
+/** The demo project's settings (Django's settings.py). Every key is documented in docs/settings.md. */
+import { defineSettings } from '@tango/core';
+
+export default defineSettings({
+  // Development fallback: `manage.ts check` warns about it. Set SECRET_KEY in production.
+  SECRET_KEY: process.env.SECRET_KEY ?? 'django-insecure-tango-demo-key-change-me',
+  DEBUG: process.env.DEBUG !== 'false',
+  ALLOWED_HOSTS: ['127.0.0.1', 'localhost'],
+  INSTALLED_APPS: ['@tango/sessions', 'apps/demo'],
+  MIDDLEWARE: ['@tango/sessions/middleware'],
+  ROOT_URLCONF: './apps/demo/urls',
+  DATABASES: {
+    default: process.env.DATABASE_URL
+      ? { ENGINE: 'postgresql', URL: process.env.DATABASE_URL }
+      : { ENGINE: 'sqlite3', NAME: 'db.sqlite3' },
+  },
+  CACHES: {
+    default: process.env.REDIS_URL ? { BACKEND: 'redis', LOCATION: process.env.REDIS_URL } : { BACKEND: 'locmem' },
+  },
+  // As the tutorial: China Standard Time, naive local datetimes in the database.
+  TIME_ZONE: 'Asia/Shanghai',
+  USE_TZ: false,
+  SESSION_ENGINE: process.env.SESSION_ENGINE ?? 'db',
+});
