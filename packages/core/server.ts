@@ -25,15 +25,29 @@ function toWire(s: string): string {
   return /[^\u0000-\u00ff]/.test(s) ? Buffer.from(s, 'utf8').toString('latin1') : s;
 }
 
+const NON_ASCII = /[^\u0000-\u007f]/;
+
 export function write_response(reply: FastifyReply, response: HttpResponse): FastifyReply {
   reply.code(response.status_code);
-  for (const [name, value] of response.headers) reply.header(name, toWire(value));
+  let rawBytes = false;
+  for (const [name, value] of response.headers) {
+    rawBytes ||= NON_ASCII.test(value);
+    reply.header(name, toWire(value));
+  }
   if (response.cookies.size) {
     const lines: string[] = [];
-    for (const morsel of response.cookies.values()) lines.push(toWire(morsel.output()));
+    for (const morsel of response.cookies.values()) {
+      const line = morsel.output();
+      rawBytes ||= NON_ASCII.test(line);
+      lines.push(toWire(line));
+    }
     reply.header('set-cookie', lines);
   }
-  return reply.send(response.content);
+  // Node writes the header block in the body's encoding when it sends both in
+  // one chunk: a string body would turn our Latin-1 bytes into UTF-8 twice.
+  // A Buffer body makes Node write headers as Latin-1, i.e. the bytes we chose.
+  const body = rawBytes && typeof response.content === 'string' ? Buffer.from(response.content) : response.content;
+  return reply.send(body);
 }
 
 function to_request(req: FastifyRequest): HttpRequest {
