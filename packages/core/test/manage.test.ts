@@ -1,0 +1,98 @@
+/**
+ * manage.ts as a user types it: `npx ts-node manage.ts <command>`, in a child
+ * process, checking exit codes, the one-line errors and that runserver serves.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '../../..');
+const TS_NODE = path.join(ROOT, 'node_modules', '.bin', 'ts-node');
+
+function manage(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(TS_NODE, ['manage.ts', ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function settingsFile(body: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tango-settings-'));
+  const file = path.join(dir, 'settings.ts');
+  fs.writeFileSync(file, `export default ${body};\n`);
+  return file;
+}
+
+describe('manage.ts', () => {
+  it('help lists the commands found in core and in installed apps', () => {
+    const r = manage(['help']);
+    expect(r.status).toBe(0);
+    for (const name of ['runserver', 'check', 'shell', 'migrate', 'clearsessions', 'help']) expect(r.stdout).toContain(`    ${name}`);
+  });
+
+  it('an unknown command lists the available ones and exits 1', () => {
+    const r = manage(['frobnicate']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^Unknown command: 'frobnicate'\. Available commands: .*runserver/);
+  });
+
+  const bad: Array<[string, string]> = [
+    ["{ SECRET_KEY: '' }", 'SECRET_KEY'],
+    ["{ SECRET_KEY: 'k', SESSION_COOKIE_AGE: -1 }", 'SESSION_COOKIE_AGE'],
+    ["{ SECRET_KEY: 'k', SESSION_COOKIE_AGE: 1.5 }", 'SESSION_COOKIE_AGE'],
+    ["{ SECRET_KEY: 'k', SESSION_COOKIE_SAMESITE: 'Sometimes' }", 'SESSION_COOKIE_SAMESITE'],
+    ["{ SECRET_KEY: 'k', TIME_ZONE: 'Mars/Olympus' }", 'TIME_ZONE'],
+    ["{ SECRET_KEY: 'k', SESSION_ENGINE: 'nosuch' }", 'SESSION_ENGINE'],
+    ["{ SECRET_KEY: 'k', DATABASES: { default: { NAME: 'x' } } }", 'DATABASES.default.ENGINE'],
+  ];
+  it.each(bad)('a bad setting (%s) stops start-up with one line and exit 1', (body, name) => {
+    const r = manage(['check', '--settings', settingsFile(body)]);
+    expect(r.status).toBe(1);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`Invalid setting ${name} = `);
+    expect(lines[0]).toContain('expected');
+  });
+
+  it('TANGO_SETTINGS_MODULE picks the settings module too', () => {
+    const r = manage(['check'], { TANGO_SETTINGS_MODULE: settingsFile("{ SECRET_KEY: '' }") });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('Invalid setting SECRET_KEY');
+  });
+
+  it('check warns about the development SECRET_KEY fallback', () => {
+    const env = { ...process.env };
+    delete env.SECRET_KEY;
+    const r = spawnSync(TS_NODE, ['manage.ts', 'check'], { cwd: ROOT, encoding: 'utf8', env, timeout: 60_000 });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('security.W009');
+    expect(r.stdout).toMatch(/System check identified \d+ issues? \(0 silenced\)\./);
+  });
+
+  it('--traceback shows the stack of a failing command', () => {
+    const r = manage(['check', '--traceback', '--settings', settingsFile("{ SECRET_KEY: '' }")]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/\n\s+at /);
+  });
+
+  it('runserver --noreload serves the demo on the given address and port', async () => {
+    const port = 18000 + Math.floor(Math.random() * 1000);
+    const child = spawn(TS_NODE, ['manage.ts', 'runserver', `127.0.0.1:${port}`, '--noreload'], {
+      cwd: ROOT, env: { ...process.env, SESSION_ENGINE: 'signed_cookies' }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (d) => {
+          out += String(d);
+          if (out.includes(`Starting development server at http://127.0.0.1:${port}/`)) resolve();
+        });
+        child.on('exit', (code) => reject(new Error(`runserver exited with ${code}`)));
+      });
+      const res = await fetch(`http://127.0.0.1:${port}/add_cookie/`);
+      expect(res.status).toBe(200);
+      expect(res.headers.getSetCookie()[0]).toMatch(/^username=zhiliao; /);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+});
