@@ -1,0 +1,98 @@
+/**
+ * django.utils.crypto: the keyed-hash and randomness primitives that signing,
+ * sessions and CSRF build on.
+ */
+import * as nodeCrypto from 'node:crypto';
+import { InvalidAlgorithm } from './errors';
+import { settings } from './conf';
+
+/** Django's alphabet for session keys (django.contrib.sessions.backends.base). */
+export const VALID_KEY_CHARS = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+const RANDOM_STRING_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+
+// Python spells some hashlib constructors differently from OpenSSL; accept the
+// Python names so settings written for Django keep working.
+const PYTHON_HASH_NAMES: Record<string, string> = {
+  sha3_224: 'sha3-224',
+  sha3_256: 'sha3-256',
+  sha3_384: 'sha3-384',
+  sha3_512: 'sha3-512',
+  blake2b: 'blake2b512',
+  blake2s: 'blake2s256',
+};
+
+let knownHashes: Set<string> | undefined;
+
+/**
+ * Maps an algorithm name to node:crypto's, or throws Django's InvalidAlgorithm
+ * (salted_hmac raises it when hashlib has no such constructor).
+ */
+export function resolve_algorithm(algorithm: string): string {
+  knownHashes ??= new Set(nodeCrypto.getHashes());
+  const name = PYTHON_HASH_NAMES[algorithm] ?? algorithm;
+  if (!knownHashes.has(name)) {
+    throw new InvalidAlgorithm(`'${algorithm}' is not an algorithm accepted by the hashlib module.`);
+  }
+  return name;
+}
+
+function toBytes(v: string | Buffer): Buffer {
+  return typeof v === 'string' ? Buffer.from(v, 'utf8') : v;
+}
+
+/**
+ * The key half of salted_hmac: `H(utf8(key_salt) + secret)`. Split out so a
+ * caller that signs often (Signer) can derive it once per (salt, secret).
+ */
+export function salted_hmac_key(key_salt: string, secret: string | Buffer, algorithm = 'sha1'): Buffer {
+  const name = resolve_algorithm(algorithm);
+  return nodeCrypto.createHash(name).update(Buffer.from(key_salt, 'utf8')).update(toBytes(secret)).digest();
+}
+
+/**
+ * django.utils.crypto.salted_hmac: HMAC-H(H(key_salt + secret), value). The
+ * salt keeps an HMAC made for one purpose from being valid for another.
+ * `secret` defaults to SECRET_KEY, read at call time.
+ */
+export function salted_hmac(
+  key_salt: string,
+  value: string | Buffer,
+  secret?: string | Buffer,
+  algorithm = 'sha1',
+): Buffer {
+  const key = salted_hmac_key(key_salt, secret ?? settings.SECRET_KEY, algorithm);
+  return nodeCrypto.createHmac(resolve_algorithm(algorithm), key).update(toBytes(value)).digest();
+}
+
+/**
+ * django.utils.crypto.constant_time_compare (secrets.compare_digest): the time
+ * taken must not reveal how long a prefix of a guessed signature was right.
+ * Unequal lengths still spend one full-length comparison before answering.
+ */
+export function constant_time_compare(a: string | Buffer, b: string | Buffer): boolean {
+  const x = toBytes(a);
+  const y = toBytes(b);
+  if (x.length !== y.length) {
+    nodeCrypto.timingSafeEqual(x, x);
+    return false;
+  }
+  return nodeCrypto.timingSafeEqual(x, y);
+}
+
+/**
+ * django.utils.crypto.get_random_string: each character drawn from a CSPRNG
+ * with crypto.randomInt, which rejects out-of-range samples instead of taking
+ * a modulo, so no character is more likely than another. Characters are code
+ * points, as Python indexes a str.
+ */
+export function get_random_string(length: number, allowed_chars: string = RANDOM_STRING_CHARS): string {
+  if (!Number.isSafeInteger(length) || length < 0) {
+    throw new RangeError(`get_random_string length must be a non-negative integer, got ${length}`);
+  }
+  const chars = [...allowed_chars];
+  if (chars.length === 0 && length > 0) throw new RangeError('Cannot choose from an empty sequence');
+  let out = '';
+  for (let i = 0; i < length; i++) out += chars[nodeCrypto.randomInt(chars.length)];
+  return out;
+}

@@ -1,0 +1,324 @@
+/**
+ * Python's `json.dumps(obj, separators=(',', ':'))` / `json.loads`, as used by
+ * django.core.signing.JSONSerializer. Signed values (dumps(), session data,
+ * the signed_cookies session engine) carry this text inside the signature, so
+ * a value written by Django and one written by Tango are only interchangeable
+ * if the bytes agree exactly; JSON.stringify differs in escaping, float
+ * formatting and NaN handling (reference §4.6).
+ *
+ * Known, accepted difference: a plain JS object enumerates integer-like keys
+ * ("0", "42", up to 2**32 - 2) first in ascending order, whatever order they
+ * were inserted in, whereas a Python dict keeps insertion order. Nothing can be
+ * done about that once the object exists; pass a Map to keep an exact order.
+ */
+
+export type PyJsonValue =
+  | null
+  | boolean
+  | number
+  | string
+  | PyJsonValue[]
+  | { [key: string]: PyJsonValue };
+
+/**
+ * Python's `repr(float)`: the shortest digits that round-trip (JS computes
+ * the same digits), but written with Python's layout: scientific notation when
+ * the decimal exponent is < -4 or >= 16, a two-digit signed exponent
+ * (`1e-07`, `1e+16`), and a trailing `.0` on integral values (`1.0`).
+ * Python's float_repr_style 'short' / format code 'r' (Objects/floatobject.c).
+ */
+export function py_float_repr(n: number): string {
+  if (Number.isNaN(n)) return 'NaN';
+  if (n === Infinity) return 'Infinity';
+  if (n === -Infinity) return '-Infinity';
+  if (n === 0) return Object.is(n, -0) ? '-0.0' : '0.0';
+  const sign = n < 0 ? '-' : '';
+  // toExponential() with no argument yields the shortest round-trip digits.
+  const [mantissa, expText] = Math.abs(n).toExponential().split('e');
+  const digits = mantissa.replace('.', '');
+  const exp = Number(expText);
+  if (exp < -4 || exp >= 16) {
+    const m = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+    const e = Math.abs(exp);
+    return `${sign}${m}e${exp < 0 ? '-' : '+'}${e < 10 ? '0' : ''}${e}`;
+  }
+  if (exp < 0) return `${sign}0.${'0'.repeat(-exp - 1)}${digits}`;
+  const intLen = exp + 1;
+  if (digits.length <= intLen) return `${sign}${digits}${'0'.repeat(intLen - digits.length)}.0`;
+  return `${sign}${digits.slice(0, intLen)}.${digits.slice(intLen)}`;
+}
+
+/**
+ * How json.dumps writes a number. JS has one number type, so an integral
+ * value is written as a Python int would be (`1`, not `1.0`; -0 becomes `0`)
+ * and anything else as a Python float. Non-finite values are written as
+ * Python does by default (allow_nan=True): `NaN`, `Infinity`, `-Infinity`.
+ */
+function pyNumber(n: number): string {
+  if (Number.isInteger(n)) {
+    // String() switches to exponent notation at 1e21; a Python int never does.
+    return Math.abs(n) < 1e21 ? String(n) : BigInt(n).toString();
+  }
+  return py_float_repr(n);
+}
+
+/**
+ * Python's `str()` of a scalar, which Signer.sign applies to its value
+ * (`str(True)` is `True`, `str(None)` is `None`, `str(1.5)` is `1.5`).
+ */
+export function py_str(value: string | number | bigint | boolean | null): string {
+  if (typeof value === 'string') return value;
+  if (value === null) return 'None';
+  if (typeof value === 'boolean') return value ? 'True' : 'False';
+  if (typeof value === 'bigint') return value.toString();
+  return pyNumber(value);
+}
+
+const ESCAPES: Record<string, string> = {
+  '"': '\\"',
+  '\\': '\\\\',
+  '\b': '\\b',
+  '\f': '\\f',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+};
+
+// json.encoder.ESCAPE_ASCII: everything outside printable ASCII (so DEL and
+// every non-ASCII UTF-16 unit, surrogate halves included) becomes \uXXXX.
+const ESCAPE_ASCII = /[\\"]|[^ -~]/g;
+
+function escapeChar(ch: string): string {
+  return ESCAPES[ch] ?? `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;
+}
+
+function pyString(s: string): string {
+  return `"${s.replace(ESCAPE_ASCII, escapeChar)}"`;
+}
+
+function notSerializable(value: unknown): TypeError {
+  const kind = value === undefined ? 'undefined' : typeof value === 'object' ? (value as object).constructor?.name ?? 'object' : typeof value;
+  return new TypeError(`Object of type ${kind} is not JSON serializable`);
+}
+
+/** json.encoder: dict keys may be str, int, float, bool or None and are written as strings. */
+function mapKey(key: unknown): string {
+  if (typeof key === 'string') return key;
+  if (key === null) return 'null';
+  if (typeof key === 'boolean') return key ? 'true' : 'false';
+  if (typeof key === 'number') return pyNumber(key);
+  if (typeof key === 'bigint') return key.toString();
+  throw new TypeError(`keys must be str, int, float, bool or None, not ${typeof key}`);
+}
+
+/**
+ * `json.dumps(value, separators=(',', ':'))` with Python's defaults
+ * (ensure_ascii=True, allow_nan=True). JS-only values follow JSON.stringify
+ * where Python has no equivalent: `toJSON()` is honoured (so a Date becomes
+ * its ISO string), `undefined` object members are skipped and `undefined`
+ * array items become `null`. Functions, symbols and Sets throw a TypeError,
+ * as Python does for values it cannot serialize, rather than vanish silently.
+ */
+export function py_json_dumps(value: unknown): string {
+  const parts: string[] = [];
+  const stack = new Set<object>();
+
+  const write = (v: unknown, inArray: boolean): void => {
+    if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function') {
+      v = (v as { toJSON: () => unknown }).toJSON();
+    }
+    switch (typeof v) {
+      case 'string':
+        parts.push(pyString(v));
+        return;
+      case 'number':
+        parts.push(pyNumber(v));
+        return;
+      case 'bigint':
+        parts.push(v.toString());
+        return;
+      case 'boolean':
+        parts.push(v ? 'true' : 'false');
+        return;
+      case 'undefined':
+        if (inArray) {
+          parts.push('null');
+          return;
+        }
+        throw notSerializable(v);
+      case 'object':
+        break;
+      default:
+        throw notSerializable(v);
+    }
+    if (v === null) {
+      parts.push('null');
+      return;
+    }
+    const obj = v as object;
+    if (stack.has(obj)) throw new TypeError('Circular reference detected');
+    if (obj instanceof Set) throw notSerializable(obj);
+    stack.add(obj);
+    if (Array.isArray(obj)) {
+      parts.push('[');
+      for (let i = 0; i < obj.length; i++) {
+        if (i > 0) parts.push(',');
+        write(obj[i], true);
+      }
+      parts.push(']');
+    } else {
+      const entries: Iterable<[unknown, unknown]> = obj instanceof Map ? obj.entries() : Object.entries(obj);
+      parts.push('{');
+      let first = true;
+      for (const [k, item] of entries) {
+        if (item === undefined) continue;
+        if (!first) parts.push(',');
+        first = false;
+        parts.push(pyString(mapKey(k)), ':');
+        write(item, false);
+      }
+      parts.push('}');
+    }
+    stack.delete(obj);
+  };
+
+  write(value, false);
+  return parts.join('');
+}
+
+/**
+ * `json.loads`. Plain JSON goes through JSON.parse; Python also reads the
+ * `NaN`, `Infinity` and `-Infinity` tokens its own dumps writes, so text that
+ * JSON.parse rejects gets a second chance with a small parser that knows them.
+ * Integers beyond 2**53 lose precision here, unlike in Python.
+ */
+export function py_json_loads(s: string): unknown {
+  try {
+    return JSON.parse(s);
+  } catch (err) {
+    if (!/NaN|Infinity/.test(s)) throw err;
+    return new NanAwareParser(s).parseDocument();
+  }
+}
+
+const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+const WHITESPACE = /[ \t\n\r]*/y;
+const STRING_BODY = /[^"\\\u0000-\u001f]*/y;
+
+class NanAwareParser {
+  private pos = 0;
+  constructor(private readonly text: string) {}
+
+  parseDocument(): unknown {
+    const value = this.value();
+    this.skipWhitespace();
+    if (this.pos !== this.text.length) this.fail('Extra data');
+    return value;
+  }
+
+  private fail(what: string): never {
+    throw new SyntaxError(`${what} at position ${this.pos}`);
+  }
+
+  private skipWhitespace(): void {
+    WHITESPACE.lastIndex = this.pos;
+    WHITESPACE.exec(this.text);
+    this.pos = WHITESPACE.lastIndex;
+  }
+
+  private literal(word: string): boolean {
+    if (this.text.startsWith(word, this.pos)) {
+      this.pos += word.length;
+      return true;
+    }
+    return false;
+  }
+
+  private value(): unknown {
+    this.skipWhitespace();
+    const ch = this.text[this.pos];
+    if (ch === '{') return this.object();
+    if (ch === '[') return this.array();
+    if (ch === '"') return this.string();
+    if (this.literal('null')) return null;
+    if (this.literal('true')) return true;
+    if (this.literal('false')) return false;
+    if (this.literal('NaN')) return NaN;
+    if (this.literal('Infinity')) return Infinity;
+    if (this.literal('-Infinity')) return -Infinity;
+    NUMBER.lastIndex = this.pos;
+    const m = NUMBER.exec(this.text);
+    if (!m) this.fail('Expecting value');
+    this.pos = NUMBER.lastIndex;
+    return Number(m[0]);
+  }
+
+  private string(): string {
+    let out = '';
+    this.pos++; // opening quote
+    for (;;) {
+      STRING_BODY.lastIndex = this.pos;
+      const m = STRING_BODY.exec(this.text) as RegExpExecArray;
+      out += m[0];
+      this.pos = STRING_BODY.lastIndex;
+      const ch = this.text[this.pos];
+      if (ch === '"') {
+        this.pos++;
+        return out;
+      }
+      if (ch !== '\\') this.fail('Unterminated string or invalid control character');
+      const esc = this.text[this.pos + 1];
+      if (esc === 'u') {
+        const hex = this.text.slice(this.pos + 2, this.pos + 6);
+        if (!/^[0-9a-fA-F]{4}$/.test(hex)) this.fail('Invalid \\uXXXX escape');
+        out += String.fromCharCode(parseInt(hex, 16));
+        this.pos += 6;
+      } else {
+        const decoded = ({ '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' } as Record<string, string>)[esc];
+        if (decoded === undefined) this.fail('Invalid \\escape');
+        out += decoded;
+        this.pos += 2;
+      }
+    }
+  }
+
+  private array(): unknown[] {
+    const out: unknown[] = [];
+    this.pos++;
+    this.skipWhitespace();
+    if (this.text[this.pos] === ']') {
+      this.pos++;
+      return out;
+    }
+    for (;;) {
+      out.push(this.value());
+      this.skipWhitespace();
+      const ch = this.text[this.pos++];
+      if (ch === ']') return out;
+      if (ch !== ',') this.fail("Expecting ',' delimiter");
+    }
+  }
+
+  private object(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    this.pos++;
+    this.skipWhitespace();
+    if (this.text[this.pos] === '}') {
+      this.pos++;
+      return out;
+    }
+    for (;;) {
+      this.skipWhitespace();
+      if (this.text[this.pos] !== '"') this.fail('Expecting property name enclosed in double quotes');
+      const key = this.string();
+      this.skipWhitespace();
+      if (this.text[this.pos++] !== ':') this.fail("Expecting ':' delimiter");
+      // defineProperty, as JSON.parse does, so a "__proto__" key is data, not a prototype swap.
+      Object.defineProperty(out, key, { value: this.value(), writable: true, enumerable: true, configurable: true });
+      this.skipWhitespace();
+      const ch = this.text[this.pos++];
+      if (ch === '}') return out;
+      if (ch !== ',') this.fail("Expecting ',' delimiter");
+    }
+  }
+}

@@ -1,0 +1,370 @@
+/**
+ * django.core.signing, byte-compatible with Django (reference §4.2): a value
+ * signed by Django verifies here and the other way round, given the same
+ * SECRET_KEY and salt.
+ *
+ *   Signer:          <value>:<b64url HMAC>
+ *   TimestampSigner: <value>:<base62 unix time>:<b64url HMAC>
+ *   dumps():         [.]<b64url(json, zlib'd if '.')>:<base62 time>:<b64url HMAC>
+ *
+ * The HMAC is salted_hmac(salt + "signer", value, key, algorithm); the salt
+ * namespaces signatures so a value signed for one purpose (a session) cannot
+ * be replayed for another (a cookie).
+ */
+import * as nodeCrypto from 'node:crypto';
+import { inflateSync } from 'node:zlib';
+import { deflate } from 'pako';
+import { settings } from './conf';
+import { time } from './clock';
+import { constant_time_compare, resolve_algorithm, salted_hmac_key } from './crypto';
+import { BadSignature, SignatureExpired } from './errors';
+import { py_float_repr, py_json_dumps, py_json_loads, py_str } from './py_json';
+
+/** A key as Django accepts it: str (UTF-8 encoded) or bytes. */
+export type SigningKey = string | Buffer;
+
+/** What Signer.sign formats with Python's str(), as Django does. */
+export type SignableValue = string | number | bigint | boolean | null;
+
+/** django.core.signing.b64_encode: URL-safe alphabet, padding stripped. */
+export function b64_encode(buf: Buffer): string {
+  return buf.toString('base64url');
+}
+
+const B64_CLEAN = /^[A-Za-z0-9_-]*$/;
+
+/**
+ * django.core.signing.b64_decode: re-pads to a multiple of 4 and decodes with
+ * Python's non-strict binascii.a2b_base64, which skips bytes outside the
+ * alphabet. Clean input takes Node's decoder; anything else goes through an
+ * emulation of CPython's loop so padding errors match.
+ */
+export function b64_decode(s: string): Buffer {
+  if (B64_CLEAN.test(s) && s.length % 4 !== 1) return Buffer.from(s, 'base64url');
+  return lenientBase64Decode(Buffer.from(s, 'utf8'));
+}
+
+const B64_VALUES = (() => {
+  const table = new Int8Array(256).fill(-1);
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  for (let i = 0; i < alphabet.length; i++) table[alphabet.charCodeAt(i)] = i;
+  // base64.urlsafe_b64decode translates -_ to +/ before decoding.
+  table['-'.charCodeAt(0)] = 62;
+  table['_'.charCodeAt(0)] = 63;
+  return table;
+})();
+
+// Modules/binascii.c binascii_a2b_base64_impl with strict_mode=False.
+function lenientBase64Decode(input: Buffer): Buffer {
+  const pad = (4 - (input.length % 4)) % 4;
+  const bytes = Buffer.concat([input, Buffer.from('='.repeat(pad))]);
+  const out: number[] = [];
+  let quadPos = 0;
+  let leftChar = 0;
+  let pads = 0;
+  let dataChars = 0;
+  for (const ch of bytes) {
+    if (ch === 0x3d /* = */) {
+      if (quadPos >= 2 && quadPos + ++pads >= 4) return Buffer.from(out);
+      continue;
+    }
+    const v = B64_VALUES[ch];
+    if (v < 0) continue;
+    pads = 0;
+    dataChars++;
+    switch (quadPos) {
+      case 0:
+        quadPos = 1;
+        leftChar = v;
+        break;
+      case 1:
+        quadPos = 2;
+        out.push((leftChar << 2) | (v >> 4));
+        leftChar = v & 0x0f;
+        break;
+      case 2:
+        quadPos = 3;
+        out.push((leftChar << 4) | (v >> 2));
+        leftChar = v & 0x03;
+        break;
+      default:
+        quadPos = 0;
+        out.push((leftChar << 6) | v);
+        leftChar = 0;
+    }
+  }
+  if (quadPos === 1) {
+    throw new Error(
+      `Invalid base64-encoded string: number of data characters (${dataChars}) cannot be 1 more than a multiple of 4`);
+  }
+  if (quadPos !== 0) throw new Error('Incorrect padding');
+  return Buffer.from(out);
+}
+
+const BASE62_ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/** django.core.signing.b62_encode: most significant digit first, '-' for negatives. */
+export function base62_encode(n: number): string {
+  if (!Number.isSafeInteger(n)) throw new RangeError(`base62_encode needs a safe integer, got ${n}`);
+  if (n === 0) return '0';
+  const sign = n < 0 ? '-' : '';
+  let rest = Math.abs(n);
+  let out = '';
+  while (rest > 0) {
+    out = BASE62_ALPHABET[rest % 62] + out;
+    rest = Math.floor(rest / 62);
+  }
+  return sign + out;
+}
+
+/** django.core.signing.b62_decode. */
+export function base62_decode(s: string): number {
+  if (s === '0') return 0;
+  const negative = s.startsWith('-');
+  const digits = negative ? s.slice(1) : s;
+  let n = 0;
+  for (const ch of digits) {
+    const v = BASE62_ALPHABET.indexOf(ch);
+    if (v < 0) throw new Error(`Invalid base62 digit ${JSON.stringify(ch)} in ${JSON.stringify(s)}`);
+    n = n * 62 + v;
+  }
+  return negative ? -n : n;
+}
+
+/** django.core.signing.JSONSerializer's contract: objects to bytes and back. */
+export interface Serializer {
+  dumps(obj: unknown): Buffer;
+  loads(data: Buffer): unknown;
+}
+
+/**
+ * django.core.signing.JSONSerializer: compact Python JSON, latin-1 encoded.
+ * ensure_ascii makes the text ASCII, so latin-1 only matters when reading a
+ * payload some other serializer wrote; decoding it as latin-1 mirrors Django.
+ */
+export const JSONSerializer: Serializer = {
+  dumps: (obj) => Buffer.from(py_json_dumps(obj), 'latin1'),
+  loads: (data) => py_json_loads(data.toString('latin1')),
+};
+
+// Django's _SEP_UNSAFE = r"^[A-z0-9-_=]*$" used with re.match. A-z also spans
+// [ \ ] ^ _ and the backtick, and Python's $ also matches before one trailing
+// newline; both quirks are kept so the same separators are refused.
+const SEP_UNSAFE = /^[A-z0-9\-_=]*\n?$/;
+
+// Derived HMAC keys, H(salt + "signer" + secret), by (algorithm, salt, secret).
+// Sessions and signed cookies sign on every request; the derivation is a
+// full hash, so it is done once per combination. FIFO-bounded: the set of
+// salts and keys in a process is small and fixed, but a caller could build
+// salts from input (cookie names), and that must not grow memory unboundedly.
+const DERIVED_KEY_CACHE_SIZE = 256;
+const derivedKeys = new Map<string, Buffer>();
+
+function derivedKey(keySalt: string, secret: SigningKey, algorithm: string): Buffer {
+  const id = `${algorithm}\u0000${keySalt}\u0000${typeof secret === 'string' ? `s${secret}` : `b${secret.toString('latin1')}`}`;
+  let key = derivedKeys.get(id);
+  if (key === undefined) {
+    key = salted_hmac_key(keySalt, secret, algorithm);
+    if (derivedKeys.size >= DERIVED_KEY_CACHE_SIZE) {
+      derivedKeys.delete(derivedKeys.keys().next().value as string);
+    }
+    derivedKeys.set(id, key);
+  }
+  return key;
+}
+
+function isEmptyKey(key: SigningKey | undefined): boolean {
+  return key === undefined || key.length === 0;
+}
+
+export interface SignerOptions {
+  key?: SigningKey;
+  sep?: string;
+  salt?: string;
+  algorithm?: string;
+  fallback_keys?: SigningKey[];
+}
+
+export interface SignObjectOptions {
+  compress?: boolean;
+  serializer?: Serializer;
+}
+
+export interface UnsignObjectOptions {
+  max_age?: number;
+  serializer?: Serializer;
+}
+
+/** django.core.signing.Signer */
+export class Signer {
+  /** Django derives this from the class's module and name ("<module>.<ClassName>"). */
+  static default_salt = 'django.core.signing.Signer';
+
+  readonly sep: string;
+  readonly salt: string;
+  readonly algorithm: string;
+  private readonly explicitKey: SigningKey | undefined;
+  private readonly explicitFallbacks: SigningKey[] | undefined;
+
+  constructor(opts: SignerOptions = {}) {
+    const sep = opts.sep ?? ':';
+    if (SEP_UNSAFE.test(sep)) {
+      throw new Error(`Unsafe Signer separator: '${sep}' (cannot be empty or consist of only A-z0-9-_=)`);
+    }
+    this.sep = sep;
+    // `salt or default` / `algorithm or "sha256"`: an empty string means the default, as in Django.
+    this.salt = opts.salt || (new.target as typeof Signer).default_salt;
+    this.algorithm = opts.algorithm || 'sha256';
+    this.explicitKey = isEmptyKey(opts.key) ? undefined : opts.key;
+    this.explicitFallbacks = opts.fallback_keys === undefined ? undefined : [...opts.fallback_keys];
+  }
+
+  // Django reads SECRET_KEY / SECRET_KEY_FALLBACKS when the Signer is built.
+  // Reading them when used instead lets a long-lived signer follow
+  // configure()/override_settings, and keeps import free of settings access.
+
+  /** The signing key: the `key` option, else SECRET_KEY. */
+  get key(): SigningKey {
+    return this.explicitKey ?? settings.SECRET_KEY;
+  }
+
+  /** Keys that verify but never sign: the option, else SECRET_KEY_FALLBACKS. */
+  get fallback_keys(): readonly SigningKey[] {
+    return this.explicitFallbacks ?? settings.SECRET_KEY_FALLBACKS;
+  }
+
+  signature(value: SignableValue, key?: SigningKey): string {
+    const secret = isEmptyKey(key) ? this.key : (key as SigningKey);
+    const algorithm = resolve_algorithm(this.algorithm);
+    const hmacKey = derivedKey(`${this.salt}signer`, secret, this.algorithm);
+    return b64_encode(nodeCrypto.createHmac(algorithm, hmacKey).update(py_str(value), 'utf8').digest());
+  }
+
+  sign(value: SignableValue): string {
+    const text = py_str(value);
+    return `${text}${this.sep}${this.signature(text)}`;
+  }
+
+  unsign(signed_value: string): string {
+    const at = signed_value.lastIndexOf(this.sep);
+    if (at < 0) throw new BadSignature(`No "${this.sep}" found in value`);
+    const value = signed_value.slice(0, at);
+    const sig = signed_value.slice(at + this.sep.length);
+    for (const key of [this.key, ...this.fallback_keys]) {
+      if (constant_time_compare(sig, this.signature(value, key))) return value;
+    }
+    throw new BadSignature(`Signature "${sig}" does not match`);
+  }
+
+  /**
+   * Django's Signer.sign_object: serialize, optionally zlib-compress (kept
+   * only when it saves more than one byte, since the '.' marker costs one),
+   * base64, sign. pako's deflate at the default level reproduces CPython's
+   * zlib.compress bytes, which node:zlib does not (reference §4.6).
+   */
+  sign_object(obj: unknown, opts: SignObjectOptions = {}): string {
+    const serializer = opts.serializer ?? JSONSerializer;
+    let data = serializer.dumps(obj);
+    let compressed = false;
+    if (opts.compress) {
+      const z = deflate(data);
+      if (z.length < data.length - 1) {
+        data = Buffer.from(z.buffer, z.byteOffset, z.length);
+        compressed = true;
+      }
+    }
+    const b64 = b64_encode(data);
+    return this.sign(compressed ? `.${b64}` : b64);
+  }
+
+  /** Django's Signer.unsign_object; a leading '.' (covered by the signature) marks zlib data. */
+  unsign_object(signed_obj: string, opts: UnsignObjectOptions = {}): unknown {
+    const serializer = opts.serializer ?? JSONSerializer;
+    let b64 = this.unsignWithMaxAge(signed_obj, opts.max_age);
+    const decompress = b64.startsWith('.');
+    if (decompress) b64 = b64.slice(1);
+    let data = b64_decode(b64);
+    // No size limit on inflate: only data that passed the signature check gets here.
+    if (decompress) data = inflateSync(data);
+    return serializer.loads(data);
+  }
+
+  /**
+   * Django forwards unsign_object's keyword arguments to unsign(), where a
+   * plain Signer rejects max_age with a TypeError; refusing it here keeps an
+   * expiry check from being dropped silently.
+   */
+  protected unsignWithMaxAge(signed_value: string, max_age: number | undefined): string {
+    if (max_age !== undefined) {
+      throw new TypeError(`${this.constructor.name}.unsign() does not take max_age; use a TimestampSigner`);
+    }
+    return this.unsign(signed_value);
+  }
+}
+
+/** django.core.signing.TimestampSigner: appends the signing time so unsign can enforce a max_age. */
+export class TimestampSigner extends Signer {
+  static override default_salt = 'django.core.signing.TimestampSigner';
+
+  timestamp(): string {
+    return base62_encode(Math.trunc(time()));
+  }
+
+  override sign(value: SignableValue): string {
+    return super.sign(`${py_str(value)}${this.sep}${this.timestamp()}`);
+  }
+
+  /** An age exactly equal to max_age is accepted, as in Django (`age > max_age` fails). */
+  override unsign(value: string, max_age?: number): string {
+    const result = super.unsign(value);
+    const at = result.lastIndexOf(this.sep);
+    // Python's rsplit unpacking would raise ValueError here; the value is
+    // authentic but was signed without a timestamp, so call it a bad signature.
+    if (at < 0) throw new BadSignature(`No "${this.sep}" found in value`);
+    const timestamp = base62_decode(result.slice(at + this.sep.length));
+    if (max_age !== undefined && max_age !== null) {
+      const age = time() - timestamp;
+      if (age > max_age) {
+        // Python formats a float age and an int max_age: "Signature age 11.0 > 10 seconds".
+        const maxAgeText = Number.isInteger(max_age) ? String(max_age) : py_float_repr(max_age);
+        throw new SignatureExpired(`Signature age ${py_float_repr(age)} > ${maxAgeText} seconds`);
+      }
+    }
+    return result.slice(0, at);
+  }
+
+  protected override unsignWithMaxAge(signed_value: string, max_age: number | undefined): string {
+    return this.unsign(signed_value, max_age);
+  }
+}
+
+export interface DumpsOptions {
+  key?: SigningKey;
+  salt?: string;
+  compress?: boolean;
+  serializer?: Serializer;
+}
+
+export interface LoadsOptions {
+  key?: SigningKey;
+  salt?: string;
+  max_age?: number;
+  fallback_keys?: SigningKey[];
+  serializer?: Serializer;
+}
+
+/** django.core.signing.dumps: a URL-safe, signed, timestamped serialization of `obj`. */
+export function dumps(obj: unknown, opts: DumpsOptions = {}): string {
+  const signer = new TimestampSigner({ key: opts.key, salt: opts.salt ?? 'django.core.signing' });
+  return signer.sign_object(obj, { compress: opts.compress ?? false, serializer: opts.serializer });
+}
+
+/** django.core.signing.loads: the inverse of dumps(); throws BadSignature / SignatureExpired. */
+export function loads(s: string, opts: LoadsOptions = {}): unknown {
+  const signer = new TimestampSigner({
+    key: opts.key,
+    salt: opts.salt ?? 'django.core.signing',
+    fallback_keys: opts.fallback_keys,
+  });
+  return signer.unsign_object(s, { max_age: opts.max_age, serializer: opts.serializer });
+}
