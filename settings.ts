@@ -8,7 +8,7 @@ export default defineSettings({
   ALLOWED_HOSTS: ['127.0.0.1', 'localhost'],
   INSTALLED_APPS: ['@tango/sessions', 'apps/demo'],
   MIDDLEWARE: ['@tango/sessions/middleware'],
-  ROOT_URLCONF: './apps/demo/urls',
+  ROOT_URLCONF: './urls',
   DATABASES: {
     default: process.env.DATABASE_URL
       ? { ENGINE: 'postgresql', URL: process.env.DATABASE_URL }

@@ -5,6 +5,7 @@ import { BaseCommand } from '../base';
 import { CommandError } from '../../errors';
 import { settings } from '../../conf';
 import { create_app } from '../../server';
+import { shutdown } from '../../shutdown';
 
 const DEFAULT_ADDR = '127.0.0.1';
 const DEFAULT_PORT = 8000;
@@ -44,6 +45,7 @@ export default class RunserverCommand extends BaseCommand {
     this.write(`Starting development server at http://${shown}:${port}/\nQuit the server with CONTROL-C.`);
     const stop = async () => {
       await app.close();
+      await shutdown();
       process.exit(0);
     };
     process.once('SIGTERM', stop);
