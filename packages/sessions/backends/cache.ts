@@ -1,0 +1,106 @@
+/**
+ * django.contrib.sessions.backends.cache: the session dict is the cache
+ * value under 'django.contrib.sessions.cache' + key, in the cache named by
+ * SESSION_CACHE_ALIAS, with a timeout of get_expiry_age(). The cache expires
+ * entries itself, so clear_expired() has nothing to do.
+ *
+ * The value is the dict as JSON (Keyv's serializer); Django pickles it, so
+ * this store cannot be shared with a Django site (use the db engine for that).
+ *
+ * Two departures, both for failure modes Django leaves to chance:
+ * - A key that this engine can never have issued (not 8–40 characters of
+ *   [a-z0-9]) is a miss without a round trip; Django sends it and swallows
+ *   the error memcached raises for long or odd keys (its ticket #17810).
+ * - A store error is StoreUnavailable (a 503), not a silent miss: a cache that
+ *   is down must not log every user out and then fail their next write.
+ */
+import { get_cache, type Cache } from '@tango/core/cache';
+import { settings } from '@tango/core/conf';
+import { StoreUnavailable } from '@tango/core/errors';
+import { SessionBase, new_dict, type SessionDict } from '../base';
+import { CreateError, UpdateError } from '../exceptions';
+
+export const KEY_PREFIX = 'django.contrib.sessions.cache';
+
+const ISSUABLE_KEY = /^[a-z0-9]{8,40}$/;
+
+export class SessionStore extends SessionBase {
+  readonly cache_key_prefix: string = KEY_PREFIX;
+  protected readonly _cache: Cache;
+
+  constructor(session_key: string | null = null) {
+    super(session_key);
+    // Resolved at construction, as Django does: an unknown alias fails here.
+    this._cache = get_cache(settings.SESSION_CACHE_ALIAS);
+  }
+
+  /** Django's cache_key (without its create-a-key side effect: save() first). */
+  get cache_key(): string {
+    if (this.session_key === null) throw new Error('This session has no key yet; save() it first.');
+    return this.cache_key_prefix + this.session_key;
+  }
+
+  /** Runs one cache call under the store timeout; any failure is the store's. */
+  private async call<T>(op: () => Promise<T>, what: string): Promise<T> {
+    try {
+      return await this.io(op(), what);
+    } catch (err) {
+      if (err instanceof StoreUnavailable) throw err;
+      throw new StoreUnavailable(`The session cache ${String(this._cache)} failed (${what}): ${(err as Error).message}`);
+    }
+  }
+
+  async load(): Promise<SessionDict> {
+    const key = this.session_key;
+    const data = key !== null && ISSUABLE_KEY.test(key)
+      ? await this.call(() => this._cache.get(this.cache_prefixed(key)), 'cache get')
+      : undefined;
+    if (data !== null && typeof data === 'object' && !Array.isArray(data)) return new_dict(data as Record<string, unknown>);
+    this._session_key = null;
+    return new_dict();
+  }
+
+  private cache_prefixed(key: string): string {
+    return this.cache_key_prefix + key;
+  }
+
+  // Keyv reads a 0 ttl as "forever" and Redis refuses a negative one; Django's
+  // timeout <= 0 means "already expired". Such an entry is not stored at all.
+  async save(must_create = false): Promise<void> {
+    if (this.session_key === null) return this.create();
+    const key = this.cache_key;
+    if (must_create) {
+      const data = await this._aget_session(true);
+      const ttl_ms = this.get_expiry_age() * 1000;
+      const added = ttl_ms > 0
+        ? await this.call(() => this._cache.add(key, data, ttl_ms), 'cache add')
+        : !(await this.call(() => this._cache.has(key), 'cache has'));
+      if (!added) throw new CreateError();
+      return;
+    }
+    if ((await this.call(() => this._cache.get(key), 'cache get')) === undefined) throw new UpdateError();
+    const data = await this._aget_session(false);
+    const ttl_ms = this.get_expiry_age() * 1000;
+    if (ttl_ms > 0) await this.call(() => this._cache.set(key, data, ttl_ms), 'cache set');
+    else await this.call(() => this._cache.delete(key), 'cache delete');
+  }
+
+  /** A cache can fail silently, so collisions and an absent cache look alike: give up after 10000 tries (Django's bound). */
+  protected override get max_create_attempts(): number {
+    return 10000;
+  }
+
+  async exists(session_key: string): Promise<boolean> {
+    return !!session_key && this.call(() => this._cache.has(this.cache_prefixed(session_key)), 'cache has');
+  }
+
+  async delete_session(session_key: string | null = null): Promise<void> {
+    const key = session_key ?? this.session_key;
+    if (key === null) return;
+    await this.call(() => this._cache.delete(this.cache_prefixed(key)), 'cache delete');
+  }
+
+  static override async clear_expired(): Promise<number> {
+    return 0;
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * django.contrib.sessions.backends.db: one row per session in Django's own
+ * table `django_session` (session_key, session_data = encode(data),
+ * expire_date), so a Django site and Tango share sessions through it.
+ * `expire_date` is written and compared as Django's backends do (see
+ * @tango/core/db): naive text on SQLite, timestamptz on PostgreSQL.
+ */
+import type { Knex } from 'knex';
+import { clock } from '@tango/core/clock';
+import { db_datetime, db_datetime_candidates, db_datetime_lower_bound, get_connection, is_integrity_error } from '@tango/core/db';
+import { base62_decode } from '@tango/core/signing';
+import { SessionBase, type ExpiryValue, type SessionDict } from '../base';
+import { CreateError, UpdateError } from '../exceptions';
+
+export interface SessionRow {
+  session_key: string;
+  session_data: string;
+  expire_date: Date;
+}
+
+/** How many rows clear_expired() deletes per statement, so a big purge never holds one long lock. */
+const CLEAR_BATCH = 10000;
+
+/** The signing time (seconds) inside session_data `payload:<base62 time>:signature`, or null. */
+function signed_at(session_data: string): number | null {
+  const m = /:([0-9A-Za-z]+):[^:]*$/.exec(session_data);
+  if (!m) return null;
+  try {
+    return base62_decode(m[1]);
+  } catch {
+    return null;
+  }
+}
+
+export class SessionStore extends SessionBase {
+  /** The DATABASES alias (Django routes the Session model; Tango uses one alias per store class). */
+  static db_alias = 'default';
+  static db_table = 'django_session';
+
+  /**
+   * session_data as last read or written: the value a compare-and-swap save
+   * (UPDATE ... WHERE session_data = <this>) would check against.
+   */
+  protected _loaded_session_data: string | null = null;
+
+  protected static connection(): Knex {
+    return get_connection(this.db_alias);
+  }
+
+  protected get db(): Knex {
+    return (this.constructor as typeof SessionStore).connection();
+  }
+
+  protected get table(): string {
+    return (this.constructor as typeof SessionStore).db_table;
+  }
+
+  /**
+   * Django's _get_session_from_db: the row if it is live (expire_date > now,
+   * strictly), else null with the key dropped. Liveness is decided here rather
+   * than in SQL so that a naive local expire_date in an hour that DST repeats
+   * (SQLite, USE_TZ=false) is read as the instant it was written for; text
+   * comparison in SQL, which Django uses, gets that hour wrong both ways.
+   */
+  protected async _get_session_from_db(): Promise<(SessionRow & { data: SessionDict }) | null> {
+    const key = this.session_key;
+    const knex = this.db;
+    // PostgreSQL refuses NUL in text; no stored key can contain one anyway.
+    const row = key === null || key.includes('\0') ? undefined : await this.io(
+      knex(this.table).select('session_data', 'expire_date').where('session_key', key).first() as
+        Promise<{ session_data: string; expire_date: unknown } | undefined>,
+      'load');
+    const found = row && this._live(row, knex);
+    if (!found) {
+      this._session_key = null;
+      this._loaded_session_data = null;
+      return null;
+    }
+    this._loaded_session_data = found.session_data;
+    return found;
+  }
+
+  private _live(row: { session_data: string; expire_date: unknown }, knex: Knex): (SessionRow & { data: SessionDict }) | null {
+    const candidates = db_datetime_candidates(row.expire_date, knex);
+    let expire_date = candidates[0];
+    let data: SessionDict | undefined;
+    if (candidates.length > 1) {
+      // Ambiguous local time: take the reading nearest to what save() computed,
+      // from the signing time inside session_data and the data's own expiry.
+      data = this.decode(row.session_data);
+      const expected = this._expected_expiry(row.session_data, data);
+      if (expected !== null) {
+        expire_date = candidates.reduce((a, b) => (Math.abs(b.getTime() - expected) < Math.abs(a.getTime() - expected) ? b : a));
+      }
+    }
+    if (!(expire_date.getTime() > clock.now())) return null;
+    data ??= this.decode(row.session_data);
+    return { session_key: this.session_key as string, session_data: row.session_data, expire_date, data };
+  }
+
+  /** get_expiry_date() as save() computed it: from the signing time in session_data (ms), or null. */
+  private _expected_expiry(session_data: string, data: SessionDict): number | null {
+    const signed = signed_at(session_data);
+    if (signed === null) return null;
+    try {
+      const expiry = (data._session_expiry ?? null) as ExpiryValue;
+      return this.get_expiry_date({ modification: new Date(signed * 1000), expiry }).getTime();
+    } catch {
+      return null;
+    }
+  }
+
+  async load(): Promise<SessionDict> {
+    const row = await this._get_session_from_db();
+    return row ? row.data : {};
+  }
+
+  /** Any row with this key, expired or not (Django's exists ignores expiry too). */
+  async exists(session_key: string): Promise<boolean> {
+    if (session_key.includes('\0')) return false;
+    const row = await this.io(this.db(this.table).select('session_key').where('session_key', session_key).first(), 'exists');
+    return row !== undefined;
+  }
+
+  /** The row save() writes (Django's create_model_instance). */
+  protected async _row(data: SessionDict): Promise<SessionRow> {
+    return {
+      session_key: await this._get_or_create_session_key(),
+      session_data: this.encode(data),
+      expire_date: this.get_expiry_date(),
+    };
+  }
+
+  /**
+   * must_create: INSERT, a duplicate key is CreateError (create() retries).
+   * Otherwise: UPDATE, and no row updated (deleted meanwhile) is UpdateError.
+   */
+  async save(must_create = false): Promise<void> {
+    if (this.session_key === null) return this.create();
+    const data = await this._aget_session(must_create);
+    const row = await this._row(data);
+    const knex = this.db;
+    const values = { session_key: row.session_key, session_data: row.session_data, expire_date: db_datetime(row.expire_date, knex) };
+    if (must_create) {
+      try {
+        await this.io(knex(this.table).insert(values), 'save');
+      } catch (err) {
+        if (is_integrity_error(err)) throw new CreateError();
+        throw err;
+      }
+    } else {
+      const updated = await this.io(this._update(knex, values), 'save');
+      if (updated === 0) throw new UpdateError();
+    }
+    this._loaded_session_data = row.session_data;
+  }
+
+  /** The UPDATE of save(); the place a compare-and-swap on _loaded_session_data would go. */
+  protected _update(knex: Knex, values: { session_key: string; session_data: string; expire_date: Date | string }): Promise<number> {
+    return knex(this.table)
+      .where('session_key', values.session_key)
+      .update({ session_data: values.session_data, expire_date: values.expire_date }) as unknown as Promise<number>;
+  }
+
+  async delete_session(session_key: string | null = null): Promise<void> {
+    const key = session_key ?? this.session_key;
+    if (key === null || key.includes('\0')) return;
+    await this.io(this.db(this.table).where('session_key', key).del(), 'delete');
+    if (key === this.session_key) this._loaded_session_data = null;
+  }
+
+  /**
+   * Deletes rows with expire_date < now (strictly: a row expiring exactly now is
+   * neither loaded nor deleted, as in Django), in batches, and returns how many.
+   * With naive local text (SQLite, USE_TZ=false) the bound is lowered before a
+   * DST change that repeats an hour (see db_datetime_lower_bound): such rows go
+   * on a later run instead of live ones going now.
+   */
+  static override async clear_expired(): Promise<number> {
+    const knex = this.connection();
+    const now = db_datetime_lower_bound(new Date(clock.now()), knex);
+    let total = 0;
+    for (;;) {
+      const batch = knex(this.db_table).select('session_key').where('expire_date', '<', now).limit(CLEAR_BATCH);
+      const n = (await knex(this.db_table).whereIn('session_key', batch).del()) as number;
+      total += n;
+      if (n < CLEAR_BATCH) return total;
+    }
+  }
+
+  /** How many rows clear_expired() would delete now (clearsessions --dry-run). */
+  static async count_expired(): Promise<number> {
+    const knex = this.connection();
+    const now = db_datetime_lower_bound(new Date(clock.now()), knex);
+    const row = await knex(this.db_table).where('expire_date', '<', now).count({ n: '*' }).first();
+    return Number(row?.n ?? 0);
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * django.contrib.sessions.backends.signed_cookies: the cookie value *is* the
+ * session, signing.dumps(data, salt=…signed_cookies, compress=True) signed
+ * with SECRET_KEY. Nothing is stored server-side, so set_expiry() is not
+ * enforced here beyond the cookie's own Max-Age (Django ticket #19201): only
+ * the signature's age against SESSION_COOKIE_AGE is checked.
+ */
+import { dumps, loads } from '@tango/core/signing';
+import { SessionBase, new_dict, type SessionDict } from '../base';
+import { SessionCookieTooLarge } from '../exceptions';
+
+const SALT = 'django.contrib.sessions.backends.signed_cookies';
+
+/**
+ * Browsers keep at most 4096 bytes of name=value plus attributes; a longer
+ * cookie is dropped silently. 4093 leaves room for the name and '='.
+ */
+export const MAX_COOKIE_VALUE_BYTES = 4093;
+
+export class SessionStore extends SessionBase {
+  /** Any failure (bad signature, expired, bad payload) resets to an empty session that will be re-issued. */
+  async load(): Promise<SessionDict> {
+    try {
+      const data = loads(this.session_key ?? '', { salt: SALT, max_age: this.get_session_cookie_age() });
+      if (data !== null && typeof data === 'object' && !Array.isArray(data)) return new_dict(data as Record<string, unknown>);
+    } catch {
+      // fall through: Django catches every exception here
+    }
+    await this.create();
+    return new_dict();
+  }
+
+  /** Nothing to reserve: the next save() makes the cookie. */
+  override async create(): Promise<void> {
+    this.modified = true;
+  }
+
+  /** The key becomes the freshly signed data (a new timestamp every time). */
+  async save(_must_create = false): Promise<void> {
+    const value = dumps(await this._aget_session(), { salt: SALT, compress: true });
+    const size = Buffer.byteLength(value);
+    if (size > MAX_COOKIE_VALUE_BYTES) throw new SessionCookieTooLarge(size, MAX_COOKIE_VALUE_BYTES);
+    this._session_key = value;
+    this.modified = true;
+  }
+
+  /** Keys never collide: every key is its own data. */
+  async exists(_session_key: string): Promise<boolean> {
+    return false;
+  }
+
+  async delete_session(_session_key?: string | null): Promise<void> {
+    this._session_key = '';
+    this._session_cache = new_dict();
+    this.modified = true;
+  }
+
+  override async cycle_key(): Promise<void> {
+    await this.save();
+  }
+
+  /** The browser discards expired cookies; there is nothing to clear. */
+  static override async clear_expired(): Promise<number> {
+    return 0;
+  }
+}

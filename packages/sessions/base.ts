@@ -1,0 +1,490 @@
+/**
+ * SessionBase: django.contrib.sessions.backends.base.SessionBase. The base
+ * thinks (the data map, the accessed/modified flags, expiry arithmetic,
+ * cycle_key, flush, encode/decode); an engine only moves bytes, through five
+ * async hooks: load(), exists(key), save(must_create), delete_session(key)
+ * and, when it can, the static clear_expired().
+ *
+ * One departure from Django's shape, forced by the platform: Django loads the
+ * data lazily on the first dict access, which can block in Python. Here the
+ * data API is synchronous and storage is async, so the middleware awaits
+ * preload() before the view runs. preload() runs the engine's load() but keeps
+ * its side effects on the key and flags aside until the first synchronous data
+ * access adopts them, so every observable effect happens when it would in
+ * Django (an unknown key the view never reads gives no deletion cookie; one
+ * the view reads does).
+ */
+import { settings } from '@tango/core/conf';
+import { clock } from '@tango/core/clock';
+import { get_random_string, VALID_KEY_CHARS } from '@tango/core/crypto';
+import { BadSignature, KeyError, StoreUnavailable } from '@tango/core/errors';
+import type { SessionData, SessionValue } from '@tango/core/http/session_api';
+import { get_logger } from '@tango/core/log';
+import { dumps, loads } from '@tango/core/signing';
+import { fromisoformat, isoformat } from '@tango/core/timezone';
+import { CreateError, NotImplementedError } from './exceptions';
+
+export { VALID_KEY_CHARS };
+
+/** The session's contents: a null-prototype object, so any string (even `__proto__`) is just a key. */
+export type SessionDict = Record<string, unknown>;
+
+/** What `_session_expiry` or the `expiry` option can hold (Django: int, ISO string, datetime or None). */
+export type ExpiryValue = number | string | Date | null;
+
+export interface ExpiryOptions {
+  /** The instant the expiry counts from; default now. */
+  modification?: Date;
+  /** Use this instead of reading `_session_expiry` (so no load); passing `null` is not the same as omitting it. */
+  expiry?: ExpiryValue;
+}
+
+/** A session engine class, as SESSION_ENGINE modules export it under the name `SessionStore`. */
+export interface SessionStoreClass {
+  new (session_key?: string | null): SessionBase;
+  clear_expired(): Promise<number>;
+}
+
+const securityLog = get_logger('tango.security.SuspiciousSession');
+
+export function new_dict(source?: Record<string, unknown>): SessionDict {
+  const d = Object.create(null) as SessionDict;
+  // Object.assign defines '__proto__' as an own key here: the target has no prototype setter.
+  return source ? Object.assign(d, source) : d;
+}
+
+function is_plain_object(v: unknown): v is Record<string, unknown> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Races a store operation against settings.SESSION_STORE_TIMEOUT (ms; 0 turns
+ * it off), so a dead store gives a prompt 503 instead of a hung request.
+ */
+export function with_store_timeout<T>(op: Promise<T>, what: string, ms: number = settings.SESSION_STORE_TIMEOUT): Promise<T> {
+  if (!ms) return op;
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new StoreUnavailable(
+      `The session store did not answer within ${ms} ms (${what}). Check that it is running, or raise SESSION_STORE_TIMEOUT.`)), ms);
+    timer.unref();
+    op.then(
+      (v) => { clearTimeout(timer); resolve(v); },
+      (e: unknown) => { clearTimeout(timer); reject(e); });
+  });
+}
+
+// Names that runtimes and test tools probe on any object (thenables, JSON,
+// jest's matchers and printers). They must not read as session keys, or
+// `await store` or a failing expect() would touch the session.
+const PROBED = new Set(['then', 'toJSON', 'asymmetricMatch', 'nodeType', 'tagName', 'inspect', '_isMockFunction', 'getMockName']);
+
+// `session['user_id'] = 'x'` and `session['user_id']` read and write the data;
+// anything the object itself has (methods, fields, accessors) stays direct.
+const bracketAccess: ProxyHandler<SessionBase> = {
+  get(target, prop) {
+    if (typeof prop === 'symbol' || prop in target || PROBED.has(prop) || prop.startsWith('@@') || prop.startsWith('$$')) {
+      return Reflect.get(target, prop, target);
+    }
+    return target.get(prop);
+  },
+  set(target, prop, value) {
+    if (typeof prop === 'symbol' || prop in target) return Reflect.set(target, prop, value, target);
+    target.set(prop, value);
+    return true;
+  },
+  deleteProperty(target, prop) {
+    if (typeof prop === 'symbol' || prop in target) return Reflect.deleteProperty(target, prop);
+    target.delete(prop);
+    return true;
+  },
+};
+
+interface Preloaded {
+  /** The key load() ran for: adopt only if the session still has it. */
+  for_key: string;
+  data: SessionDict;
+  key: string | null;
+  modified: boolean;
+}
+
+export abstract class SessionBase implements SessionData {
+  /** Bracket access to the data (see bracketAccess). */
+  [key: string]: unknown;
+
+  static readonly TEST_COOKIE_NAME = 'testcookie';
+  static readonly TEST_COOKIE_VALUE = 'worked';
+
+  accessed = false;
+  modified = false;
+  private __key: string | null = null;
+  private __cache: SessionDict | null = null;
+  private __preloaded: Preloaded | null = null;
+  private __preloading: Promise<void> | null = null;
+
+  constructor(session_key: string | null = null) {
+    this._session_key = session_key;
+    return new Proxy(this, bracketAccess);
+  }
+
+  // --- the key -------------------------------------------------------------
+
+  /** Read-only, as in Django: assigning to it throws. */
+  get session_key(): string | null {
+    return this.__key;
+  }
+
+  /** The validating setter engines use: a key that fails validation becomes null. */
+  protected get _session_key(): string | null {
+    return this.__key;
+  }
+
+  protected set _session_key(value: string | null | undefined) {
+    this.__key = value && this._validate_session_key(value) ? value : null;
+  }
+
+  /** Django: `key and len(key) >= 8` (length in code points). Engines may be stricter. */
+  protected _validate_session_key(key: string): boolean {
+    return [...key].length >= 8;
+  }
+
+  /** Django's key_salt: the class's name namespaces the signature, so renaming the class invalidates stored data. */
+  get key_salt(): string {
+    return `django.contrib.sessions.${this.constructor.name}`;
+  }
+
+  // --- loading -------------------------------------------------------------
+
+  /** Django's _session_cache; always a null-prototype dict. */
+  protected get _session_cache(): SessionDict | null {
+    return this.__cache;
+  }
+
+  protected set _session_cache(value: SessionDict | null) {
+    this.__cache = value === null || Object.getPrototypeOf(value) === null ? value : new_dict(value);
+    if (value !== null) this.__preloaded = null;
+  }
+
+  /**
+   * Runs the engine's load() ahead of the first synchronous access (the
+   * middleware awaits this when the request carries a session cookie). The
+   * key, the data and the flags are put back as they were: load's effects on
+   * them are applied by the first data access, as Django's lazy load would.
+   */
+  async preload(): Promise<void> {
+    if (this.__cache !== null || this.__preloaded !== null || this.__key === null) return;
+    this.__preloading ??= this.__run_preload().finally(() => {
+      this.__preloading = null;
+    });
+    return this.__preloading;
+  }
+
+  private async __run_preload(): Promise<void> {
+    const key = this.__key as string;
+    const modified = this.modified;
+    const accessed = this.accessed;
+    try {
+      const data = await this.load();
+      this.__preloaded = { for_key: key, data: is_plain_object(data) ? new_dict(data) : new_dict(), key: this.__key, modified: this.modified };
+    } finally {
+      // Whatever load() did to the session (a new key and a save from create(), say) waits for the first access.
+      this.__key = key;
+      this.__cache = null;
+      this.modified = modified;
+      this.accessed = accessed;
+    }
+  }
+
+  /** Django's `_get_session`: every data access goes through here and marks the session accessed. */
+  protected _get_session(no_load = false): SessionDict {
+    this.accessed = true;
+    const cached = this.__cache;
+    if (cached !== null) return cached;
+    let data: SessionDict;
+    if (this.__key === null || no_load) {
+      data = new_dict();
+    } else if (this.__preloaded !== null && this.__preloaded.for_key === this.__key) {
+      const p = this.__preloaded;
+      data = p.data;
+      this.__key = p.key;
+      if (p.modified) this.modified = true;
+    } else {
+      throw new Error(
+        `The session for key ${this.__key.slice(0, 4)}… has not been loaded: await session.preload() (or load()) ` +
+        'before reading it synchronously. SessionMiddleware does this for request.session.');
+    }
+    this._session_cache = data;
+    return data;
+  }
+
+  /** Django's `_aget_session`: loads from the store first when needed (storage methods use this). */
+  protected async _aget_session(no_load = false): Promise<SessionDict> {
+    if (!no_load) await this.preload();
+    return this._get_session(no_load);
+  }
+
+  // --- the data API (synchronous) --------------------------------------------
+
+  get<T = SessionValue>(key: string, fallback?: T): T | undefined {
+    const d = this._get_session();
+    return key in d ? (d[key] as T) : fallback;
+  }
+
+  /** `session[key] = value` */
+  set(key: string, value: SessionValue): void {
+    this._get_session()[key] = value;
+    this.modified = true;
+  }
+
+  /** `del session[key]`: KeyError when absent. */
+  delete(key: string): void {
+    const d = this._get_session();
+    if (!(key in d)) throw new KeyError(key);
+    delete d[key];
+    this.modified = true;
+  }
+
+  /** `key in session` */
+  has(key: string): boolean {
+    return key in this._get_session();
+  }
+
+  /** Without a fallback, a missing key throws KeyError (pass `undefined` explicitly to get undefined). */
+  pop<T = SessionValue>(key: string, ...fallback: [fallback?: T]): T | undefined {
+    const d = this._get_session();
+    const present = key in d;
+    this.modified = this.modified || present;
+    if (present) {
+      const v = d[key] as T;
+      delete d[key];
+      return v;
+    }
+    if (fallback.length > 0) return fallback[0];
+    throw new KeyError(key);
+  }
+
+  setdefault<T = SessionValue>(key: string, value: T): T {
+    const d = this._get_session();
+    if (key in d) return d[key] as T;
+    this.modified = true;
+    d[key] = value;
+    return value;
+  }
+
+  /** Sets modified even for an empty object, as Django does. */
+  update(values: Record<string, SessionValue>): void {
+    Object.assign(this._get_session(), values);
+    this.modified = true;
+  }
+
+  keys(): string[] {
+    return Object.keys(this._get_session());
+  }
+
+  values(): SessionValue[] {
+    return Object.values(this._get_session());
+  }
+
+  items(): Array<[string, SessionValue]> {
+    return Object.entries(this._get_session());
+  }
+
+  /** Empties the data without loading it; the key stays. */
+  clear(): void {
+    this._session_cache = new_dict();
+    this.accessed = true;
+    this.modified = true;
+  }
+
+  /** No key and no data. A session with a key is never empty, loaded or not (Django short-circuits the same way). */
+  is_empty(): boolean {
+    return !this.__key && (this.__cache === null || Object.keys(this.__cache).length === 0);
+  }
+
+  // --- test cookie -----------------------------------------------------------
+
+  set_test_cookie(): void {
+    this.set(SessionBase.TEST_COOKIE_NAME, SessionBase.TEST_COOKIE_VALUE);
+  }
+
+  test_cookie_worked(): boolean {
+    return this.get(SessionBase.TEST_COOKIE_NAME) === SessionBase.TEST_COOKIE_VALUE;
+  }
+
+  delete_test_cookie(): void {
+    this.delete(SessionBase.TEST_COOKIE_NAME);
+  }
+
+  // --- expiry ----------------------------------------------------------------
+
+  /** The hook for the default age (SESSION_COOKIE_AGE); an engine may override it. */
+  get_session_cookie_age(): number {
+    return settings.SESSION_COOKIE_AGE;
+  }
+
+  private __expiry_from(opts: ExpiryOptions): unknown {
+    // Django tells "expiry=None passed" from "not passed", so that passing it never loads the session.
+    return 'expiry' in opts ? opts.expiry : this.get('_session_expiry');
+  }
+
+  /**
+   * Seconds until expiry: a stored number is returned unchanged (it counts from
+   * the last modification); a datetime gives floor(expiry - modification),
+   * which can be negative; nothing (or 0) gives the cookie age.
+   */
+  get_expiry_age(opts: ExpiryOptions = {}): number {
+    const modification = opts.modification ?? new Date(clock.now());
+    const expiry = this.__expiry_from(opts);
+    if (!expiry) return this.get_session_cookie_age();
+    if (typeof expiry !== 'string' && !(expiry instanceof Date)) return Number(expiry);
+    let date: Date;
+    if (typeof expiry === 'string') {
+      const parsed = fromisoformat(expiry, settings.TIME_ZONE);
+      if (parsed.aware !== settings.USE_TZ) {
+        // Python cannot subtract a naive datetime from an aware now (or the reverse); nor does Django.
+        throw new TypeError("can't subtract offset-naive and offset-aware datetimes");
+      }
+      date = parsed.date;
+    } else {
+      date = expiry;
+    }
+    // timedelta.days * 86400 + timedelta.seconds: whole seconds, rounded down.
+    return Math.floor((date.getTime() - modification.getTime()) / 1000);
+  }
+
+  get_expiry_date(opts: ExpiryOptions = {}): Date {
+    const modification = opts.modification ?? new Date(clock.now());
+    const expiry = this.__expiry_from(opts);
+    if (expiry instanceof Date) return expiry;
+    if (typeof expiry === 'string') return fromisoformat(expiry, settings.TIME_ZONE).date;
+    const seconds = Number(expiry) || this.get_session_cookie_age();
+    return new Date(modification.getTime() + seconds * 1000);
+  }
+
+  /**
+   * A number is seconds of inactivity (0: until the browser closes), a Date an
+   * instant (stored as its ISO string, as current Django stores it), null
+   * returns to the global policy.
+   */
+  set_expiry(value: number | Date | null): void {
+    if (value === null || value === undefined) {
+      if (this.has('_session_expiry')) this.delete('_session_expiry');
+      return;
+    }
+    const stored = value instanceof Date ? isoformat(value, { use_tz: settings.USE_TZ, tz: settings.TIME_ZONE }) : value;
+    this.set('_session_expiry', stored);
+  }
+
+  get_expire_at_browser_close(): boolean {
+    const expiry = this.get('_session_expiry');
+    if (expiry === undefined || expiry === null) return settings.SESSION_EXPIRE_AT_BROWSER_CLOSE;
+    // Python's `expiry == 0` is also true for 0.0 and False.
+    return expiry === 0 || expiry === false;
+  }
+
+  // --- encoding --------------------------------------------------------------
+
+  /** signing.dumps with the class's key_salt, compressed: the format Django's db/file engines store. */
+  encode(session_dict: SessionDict): string {
+    return dumps(session_dict, { salt: this.key_salt, compress: true });
+  }
+
+  /**
+   * Tampered data logs a warning on tango.security.SuspiciousSession and reads
+   * as an empty session; any other failure (bad base64, zlib, JSON) is silent.
+   * Django returns a correctly signed non-dict as is; here it counts as corrupt.
+   */
+  decode(session_data: string): SessionDict {
+    try {
+      const data = loads(session_data, { salt: this.key_salt });
+      if (is_plain_object(data)) return new_dict(data);
+      securityLog.warn('Session data corrupted');
+    } catch (err) {
+      if (err instanceof BadSignature) securityLog.warn('Session data corrupted');
+    }
+    return new_dict();
+  }
+
+  // --- storage (asynchronous) ------------------------------------------------
+
+  /** Wraps one store round trip in the SESSION_STORE_TIMEOUT guard. */
+  protected io<T>(op: Promise<T>, what: string): Promise<T> {
+    return with_store_timeout(op, what);
+  }
+
+  protected async _get_new_session_key(): Promise<string> {
+    for (;;) {
+      const key = get_random_string(32, VALID_KEY_CHARS);
+      if (!(await this.exists(key))) return key;
+    }
+  }
+
+  protected async _get_or_create_session_key(): Promise<string> {
+    if (this.__key === null) this.__key = await this._get_new_session_key();
+    return this.__key;
+  }
+
+  /** How many keys create() tries before giving up (Django: forever for db/file, 10000 for cache). */
+  protected get max_create_attempts(): number {
+    return Infinity;
+  }
+
+  /**
+   * A new unique key, saved once with must_create (a collision retries). This
+   * loop is written out in each of Django's engines; it lives here once.
+   */
+  async create(): Promise<void> {
+    for (let attempt = 0; attempt < this.max_create_attempts; attempt++) {
+      this._session_key = await this._get_new_session_key();
+      try {
+        await this.save(true);
+      } catch (err) {
+        if (err instanceof CreateError) continue;
+        throw err;
+      }
+      this.modified = true;
+      return;
+    }
+    throw new Error('Unable to create a new session key. It is likely that the cache is unavailable.');
+  }
+
+  /** Empties the session, deletes its record and drops the key (logout). */
+  async flush(): Promise<void> {
+    this.clear();
+    await this.delete_session();
+    this._session_key = null;
+  }
+
+  /** Same data under a new key; the old record is deleted (login, against session fixation). */
+  async cycle_key(): Promise<void> {
+    const data = await this._aget_session();
+    const key = this.session_key;
+    await this.create();
+    this._session_cache = data;
+    if (key) await this.delete_session(key);
+  }
+
+  /** Does the store hold this key? */
+  abstract exists(session_key: string): Promise<boolean>;
+
+  /**
+   * Persists the data; no key → create(). must_create inserts (CreateError on a
+   * collision) and does not load; otherwise the record must exist (UpdateError).
+   */
+  abstract save(must_create?: boolean): Promise<void>;
+
+  /** Django's `delete(session_key=None)`: the given key or the current one; missing records are ignored. */
+  abstract delete_session(session_key?: string | null): Promise<void>;
+
+  /**
+   * The stored data. A missing, expired or corrupt record gives {} and, as a
+   * rule, a null key, so a client-chosen key is never revived by a later save.
+   */
+  abstract load(): Promise<SessionDict>;
+
+  /** Removes expired records; returns how many (Django returns nothing). */
+  static clear_expired(): Promise<number> {
+    return Promise.reject(new NotImplementedError('This backend does not support clear_expired().'));
+  }
+}

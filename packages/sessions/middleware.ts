@@ -1,0 +1,90 @@
+/**
+ * django.contrib.sessions.middleware.SessionMiddleware. The request gets
+ * SessionStore(cookie value); with a cookie, the data is loaded before the
+ * view so request.session reads synchronously (without one, no store round
+ * trip). The response logic is Django's, step for step.
+ */
+import { time } from '@tango/core/clock';
+import { settings } from '@tango/core/conf';
+import type { HttpRequest } from '@tango/core/http/request';
+import type { HttpResponse } from '@tango/core/http/response';
+import type { Session } from '@tango/core/http/session_api';
+import { patch_vary_headers } from '@tango/core/http/vary';
+import { get_logger } from '@tango/core/log';
+import type { MiddlewareFactory } from '@tango/core/middleware';
+import { http_date } from '@tango/core/timezone';
+import type { SessionBase } from './base';
+import { get_session_store_class } from './engine';
+import { SessionCookieTooLarge, SessionInterrupted, UpdateError } from './exceptions';
+
+const log = get_logger('tango.sessions');
+
+export const SessionMiddleware: MiddlewareFactory = (get_response) => {
+  // Imported once, when the middleware is built (Django: in __init__).
+  const SessionStore = get_session_store_class();
+
+  return async (request) => {
+    const name = settings.SESSION_COOKIE_NAME;
+    const session = new SessionStore(request.COOKIES.get(name) ?? null);
+    request.session = session as unknown as Session;
+    if (request.COOKIES.has(name)) await session.preload();
+    const response = await get_response(request);
+    return process_response(request, response);
+  };
+};
+
+export default SessionMiddleware;
+
+async function process_response(request: HttpRequest, response: HttpResponse): Promise<HttpResponse> {
+  const session = request.session as unknown as SessionBase | undefined;
+  // A view may have removed the session (Django: AttributeError → response as is).
+  if (typeof session?.is_empty !== 'function') return response;
+  const { accessed, modified } = session;
+  const empty = session.is_empty();
+  const name = settings.SESSION_COOKIE_NAME;
+  let vary = false;
+
+  if (request.COOKIES.has(name) && empty) {
+    // Emptied (flush, failed load, invalid key): tell the browser to drop the cookie.
+    response.delete_cookie(name, {
+      path: settings.SESSION_COOKIE_PATH,
+      domain: settings.SESSION_COOKIE_DOMAIN,
+      samesite: settings.SESSION_COOKIE_SAMESITE,
+    });
+    vary = true;
+  } else {
+    vary = accessed;
+    if ((modified || settings.SESSION_SAVE_EVERY_REQUEST) && !empty) {
+      let max_age: number | null = null;
+      let expires: string | null = null;
+      if (!session.get_expire_at_browser_close()) {
+        max_age = session.get_expiry_age();
+        expires = http_date(time() + max_age);
+      }
+      // Skip the save for 5xx responses: the view failed, its writes must not stick.
+      if (response.status_code < 500) {
+        try {
+          await session.save();
+        } catch (err) {
+          if (err instanceof UpdateError) throw new SessionInterrupted();
+          if (!(err instanceof SessionCookieTooLarge)) throw err;
+          log.error(err.message, { code: err.code, size: err.size, path: request.path });
+          if (vary) patch_vary_headers(response, ['Cookie']);
+          return response;
+        }
+        response.set_cookie(name, session.session_key ?? '', {
+          max_age,
+          expires,
+          domain: settings.SESSION_COOKIE_DOMAIN,
+          path: settings.SESSION_COOKIE_PATH,
+          secure: settings.SESSION_COOKIE_SECURE || null,
+          httponly: settings.SESSION_COOKIE_HTTPONLY || null,
+          samesite: settings.SESSION_COOKIE_SAMESITE,
+        });
+        vary = true;
+      }
+    }
+  }
+  if (vary) patch_vary_headers(response, ['Cookie']);
+  return response;
+}

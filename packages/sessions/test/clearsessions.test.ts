@@ -1,0 +1,150 @@
+/**
+ * `clearsessions` run in-process (django.contrib.sessions.management.commands.clearsessions;
+ * reference §8.2, §7 items 42, 62, 74): it removes exactly the expired
+ * sessions and says how many, explains the engines that expire by themselves,
+ * and fails with one line when it cannot do its job.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { configure } from '../../core/conf';
+import { freeze_time } from '../../core/clock';
+import { close_connections, get_connection } from '../../core/db';
+import { CommandError } from '../../core/errors';
+import { describe_with } from '../../core/testing/services';
+import ClearSessionsCommand from '../management/commands/clearsessions';
+import { up } from '../migrations/0001_initial';
+import { SessionStore as DBStore } from '../backends/db';
+import { SessionStore as FileStore } from '../backends/file';
+import { TEST_SECRET_KEY } from './contract';
+import { capture_stream, postgres_database, sqlite_database, type TestDatabase } from './db_helpers';
+
+async function clearsessions(options: Record<string, unknown> = {}): Promise<string> {
+  const cmd = new ClearSessionsCommand();
+  const out = capture_stream();
+  cmd.stdout = out;
+  await cmd.handle([], options);
+  return out.text();
+}
+
+const NOW = 1700000000;
+
+/** Saves one session per offset (seconds from NOW) through the configured store class. */
+async function sessions_expiring_at(Store: typeof DBStore | typeof FileStore, offsets: number[]): Promise<string[]> {
+  const keys: string[] = [];
+  for (const offset of offsets) {
+    const s = new Store();
+    s.set('offset', offset);
+    s.set_expiry(new Date((NOW + offset) * 1000));
+    await s.save();
+    keys.push(s.session_key as string);
+  }
+  return keys;
+}
+
+function db_suite(name: string, make: () => TestDatabase): void {
+  for (const engine of ['db', 'cached_db']) {
+    describe(`clearsessions with the ${engine} engine on ${name}`, () => {
+      const db = make();
+      let unfreeze: () => void = () => undefined;
+      beforeAll(async () => {
+        configure({ SECRET_KEY: TEST_SECRET_KEY, SESSION_ENGINE: engine, DATABASES: { default: db.settings } });
+        await db.create();
+        await up(get_connection());
+      });
+      afterAll(async () => {
+        await close_connections();
+        await db.drop();
+      });
+      beforeEach(() => {
+        unfreeze = freeze_time(NOW * 1000);
+      });
+      afterEach(() => unfreeze());
+
+      test('removes exactly the expired sessions and prints the count (42)', async () => {
+        const expired = await sessions_expiring_at(DBStore, [-3600, -86400, -1]);
+        const live = await sessions_expiring_at(DBStore, [3600, 1, 0]);
+        expect(await clearsessions({ dry_run: true })).toBe('Would remove 3 expired sessions.\n');
+        expect(await clearsessions({ dryRun: true })).toBe('Would remove 3 expired sessions.\n');
+        expect(await clearsessions()).toBe('Removed 3 expired sessions.\n');
+        const left = (await get_connection()('django_session').select('session_key')).map((r: { session_key: string }) => r.session_key);
+        expect(left.sort()).toEqual([...live].sort());
+        for (const k of expired) expect(left).not.toContain(k);
+        expect(await clearsessions()).toBe('Removed 0 expired sessions.\n');
+        await sessions_expiring_at(DBStore, [-5]);
+        expect(await clearsessions()).toBe('Removed 1 expired session.\n');
+        await get_connection()('django_session').del();
+      });
+
+      test('a missing table is one line that says to migrate', async () => {
+        await get_connection().schema.dropTable('django_session');
+        try {
+          await expect(clearsessions()).rejects.toThrow(
+            new CommandError("The session table does not exist (database 'default'): run `manage.ts migrate` first."));
+        } finally {
+          await up(get_connection());
+        }
+      });
+    });
+  }
+}
+
+db_suite('SQLite', sqlite_database);
+describe_with('TEST_DATABASE_URL')('with TEST_DATABASE_URL', (url) => {
+  db_suite('PostgreSQL', () => postgres_database(url));
+});
+
+describe('clearsessions with other engines', () => {
+  afterEach(() => close_connections());
+
+  test('file: removes the expired files (62)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tango-clearsessions-'));
+    const unfreeze = freeze_time(NOW * 1000);
+    try {
+      configure({ SECRET_KEY: TEST_SECRET_KEY, SESSION_ENGINE: 'file', SESSION_FILE_PATH: dir });
+      await sessions_expiring_at(FileStore, [3600, -3600, -60]);
+      expect(await clearsessions()).toBe('Removed 2 expired sessions.\n');
+      expect(fs.readdirSync(dir)).toHaveLength(1);
+    } finally {
+      unfreeze();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('cache: nothing to remove, the cache expires sessions itself', async () => {
+    configure({ SECRET_KEY: TEST_SECRET_KEY, SESSION_ENGINE: 'cache' });
+    expect(await clearsessions()).toBe('Nothing to remove: the cache expires sessions itself.\n');
+  });
+
+  test('signed_cookies: nothing to remove, the browser expires the cookie', async () => {
+    configure({ SECRET_KEY: TEST_SECRET_KEY, SESSION_ENGINE: 'signed_cookies' });
+    expect(await clearsessions()).toBe("Nothing to remove: sessions live in the browser's cookie, which the browser expires.\n");
+  });
+
+  test("an engine without clear_expired() is Django's CommandError (74)", async () => {
+    const engine = path.join(__dirname, 'fixtures', 'no_clear_expired');
+    configure({ SECRET_KEY: TEST_SECRET_KEY, SESSION_ENGINE: engine });
+    await expect(clearsessions()).rejects.toThrow(
+      new CommandError(`Session engine '${engine}' doesn't support clearing expired sessions.`));
+  });
+
+  test('an unreachable database is one line naming it', async () => {
+    configure({
+      SECRET_KEY: TEST_SECRET_KEY, SESSION_ENGINE: 'db',
+      DATABASES: { default: { ENGINE: 'postgresql', URL: 'postgres://postgres@127.0.0.1:1/test' } },
+    });
+    const started = Date.now();
+    const err = await clearsessions().then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(CommandError);
+    expect((err as Error).message).toBe("Cannot reach the session store (database 'default'): connect ECONNREFUSED 127.0.0.1:1");
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  test('an unopenable SQLite file is one line too', async () => {
+    configure({
+      SECRET_KEY: TEST_SECRET_KEY, SESSION_ENGINE: 'db',
+      DATABASES: { default: { ENGINE: 'sqlite3', NAME: '/nonexistent-dir/db.sqlite3' } },
+    });
+    await expect(clearsessions()).rejects.toThrow(/^Cannot reach the session store \(database 'default'\): .+$/);
+  });
+});

@@ -1,0 +1,279 @@
+/**
+ * The file engine: the contract, then its own rules (reference §3.4; §7
+ * items 60–66) and the hardening for shared directories: path-like keys,
+ * planted symlinks and FIFOs, temp files.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { configure, override_settings } from '../../core/conf';
+import { freeze_time } from '../../core/clock';
+import { set_stderr_logging } from '../../core/log';
+import { ImproperlyConfigured } from '../../core/errors';
+import { SessionStore } from '../backends/file';
+import { InvalidSessionKey, UpdateError } from '../exceptions';
+import { describeSessionEngine, frozen_now, TEST_SECRET_KEY } from './contract';
+
+const contractDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tango-sessions-contract-'));
+
+describeSessionEngine('file', {
+  settings: { SESSION_ENGINE: 'file', SESSION_FILE_PATH: contractDir },
+  after: async () => fs.rmSync(contractDir, { recursive: true, force: true }),
+});
+
+describe('file engine specifics', () => {
+  let dir: string;
+  let unfreeze: () => void;
+
+  // Planted symlinks are logged as security events on purpose.
+  beforeAll(() => set_stderr_logging(false));
+  afterAll(() => set_stderr_logging(process.env.TANGO_LOG_SILENT !== '1'));
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tango-sessions-file-'));
+    configure({ SECRET_KEY: TEST_SECRET_KEY, SESSION_ENGINE: 'file', SESSION_FILE_PATH: dir });
+    unfreeze = freeze_time(frozen_now() * 1000);
+  });
+
+  afterEach(() => {
+    unfreeze();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const files = () => fs.readdirSync(dir).sort();
+
+  it('a missing SESSION_FILE_PATH is ImproperlyConfigured at construction (60)', async () => {
+    const missing = path.join(dir, 'nope');
+    await override_settings({ SESSION_FILE_PATH: missing }, () => {
+      expect(() => new SessionStore()).toThrow(ImproperlyConfigured);
+      expect(() => new SessionStore()).toThrow(`The session storage path '${missing}' doesn't exist.`);
+    });
+  });
+
+  it('no SESSION_FILE_PATH means the OS temp dir', async () => {
+    await override_settings({ SESSION_FILE_PATH: null }, () => {
+      expect(new SessionStore().storage_path).toBe(os.tmpdir());
+    });
+  });
+
+  it.each([
+    'a\\b\\c', 'a/b/c', '../../etc/passwd', '/etc/passwd', 'abc\0defgh', 'ABCDEFGHIJKL', 'abcdefgh.', 'abcdefgh ', 'abcdéfgh',
+  ])('key %j never becomes a path (61)', (key) => {
+    const s = new SessionStore();
+    expect(() => s._key_to_file(key)).toThrow(InvalidSessionKey);
+    expect(() => s._key_to_file(key)).toThrow('Invalid characters in session key');
+  });
+
+  it.each(['../../etc/passwd', '/etc/passwd', 'abc\0defgh/../../x', 'ABCDEFGHIJKL'])(
+    'loading key %j reads nothing and drops the key (64)', async (key) => {
+      const s = new SessionStore(key);
+      expect(await s.load()).toEqual({});
+      expect(s.session_key).toBeNull();
+      await expect(s.exists(key)).rejects.toThrow(InvalidSessionKey);
+    });
+
+  it('the file is SESSION_COOKIE_NAME + key, holds exactly encode(), mode 0600 (63)', async () => {
+    const s = new SessionStore();
+    s.set('foo', 'bar');
+    await s.save();
+    const file = path.join(dir, `sessionid${s.session_key}`);
+    expect(files()).toEqual([`sessionid${s.session_key}`]);
+    expect(fs.readFileSync(file, 'ascii')).toBe(s.encode({ foo: 'bar' }));
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  it('the prefix follows SESSION_COOKIE_NAME', async () => {
+    await override_settings({ SESSION_COOKIE_NAME: 'sid' }, async () => {
+      const s = new SessionStore();
+      await s.save();
+      expect(files()).toEqual([`sid${s.session_key}`]);
+    });
+  });
+
+  it('an empty file loads as {} and keeps its key (65)', async () => {
+    const key = 'k'.repeat(32);
+    fs.writeFileSync(path.join(dir, `sessionid${key}`), '');
+    const s = new SessionStore(key);
+    expect(await s.load()).toEqual({});
+    expect(s.session_key).toBe(key);
+  });
+
+  it('saving over a deleted file is UpdateError (66)', async () => {
+    const s = new SessionStore();
+    s.set('x', 1);
+    await s.save();
+    fs.unlinkSync(path.join(dir, `sessionid${s.session_key}`));
+    s.set('x', 2);
+    await expect(s.save()).rejects.toThrow(UpdateError);
+    expect(files()).toEqual([]);
+  });
+
+  it('corrupt content loads as {} and keeps the key', async () => {
+    const key = 'c'.repeat(32);
+    fs.writeFileSync(path.join(dir, `sessionid${key}`), 'bad:encoded:value');
+    const s = new SessionStore(key);
+    expect(await s.load()).toEqual({});
+    expect(s.session_key).toBe(key);
+  });
+
+  it('clearsessions with SESSION_COOKIE_AGE=0 keeps only the unexpired session (62)', async () => {
+    await override_settings({ SESSION_COOKIE_AGE: 0 }, async () => {
+      const now = Date.now();
+      const future = new SessionStore();
+      future.set_expiry(new Date(now + 3600_000));
+      await future.save();
+      const past = new SessionStore();
+      past.set_expiry(new Date(now - 3600_000));
+      await past.save();
+      const none = new SessionStore();
+      none.set('x', 1);
+      await none.save();
+      // Files written by others that clear_expired must leave alone.
+      fs.writeFileSync(path.join(dir, `sessionid${future.session_key}_out_abc123`), 'partial');
+      fs.writeFileSync(path.join(dir, 'unrelated.txt'), 'keep');
+      expect(files()).toHaveLength(5);
+      unfreeze();
+      unfreeze = freeze_time(now + 1000);
+      await expect(SessionStore.clear_expired()).resolves.toBe(2);
+      expect(files()).toEqual([
+        `sessionid${future.session_key}`, `sessionid${future.session_key}_out_abc123`, 'unrelated.txt',
+      ].sort());
+    });
+  });
+
+  it('an expired file is removed on load and replaced by a new session', async () => {
+    const s = new SessionStore();
+    s.set('foo', 'bar');
+    s.set_expiry(new Date(Date.now() - 1000));
+    await s.save();
+    const old = s.session_key as string;
+    const again = new SessionStore(old);
+    expect(await again.load()).toEqual({});
+    expect(again.session_key).not.toBe(old);
+    expect(again.session_key).toMatch(/^[a-z0-9]{32}$/);
+    expect(files()).toEqual([`sessionid${again.session_key}`]);
+  });
+
+  it('an expired file read after preload: the new key and `modified` appear on first access', async () => {
+    const s = new SessionStore();
+    s.set('foo', 'bar');
+    s.set_expiry(new Date(Date.now() - 1000));
+    await s.save();
+    const old = s.session_key as string;
+    const again = new SessionStore(old);
+    await again.preload();
+    expect(again.session_key).toBe(old);
+    expect(again.modified).toBe(false);
+    expect(again.get('foo')).toBeUndefined();
+    expect(again.session_key).not.toBe(old);
+    expect(again.session_key).toMatch(/^[a-z0-9]{32}$/);
+    expect(again.modified).toBe(true);
+  });
+
+  it('mtime + SESSION_COOKIE_AGE decides when there is no _session_expiry', async () => {
+    const s = new SessionStore();
+    s.set('foo', 'bar');
+    await s.save();
+    const file = path.join(dir, `sessionid${s.session_key}`);
+    const old = new Date(Date.now() - 1209601 * 1000);
+    fs.utimesSync(file, old, old);
+    const again = new SessionStore(s.session_key);
+    expect(await again.load()).toEqual({});
+    expect(fs.existsSync(file)).toBe(false);
+  });
+
+  it('an integer _session_expiry never expires here (Django quirk, §3.4)', async () => {
+    const s = new SessionStore();
+    s.set('foo', 'bar');
+    s.set_expiry(60);
+    await s.save();
+    const file = path.join(dir, `sessionid${s.session_key}`);
+    const old = new Date(Date.now() - 3 * 1209600 * 1000);
+    fs.utimesSync(file, old, old);
+    const again = new SessionStore(s.session_key);
+    expect(await again.load()).toEqual({ foo: 'bar', _session_expiry: 60 });
+  });
+
+  it('leaves no temp files behind', async () => {
+    const s = new SessionStore();
+    for (let i = 0; i < 5; i++) {
+      s.set('i', i);
+      await s.save();
+    }
+    expect(files()).toEqual([`sessionid${s.session_key}`]);
+  });
+
+  describe('a symlink planted in the directory', () => {
+    let outside: string;
+    let secret: string;
+    const key = 's'.repeat(32);
+
+    beforeEach(() => {
+      outside = fs.mkdtempSync(path.join(os.tmpdir(), 'tango-sessions-outside-'));
+      secret = path.join(outside, 'secret');
+      // Valid session content, so following the link would visibly "work".
+      const signer = new SessionStore();
+      fs.writeFileSync(secret, signer.encode({ stolen: true }));
+      fs.symlinkSync(secret, path.join(dir, `sessionid${key}`));
+    });
+
+    afterEach(() => fs.rmSync(outside, { recursive: true, force: true }));
+
+    it('is not followed by load (the key is dropped)', async () => {
+      const s = new SessionStore(key);
+      expect(await s.load()).toEqual({});
+      expect(s.session_key).toBeNull();
+    });
+
+    it('is not deleted by delete_session or flush', async () => {
+      const s = new SessionStore(key);
+      await s.delete_session(key);
+      expect(fs.lstatSync(path.join(dir, `sessionid${key}`)).isSymbolicLink()).toBe(true);
+      expect(fs.existsSync(secret)).toBe(true);
+    });
+
+    it('is not written through by save', async () => {
+      const s = new SessionStore(key);
+      await s.preload();
+      s.set('x', 1);
+      await s.save();
+      expect(s.session_key).not.toBe(key);
+      expect(fs.readFileSync(secret, 'ascii')).toBe(new SessionStore().encode({ stolen: true }));
+      expect(fs.lstatSync(path.join(dir, `sessionid${key}`)).isSymbolicLink()).toBe(true);
+    });
+
+    it('is an update conflict, not a write target, when it replaces a live record', async () => {
+      const s = new SessionStore();
+      s.set('x', 1);
+      await s.save();
+      const file = path.join(dir, `sessionid${s.session_key}`);
+      fs.unlinkSync(file);
+      fs.symlinkSync(secret, file);
+      s.set('x', 2);
+      await expect(s.save()).rejects.toThrow(UpdateError);
+      expect(fs.readFileSync(secret, 'ascii')).toBe(new SessionStore().encode({ stolen: true }));
+    });
+
+    it('makes the key count as taken', async () => {
+      expect(await new SessionStore().exists(key)).toBe(true);
+    });
+
+    it('is skipped (not followed, not deleted) by clear_expired', async () => {
+      await override_settings({ SESSION_COOKIE_AGE: 0 }, async () => {
+        await expect(SessionStore.clear_expired()).resolves.toBe(0);
+      });
+      expect(fs.lstatSync(path.join(dir, `sessionid${key}`)).isSymbolicLink()).toBe(true);
+      expect(fs.existsSync(secret)).toBe(true);
+    });
+  });
+
+  it('a FIFO planted under a session name is not waited on', async () => {
+    const key = 'f'.repeat(32);
+    const fifo = path.join(dir, `sessionid${key}`);
+    const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
+    execFileSync('mkfifo', [fifo]);
+    const s = new SessionStore(key);
+    expect(await s.load()).toEqual({});
+    expect(s.session_key).toBeNull();
+  });
+});
