@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import type { Knex } from 'knex';
 import { BaseCommand } from '../base';
+import { app_dir } from '../discovery';
 import { settings } from '../../conf';
 import { CommandError } from '../../errors';
 import { close_connections, get_connection, is_connection_error } from '../../db';
@@ -45,18 +46,15 @@ export interface MigrationFile {
 
 function resolve_app(entry: string, baseDir: string): MigrationApp {
   const spec = DJANGO_APP_NAMES[entry] ?? entry;
-  const label_of = (s: string) => s.split('/').filter(Boolean).pop() ?? s;
-  if (!spec.startsWith('.') && !path.isAbsolute(spec)) {
-    try {
-      const pkg = require.resolve(`${spec}/package.json`, { paths: [baseDir, __dirname] });
-      return { label: label_of(spec), dir: path.dirname(pkg) };
-    } catch {
-      // Not a package: try it as a folder under BASE_DIR below.
-    }
+  // The same lookup the command runner uses to find an app's management commands.
+  const dir = app_dir(spec, baseDir);
+  if (!dir) {
+    throw new CommandError(`INSTALLED_APPS entry '${entry}' is neither an installed package nor a folder under BASE_DIR (${baseDir}).`);
   }
-  const dir = path.resolve(baseDir, spec);
-  if (fs.existsSync(dir) && fs.statSync(dir).isDirectory()) return { label: path.basename(dir), dir };
-  throw new CommandError(`INSTALLED_APPS entry '${entry}' is neither an installed package nor a folder under BASE_DIR (${baseDir}).`);
+  const local = fs.existsSync(path.resolve(baseDir, spec));
+  // Django's default label is the last component of the app's name.
+  const label = local ? path.basename(dir) : spec.split('/').filter(Boolean).pop() ?? spec;
+  return { label, dir };
 }
 
 /** The apps whose migrations `migrate` considers: Tango's packages, then INSTALLED_APPS, each once. */

@@ -1,0 +1,268 @@
+/**
+ * Database connections (django.db.connections) on knex.
+ *
+ * One knex instance per alias of settings.DATABASES, created on first use and
+ * dropped when the settings it was built from change. knex and its drivers
+ * (pg, better-sqlite3) are required only here and only when a connection is
+ * first asked for, so an app on signed cookies never loads a database driver.
+ *
+ * Datetimes follow Django's backends (django.db.backends.sqlite3.operations,
+ * django.db.backends.postgresql.base): SQLite stores naive text, in UTC when
+ * USE_TZ is true and in TIME_ZONE otherwise; PostgreSQL stores
+ * `timestamp with time zone` and the connection's time zone is UTC or TIME_ZONE.
+ */
+import * as path from 'node:path';
+import type { Knex } from 'knex';
+import { settings, on_settings_changed, type Settings, type DatabaseSettings } from './conf';
+import { ImproperlyConfigured } from './errors';
+import { get_logger } from './log';
+import { naive_string, parse_naive, utc_offset_ms } from './timezone';
+
+export type { Knex } from 'knex';
+export type Vendor = 'sqlite' | 'postgresql';
+
+/** How long to wait for a connection or a statement when DATABASES[alias].TIMEOUT is unset. */
+export const DEFAULT_DB_TIMEOUT_MS = 5000;
+
+interface Entry {
+  knex: Knex;
+  fingerprint: string;
+}
+
+const connections = new Map<string, Entry>();
+/** Destroys started by a settings change; close_connections() waits for them too. */
+const closing = new Set<Promise<void>>();
+
+function database_settings(alias: string, s: Settings = settings): DatabaseSettings {
+  const db = s.DATABASES[alias];
+  // Django: django.utils.connection.ConnectionDoesNotExist
+  if (!db) throw new ImproperlyConfigured(`The connection '${alias}' doesn't exist.`);
+  return db;
+}
+
+/** Everything a connection was built from: when any of it changes, the connection is stale. */
+function fingerprint(alias: string, s: Settings): string {
+  return JSON.stringify([s.DATABASES[alias] ?? null, s.USE_TZ, s.TIME_ZONE, s.BASE_DIR]);
+}
+
+export function vendor_of_engine(engine: string): Vendor {
+  if (/(^|\.)sqlite3$/.test(engine)) return 'sqlite';
+  if (/(^|\.)(postgresql|postgres)$/.test(engine)) return 'postgresql';
+  throw new ImproperlyConfigured(`Unsupported database ENGINE '${engine}': expected 'sqlite3' or 'postgresql'.`);
+}
+
+/** Driver options from Django's DATABASES[alias].OPTIONS (search_path goes to knex). */
+function options_of(db: DatabaseSettings): Record<string, unknown> {
+  const o = (db as Record<string, unknown>).OPTIONS;
+  return o && typeof o === 'object' ? { ...(o as Record<string, unknown>) } : {};
+}
+
+const logger = get_logger('tango.db');
+
+/**
+ * knex logs to console.log by default; send it to our logger instead. Its
+ * "Acquire connection error" duplicates an error the caller receives anyway,
+ * so it is debug-level: a failing command still prints exactly one line.
+ */
+const knex_log = {
+  warn: (m: unknown) => (String(m).startsWith('Acquire connection error') ? logger.debug : logger.warn)(String(m)),
+  error: (m: unknown) => logger.error(String(m)),
+  deprecate: (m: unknown) => logger.warn(String(m)),
+  debug: (m: unknown) => logger.debug(typeof m === 'string' ? m : JSON.stringify(m)),
+};
+
+function build_config(alias: string, s: Settings): Knex.Config {
+  const db = database_settings(alias, s);
+  const timeout = db.TIMEOUT ?? DEFAULT_DB_TIMEOUT_MS;
+  const opts = options_of(db);
+  const vendor = vendor_of_engine(db.ENGINE);
+  if (vendor === 'sqlite') {
+    if (!db.NAME) {
+      // Django's message for the same mistake (django.db.backends.sqlite3.base).
+      throw new ImproperlyConfigured(`settings.DATABASES['${alias}'] is improperly configured. Please supply the NAME value.`);
+    }
+    const special = db.NAME === ':memory:' || db.NAME.startsWith('file:');
+    return {
+      client: 'better-sqlite3',
+      log: knex_log,
+      connection: { filename: special ? db.NAME : path.resolve(s.BASE_DIR, db.NAME), options: opts },
+      useNullAsDefault: true,
+      acquireConnectionTimeout: timeout,
+      pool: {
+        // knex gives SQLite a single connection; a second writer waits on the file lock for `timeout`.
+        afterCreate(conn: { pragma(sql: string): unknown }, done: (err: Error | null, conn: unknown) => void) {
+          try {
+            conn.pragma(`busy_timeout = ${Math.floor(timeout)}`);
+            done(null, conn);
+          } catch (err) {
+            done(err as Error, conn);
+          }
+        },
+      },
+    };
+  }
+  // PostgreSQL. The session time zone decides how timestamptz values read back
+  // as text and how naive literals are interpreted: Django sets it to UTC under
+  // USE_TZ and to TIME_ZONE otherwise (DatabaseWrapper.timezone_name).
+  const { search_path, options: extraOptions, ...driverOptions } = opts;
+  const tz = s.USE_TZ ? 'UTC' : s.TIME_ZONE;
+  const startup = [`-c TimeZone=${tz}`, typeof extraOptions === 'string' ? extraOptions : ''].filter(Boolean).join(' ');
+  const target: Record<string, unknown> = db.URL
+    ? { connectionString: db.URL }
+    : {
+      host: db.HOST || 'localhost',
+      port: db.PORT === undefined || db.PORT === '' ? 5432 : Number(db.PORT),
+      database: db.NAME,
+      user: db.USER,
+      password: db.PASSWORD,
+    };
+  const config: Knex.Config = {
+    client: 'pg',
+    log: knex_log,
+    connection: {
+      ...driverOptions,
+      ...target,
+      options: startup,
+      // A dead or partitioned server fails fast instead of hanging a request:
+      // connect, server-side statement and client-side read all give up after `timeout`.
+      connectionTimeoutMillis: timeout,
+      statement_timeout: timeout,
+      query_timeout: timeout,
+      keepAlive: true,
+    } as Knex.PgConnectionConfig,
+    acquireConnectionTimeout: timeout,
+    pool: {
+      min: db.POOL?.min ?? 0,
+      max: db.POOL?.max ?? 10,
+      createTimeoutMillis: timeout,
+      // Report the driver's own error (ECONNREFUSED, bad password) at once instead of retrying until the timeout.
+      propagateCreateError: true,
+    },
+  };
+  if (search_path !== undefined) config.searchPath = search_path as string | string[];
+  return config;
+}
+
+/** The knex instance for `alias` (django.db.connections[alias]), created on first use. */
+export function get_connection(alias = 'default'): Knex {
+  const fp = fingerprint(alias, settings);
+  const entry = connections.get(alias);
+  if (entry && entry.fingerprint === fp) return entry.knex;
+  if (entry) drop(alias, entry);
+  const config = build_config(alias, settings);
+  // Required lazily: see the module comment.
+  const knex = (require('knex') as { default: (c: Knex.Config) => Knex }).default(config);
+  connections.set(alias, { knex, fingerprint: fp });
+  return knex;
+}
+
+function drop(alias: string, entry: Entry): void {
+  connections.delete(alias);
+  const p: Promise<void> = entry.knex.destroy().catch(() => undefined).finally(() => closing.delete(p));
+  closing.add(p);
+}
+
+/** Closes every connection (end of a command, end of a test file). */
+export async function close_connections(): Promise<void> {
+  for (const [alias, entry] of [...connections]) drop(alias, entry);
+  await Promise.all([...closing]);
+}
+
+on_settings_changed((s) => {
+  for (const [alias, entry] of [...connections]) {
+    if (entry.fingerprint !== fingerprint(alias, s)) drop(alias, entry);
+  }
+});
+
+/** 'sqlite' or 'postgresql', from the knex client behind `conn`. */
+export function vendor(conn: Knex): Vendor {
+  const dialect = (conn.client as { dialect?: string }).dialect;
+  if (dialect === 'sqlite3' || dialect === 'better-sqlite3') return 'sqlite';
+  if (dialect === 'postgresql' || dialect === 'pg') return 'postgresql';
+  throw new ImproperlyConfigured(`Unsupported knex dialect '${String(dialect)}'.`);
+}
+
+/** The zone naive SQLite datetimes are written in (Django: connection.timezone). */
+function sqlite_zone(): string {
+  return settings.USE_TZ ? 'UTC' : settings.TIME_ZONE;
+}
+
+/**
+ * The value Django would bind for a datetime column. SQLite: naive text
+ * `YYYY-MM-DD HH:MM:SS[.ffffff]`, as str(datetime) writes it
+ * (DatabaseOperations.adapt_datetimefield_value), which sorts correctly as text.
+ * PostgreSQL: the instant itself; the driver sends it with its offset, so the
+ * timestamptz column holds the same instant whatever the session time zone.
+ */
+export function db_datetime(d: Date, conn: Knex): Date | string {
+  return vendor(conn) === 'sqlite' ? naive_string(d, sqlite_zone()) : d;
+}
+
+/**
+ * Every instant a datetime column value can denote (the reverse of
+ * db_datetime). One, except for naive local text written in the hour a DST
+ * change repeats (USE_TZ=false on SQLite): then both readings, earlier first.
+ * A wall time that never happened (skipped by DST) reads as parse_naive reads it.
+ */
+export function db_datetime_candidates(value: unknown, conn: Knex): Date[] {
+  // Not instanceof: a driver's Date may come from another realm.
+  if (Object.prototype.toString.call(value) === '[object Date]') return [new Date((value as Date).getTime())];
+  if (typeof value === 'number') return [new Date(value)];
+  if (typeof value !== 'string') throw new TypeError(`Not a datetime column value: ${String(value)}`);
+  if (vendor(conn) !== 'sqlite') return [new Date(value)];
+  const tz = sqlite_zone();
+  if (tz === 'UTC') return [parse_naive(value, 'UTC')];
+  const wall = parse_naive(value, 'UTC').getTime();
+  const DAY = 86_400_000;
+  const offsets = new Set([-DAY, 0, DAY].map((d) => utc_offset_ms(new Date(wall + d), tz)));
+  const found = [...offsets]
+    .map((off) => wall - off)
+    .filter((t) => utc_offset_ms(new Date(t), tz) === wall - t)
+    .sort((a, b) => a - b)
+    .map((t) => new Date(t));
+  return found.length ? found : [parse_naive(value, tz)];
+}
+
+/** The instant a datetime column value denotes; in a repeated DST hour, the first reading (Python's fold=0). */
+export function from_db_datetime(value: unknown, conn: Knex): Date {
+  return db_datetime_candidates(value, conn)[0];
+}
+
+/**
+ * A bound for `column < bound` that selects only instants before `d`. It is
+ * db_datetime(d), except for naive local text when a DST change that repeats
+ * an hour lies ahead: local wall time then runs backwards, and a value written
+ * for an instant after `d` can sort below db_datetime(d). The bound is then
+ * lowered by the offset change, so nothing still live is ever selected.
+ */
+export function db_datetime_lower_bound(d: Date, conn: Knex): Date | string {
+  if (vendor(conn) !== 'sqlite' || sqlite_zone() === 'UTC') return db_datetime(d, conn);
+  const tz = sqlite_zone();
+  const lowest_offset = Math.min(utc_offset_ms(d, tz), utc_offset_ms(new Date(d.getTime() + 86_400_000), tz));
+  return naive_string(new Date(d.getTime() + lowest_offset), 'UTC');
+}
+
+/**
+ * True for a unique or primary-key violation (Django's IntegrityError as the
+ * session backends see it): SQLite's SQLITE_CONSTRAINT_* and PostgreSQL's 23505.
+ */
+export function is_integrity_error(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === '23505' || (typeof code === 'string' && /^SQLITE_CONSTRAINT/.test(code));
+}
+
+/**
+ * True when the error means the database could not be reached or opened
+ * (refused, timed out, unknown host, bad credentials, missing database or file),
+ * as opposed to a failing statement.
+ */
+export function is_connection_error(err: unknown): boolean {
+  const e = err as { code?: unknown; name?: unknown; message?: unknown } | null;
+  const code = typeof e?.code === 'string' ? e.code : '';
+  const message = typeof e?.message === 'string' ? e.message : '';
+  return /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|EPIPE|SQLITE_CANTOPEN|SQLITE_BUSY)$/.test(code) ||
+    // PostgreSQL: 08xxx connection exceptions, 28xxx authorization, 3D000 unknown database, 57P0x shutdown.
+    /^(08|28|3D000|57P0)/.test(code) ||
+    e?.name === 'KnexTimeoutError' ||
+    /Connection terminated|timeout exceeded when trying to connect|Query read timeout|directory does not exist/i.test(message);
+}
