@@ -24,6 +24,7 @@ import { Keyv, type KeyvStoreAdapter } from 'keyv';
 import type KeyvRedisType from '@keyv/redis';
 import type { KeyvMemcache as KeyvMemcacheType } from '@keyv/memcache';
 import { settings, on_settings_changed, type CacheSettings } from './conf';
+import { cache_backend_kind } from './conf/schema';
 import { ImproperlyConfigured } from './errors';
 import { get_logger } from './log';
 
@@ -304,7 +305,7 @@ function make_memcached(alias: string, entry: CacheSettings): Store {
 function build(alias: string): Cache {
   const entry = settings.CACHES[alias];
   if (!entry) throw new InvalidCacheBackendError(`The connection '${alias}' doesn't exist.`);
-  const backend = /(locmem|redis|memcached)$/i.exec(entry.BACKEND)?.[1]?.toLowerCase() ?? entry.BACKEND;
+  const backend = cache_backend_kind(entry.BACKEND) ?? entry.BACKEND;
   const store = backend === 'redis' ? make_redis(alias, entry) : backend === 'memcached' ? make_memcached(alias, entry) : make_locmem(entry);
   const timeout_s = entry.TIMEOUT ?? DEFAULT_TIMEOUT_S;
   return new Cache(alias, backend, store, { default_ttl_ms: timeout_s * 1000, key_prefix: entry.KEY_PREFIX || undefined });

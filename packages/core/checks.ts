@@ -11,7 +11,12 @@ export interface CheckMessage {
   hint?: string;
 }
 
-export type Check = () => CheckMessage[] | Promise<CheckMessage[]>;
+export interface CheckOptions {
+  /** `check --deploy`: also the deployment checks (Django's security.W0xx). */
+  deploy: boolean;
+}
+
+export type Check = (options: CheckOptions) => CheckMessage[] | Promise<CheckMessage[]>;
 
 const registry: Check[] = [];
 
@@ -21,7 +26,7 @@ export function register_check(check: Check): void {
 
 const INSECURE_PREFIXES = ['django-insecure-', 'tango-insecure-'];
 
-register_check(() => {
+register_check(({ deploy }) => {
   const out: CheckMessage[] = [];
   if (INSECURE_PREFIXES.some((p) => settings.SECRET_KEY.startsWith(p)) || settings.SECRET_KEY.length < 50) {
     out.push({
@@ -30,7 +35,7 @@ register_check(() => {
       hint: 'Set the SECRET_KEY environment variable to 50+ random characters in production.',
     });
   }
-  if (settings.DEBUG) {
+  if (deploy && settings.DEBUG) {
     out.push({ level: 'WARNING', id: 'security.W018', msg: 'You should not have DEBUG set to true in deployment.' });
   }
   return out;
@@ -51,9 +56,9 @@ export function load_app_checks(): void {
   }
 }
 
-export async function run_checks(): Promise<CheckMessage[]> {
+export async function run_checks(options: CheckOptions = { deploy: false }): Promise<CheckMessage[]> {
   load_app_checks();
   const all: CheckMessage[] = [];
-  for (const check of registry) all.push(...(await check()));
+  for (const check of registry) all.push(...(await check(options)));
   return all;
 }

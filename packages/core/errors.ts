@@ -52,10 +52,9 @@ export class CommandError extends TangoError {
   }
 }
 
-/** django.core.signing.BadSignature */
+/** django.core.signing.BadSignature (uncaught in a view it is a 500, as in Django). */
 export class BadSignature extends TangoError {
   override readonly code: string = 'TANGO_BAD_SIGNATURE';
-  override readonly status: number = 400;
 }
 
 /** django.core.signing.SignatureExpired: a subclass of BadSignature, as in Django. */

@@ -1,4 +1,7 @@
+import { settings } from './conf';
 import { Http404 } from './errors';
+import { check_host } from './http/hosts';
+import { response_for_exception } from './http/exception_response';
 import type { HttpRequest } from './http/request';
 import { HttpResponse } from './http/response';
 import { build_handler, load_middleware, type GetResponse, type MiddlewareFactory } from './middleware';
@@ -31,5 +34,14 @@ export function view_runner(routes: () => CompiledRoute[]): GetResponse {
 
 /** The whole request pipeline: settings.MIDDLEWARE around the view runner (Django's BaseHandler). */
 export function get_handler(routes: () => CompiledRoute[], middleware: MiddlewareFactory[] = load_middleware()): GetResponse {
-  return build_handler(view_runner(routes), middleware);
+  const chain = build_handler(view_runner(routes), middleware);
+  return async (request) => {
+    try {
+      // Django's CommonMiddleware calls get_host() first; a bad Host never reaches a view or a store.
+      check_host(request.header('host'), settings.ALLOWED_HOSTS);
+    } catch (err) {
+      return response_for_exception(request, err);
+    }
+    return chain(request);
+  };
 }

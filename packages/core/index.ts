@@ -8,6 +8,7 @@ export {
   HttpResponseBadRequest, HttpResponseForbidden, HttpResponseNotAllowed, HttpResponseServerError,
 } from './http/response';
 export type { ResponseInit, Content } from './http/response';
+export { CookieError } from './http/cookies';
 export type { SetCookieOptions } from './http/cookies';
 export { CookieDict } from './http/cookie_dict';
 export { QueryDict } from './http/query_dict';

@@ -4,7 +4,7 @@ import { HttpRequest } from './http/request';
 import { HttpResponse, HttpResponsePermanentRedirect } from './http/response';
 import { get_handler } from './handler';
 import type { MiddlewareFactory } from './middleware';
-import { compile_urlpatterns, get_resolver, resolve, set_urlconf, type CompiledRoute, type URLEntry } from './urls/resolvers';
+import { load_urlconf, resolve, root_urlconf, set_urlconf, type CompiledRoute, type URLEntry } from './urls/resolvers';
 
 export interface AppOptions {
   /** Patterns to serve instead of settings.ROOT_URLCONF. */
@@ -73,8 +73,8 @@ function accessLine(req: FastifyRequest, reply: FastifyReply): string {
  * around the view, as Django's handler does.
  */
 export async function create_app(options: AppOptions = {}): Promise<FastifyInstance> {
-  const routes: CompiledRoute[] = options.urlpatterns ? compile_urlpatterns(options.urlpatterns) : get_resolver();
-  if (options.urlpatterns) set_urlconf(options.urlpatterns);
+  // The app's patterns become the active URLconf, so reverse() in its views sees them.
+  const routes: CompiledRoute[] = set_urlconf(options.urlpatterns ?? load_urlconf(root_urlconf()))!;
   const handler = get_handler(() => routes, options.middleware);
   const app = Fastify({
     logger: options.logger ?? false,
@@ -88,20 +88,33 @@ export async function create_app(options: AppOptions = {}): Promise<FastifyInsta
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 2_621_440 }, (_req, body, done) => done(null, body));
 
   const seen = new Set<string>();
+  let earlierParams = false;
   for (const route of routes) {
-    // The first pattern wins in Django; find-my-way refuses duplicates, so skip shadowed ones.
+    // find-my-way refuses duplicate paths; the first declared one wins, as in Django.
     if (seen.has(route.fastify_path)) continue;
     seen.add(route.fastify_path);
+    // find-my-way prefers literal segments over parameters whatever the order;
+    // Django tries patterns in order. Only a route declared after a parametric
+    // one can be affected, and only those pay for a check in declaration order.
+    const shadowable = earlierParams;
+    earlierParams ||= route.params.length > 0;
     app.route({
       method: [...METHODS],
       url: route.fastify_path,
       handler: async (req, reply) => {
         const request = to_request(req);
-        // Fastify already matched; the route's own regex yields the values in route order.
-        const m = route.regex.exec(request.path);
+        let target = route;
+        let m = route.regex.exec(request.path);
+        if (shadowable) {
+          const first = routes.find((r) => r.regex.test(request.path));
+          if (first && first !== route) {
+            target = first;
+            m = target.regex.exec(request.path);
+          }
+        }
         const params = req.params as Record<string, string>;
-        const args = route.params.map((p, i) => p.converter.to_js(m ? m[i + 1] : (params[p.name] ?? params['*'])));
-        request.resolver_match = { func: route.view, route: route.route, url_name: route.name, args };
+        const args = target.params.map((p, i) => p.converter.to_js(m ? m[i + 1] : (params[p.name] ?? params['*'])));
+        request.resolver_match = { func: target.view, route: target.route, url_name: target.name, args };
         return write_response(reply, await handler(request));
       },
     });

@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ImproperlyConfigured } from '../errors';
 import { settingsSchema, SESSION_ENGINE_SHORT_NAMES, type Settings, type SettingsInput } from './schema';
@@ -57,7 +58,11 @@ export function validate_settings(raw: SettingsInput | Record<string, unknown>, 
     const issue = result.error.issues[0];
     const name = issue.path.map(String).join('.');
     const value = valueAt(raw, issue.path);
-    throw new ImproperlyConfigured(`Invalid setting ${name} = ${show(value)}: expected ${issue.message}.`);
+    // zod's own wording for a wrong type ("Invalid input: expected number…") reads badly after "expected".
+    const expected = issue.code === 'invalid_type' && value !== undefined && issue.expected !== 'int' ? `a ${issue.expected}`
+      : issue.code === 'invalid_union' ? 'one of the accepted forms (see docs/settings.md)'
+      : issue.message;
+    throw new ImproperlyConfigured(`Invalid setting ${name} = ${show(value)}: expected ${expected}.`);
   }
   const data = result.data;
   const engine = SESSION_ENGINE_SHORT_NAMES[data.SESSION_ENGINE] ?? data.SESSION_ENGINE;
@@ -67,7 +72,7 @@ export function validate_settings(raw: SettingsInput | Record<string, unknown>, 
       `Invalid setting SESSION_ENGINE = '${data.SESSION_ENGINE}': expected one of ${Object.keys(SESSION_ENGINE_SHORT_NAMES).join(', ')} ` +
       `or a module exporting SessionStore.`);
   }
-  if (!data.DATABASES.default && Object.keys(data.DATABASES).length > 0) {
+  if (!data.DATABASES.default) {
     throw new ImproperlyConfigured(`Invalid setting DATABASES = ${show(raw.DATABASES)}: expected a 'default' entry.`);
   }
   return deepFreeze({ ...data, SESSION_ENGINE: engine, BASE_DIR: baseDir }) as Settings;
@@ -107,7 +112,10 @@ export function is_configured(): boolean {
  */
 export function load_settings(modulePath?: string, cwd = process.cwd()): Settings {
   const spec = modulePath ?? process.env.TANGO_SETTINGS_MODULE ?? './settings';
-  const file = spec.startsWith('.') || path.isAbsolute(spec) ? path.resolve(cwd, spec) : spec;
+  // `settings_prod` means the file next to manage.ts first (as Django's dotted module would), a package second.
+  const local = path.resolve(cwd, spec);
+  const isLocal = spec.startsWith('.') || path.isAbsolute(spec) || ['', '.ts', '.js'].some((ext) => fs.existsSync(local + ext));
+  const file = isLocal ? local : spec;
   let mod: { default?: unknown };
   try {
     mod = require(file) as { default?: unknown };

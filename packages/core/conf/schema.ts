@@ -10,6 +10,11 @@ export const SESSION_ENGINE_SHORT_NAMES: Record<string, string> = {
   signed_cookies: '@tango/sessions/backends/signed_cookies',
 };
 
+// Django's own dotted names, so a settings.py ports over unchanged.
+for (const short of Object.keys(SESSION_ENGINE_SHORT_NAMES)) {
+  SESSION_ENGINE_SHORT_NAMES[`django.contrib.sessions.backends.${short}`] = SESSION_ENGINE_SHORT_NAMES[short];
+}
+
 const seconds = z.number().int('a whole number of seconds').nonnegative('a whole number of seconds >= 0');
 
 const samesite = z.union([
@@ -32,8 +37,17 @@ const database = z.object({
   TIMEOUT: z.number().int().positive().optional(),
 }).loose();
 
+/** Maps a CACHES BACKEND, short or Django-dotted, to the kind of store. */
+export function cache_backend_kind(backend: string): 'locmem' | 'redis' | 'memcached' | undefined {
+  const b = backend.toLowerCase();
+  if (/(^|\.)locmem(cache)?$/.test(b)) return 'locmem';
+  if (/(^|\.)redis(cache)?$/.test(b)) return 'redis';
+  if (/(^|\.)(memcached|pymemcachecache|pylibmccache|memcachedcache)$/.test(b)) return 'memcached';
+  return undefined;
+}
+
 const cache = z.object({
-  BACKEND: z.string().refine((b) => /(^|\.)(locmem|redis|memcached)$/i.test(b), "'locmem', 'redis' or 'memcached'"),
+  BACKEND: z.string().refine((b) => cache_backend_kind(b) !== undefined, "'locmem', 'redis' or 'memcached' (or Django's LocMemCache, RedisCache, PyMemcacheCache)"),
   LOCATION: z.union([z.string(), z.array(z.string())]).optional(),
   TIMEOUT: z.number().int().positive().optional(),
   KEY_PREFIX: z.string().optional(),
@@ -67,8 +81,10 @@ export const settingsSchema = z.object({
   SESSION_CACHE_ALIAS: z.string().default('default'),
   SESSION_SERIALIZER: z.string().refine((s) => /(^|\.)(json|JSONSerializer)$/.test(s), "'json' (the only serializer Django still ships)").default('json'),
   SIGNED_COOKIE_LEGACY_SALT_FALLBACK: z.boolean().default(true),
-  /** Milliseconds a session store may take before the request fails with a 5xx. */
-  SESSION_STORE_TIMEOUT: seconds.default(5000),
+  /** Milliseconds a session store may take before the request fails with a 5xx (0 = no limit). */
+  SESSION_STORE_TIMEOUT: z.number().int('a whole number of milliseconds').nonnegative('a whole number of milliseconds >= 0').default(5000),
+  /** Redirect /path to /path/ when only the latter matches (django.middleware.common). */
+  APPEND_SLASH: z.boolean().default(true),
 }).loose();
 
 export type SettingsInput = z.input<typeof settingsSchema> & Record<string, unknown>;

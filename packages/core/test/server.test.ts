@@ -2,6 +2,7 @@
  * The request/response layer over a real listening Fastify server: cookie
  * round trips, routing and converters, middleware order, error pages.
  */
+import * as http from 'node:http';
 import {
   configure, path, include, reverse, HttpRequest, HttpResponse, JsonResponse, Http404, type MiddlewareFactory,
 } from '@tango/core';
@@ -159,6 +160,50 @@ describe('middleware', () => {
     try {
       expect((await client.get('/hello/x/')).status).toBe(404);
       expect(seen).toEqual([404]);
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('routing order', () => {
+  it('the first matching pattern wins, as in Django, even over a later literal route', async () => {
+    const who = (label: string) => (request: HttpRequest) => new HttpResponse(`${label}:${request.path}`);
+    const client = new Client({
+      urlpatterns: [path('<str:name>/', who('param')), path('about/', who('literal')), path('x/<int:n>/', who('int'))],
+      middleware: [],
+    });
+    try {
+      expect((await client.get('/about/')).text).toBe('param:/about/');
+      expect((await client.get('/x/5/')).text).toBe('int:/x/5/');
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('ALLOWED_HOSTS', () => {
+  afterAll(() => configure({ SECRET_KEY: 'server-test-secret', MIDDLEWARE: [] }));
+
+  it('a Host outside the list is a 400 before any view runs; listed hosts and subdomain patterns pass', async () => {
+    configure({ SECRET_KEY: 'server-test-secret', MIDDLEWARE: [], ALLOWED_HOSTS: ['127.0.0.1', '.example.com'] });
+    const client = new Client({ urlpatterns, middleware: [] });
+    // fetch always sends the real Host; a raw request can send any.
+    const status = async (host: string) => {
+      const base = new URL(await client.url());
+      return new Promise<number>((resolve, reject) => {
+        http.get({ host: base.hostname, port: base.port, path: '/hello/x/', headers: { host } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        }).on('error', reject);
+      });
+    };
+    try {
+      expect((await client.get('/hello/x/')).status).toBe(200);
+      expect(await status('evil.test')).toBe(400);
+      expect(await status('shop.example.com')).toBe(200);
+      expect(await status('example.com:8000')).toBe(200);
+      expect(await status('notexample.com')).toBe(400);
     } finally {
       await client.close();
     }

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import type { HttpRequest } from '../http/request';
 import type { HttpResponse } from '../http/response';
-import { settings } from '../conf';
+import { settings, on_settings_changed } from '../conf';
 import { ImproperlyConfigured } from '../errors';
 import { get_converter, type Converter } from './converters';
 
@@ -129,14 +129,19 @@ export class Resolver404 extends Error {
 }
 
 let active: CompiledRoute[] | undefined;
+// New settings may name another ROOT_URLCONF: forget the compiled one.
+on_settings_changed(() => {
+  active = undefined;
+});
 
-/** The compiled ROOT_URLCONF (loaded once). */
+export function root_urlconf(): string | unknown[] {
+  if (settings.ROOT_URLCONF === undefined) throw new ImproperlyConfigured('ROOT_URLCONF is not set.');
+  return settings.ROOT_URLCONF;
+}
+
+/** The active URLconf: the one the running app serves, else the compiled ROOT_URLCONF. */
 export function get_resolver(): CompiledRoute[] {
-  if (!active) {
-    if (settings.ROOT_URLCONF === undefined) throw new ImproperlyConfigured('ROOT_URLCONF is not set.');
-    active = compile_urlpatterns(load_urlconf(settings.ROOT_URLCONF));
-  }
-  return active;
+  return (active ??= compile_urlpatterns(load_urlconf(root_urlconf())));
 }
 
 /** Replaces the active URLconf (the server sets it; tests may too). */

@@ -38,7 +38,8 @@ on_settings_changed(() => {
 function storage_path(): string {
   const setting = settings.SESSION_FILE_PATH;
   if (storagePath?.setting === setting) return storagePath.dir;
-  const dir = setting || os.tmpdir();
+  // A relative path is read from BASE_DIR, like the SQLite NAME, not from wherever the process started.
+  const dir = setting ? path.resolve(settings.BASE_DIR, setting) : os.tmpdir();
   let isDir = false;
   try {
     isDir = statSync(dir).isDirectory();

@@ -216,7 +216,8 @@ function store_suites(store: 'SQLite' | 'PostgreSQL', make: () => TestDatabase):
         expect(await SessionStore.clear_expired()).toBe(0);
       });
 
-      (zone.TIME_ZONE === 'America/New_York' ? describe : describe.skip)('around DST changes (a session with an hour left is never refused or cleared; an expired one never accepted)', () => {
+      // Only zones with DST have anything to show here.
+      if (zone.TIME_ZONE === 'America/New_York') describe('around DST changes (a session with an hour left is never refused or cleared; an expired one never accepted)', () => {
         // America/New_York: clocks go back at 2023-11-05 06:00Z (01:00-02:00 local happens twice)
         // and forward at 2024-03-10 07:00Z (02:00-03:00 local never happens).
         const transitions = [Date.UTC(2023, 10, 5, 6), Date.UTC(2024, 2, 10, 7)].map((ms) => ms / 1000);

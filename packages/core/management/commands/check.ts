@@ -1,3 +1,4 @@
+import type { Command } from 'commander';
 import { BaseCommand } from '../base';
 import { CommandError } from '../../errors';
 import { run_checks } from '../../checks';
@@ -6,8 +7,12 @@ import { run_checks } from '../../checks';
 export default class CheckCommand extends BaseCommand {
   readonly help = 'Checks the project for common problems (settings, security, session engine).';
 
-  async handle(): Promise<void> {
-    const messages = await run_checks();
+  override add_arguments(parser: Command): void {
+    parser.option('--deploy', 'also run the deployment checks (secure cookies, DEBUG)');
+  }
+
+  async handle(_args: string[], options: { deploy?: boolean }): Promise<void> {
+    const messages = await run_checks({ deploy: Boolean(options.deploy) });
     const errors = messages.filter((m) => m.level === 'ERROR');
     if (messages.length) {
       this.write('System check identified some issues:\n');
