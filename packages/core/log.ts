@@ -54,13 +54,18 @@ export function capture_logs(): { records: LogRecord[]; stop: () => void } {
   return { records, stop };
 }
 
+// Errors from another realm (node's net errors under jest's vm) fail `instanceof Error`.
+function is_error(v: unknown): v is Error {
+  return v instanceof Error || (typeof v === 'object' && v !== null && typeof (v as Error).message === 'string' && typeof (v as Error).stack === 'string');
+}
+
 const cache = new Map<string, Logger>();
 
 export function get_logger(name: string): Logger {
   let l = cache.get(name);
   if (l) return l;
   const emit = (level: Level) => (msg: string, extra?: Record<string, unknown> | Error) => {
-    const r: LogRecord = extra instanceof Error ? { name, level, msg, err: extra } : { name, level, msg, extra };
+    const r: LogRecord = is_error(extra) ? { name, level, msg, err: extra } : { name, level, msg, extra };
     stderrHandler(r);
     for (const h of handlers) h(r);
   };
