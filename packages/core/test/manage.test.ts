@@ -96,3 +96,36 @@ describe('manage.ts', () => {
     }
   });
 });
+
+describe('runserver autoreload', () => {
+  it('serves at once, and after a watched file changes serves again from a fresh process', async () => {
+    const port = 19000 + Math.floor(Math.random() * 1000);
+    const marker = path.join(ROOT, 'apps', 'demo', `reload_marker_${process.pid}.ts`);
+    const child = spawn(TS_NODE, ['manage.ts', 'runserver', `127.0.0.1:${port}`, '--nologging'], {
+      cwd: ROOT, env: { ...process.env, SESSION_ENGINE: 'signed_cookies' }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += String(d);
+    });
+    const waitFor = async (text: string, count = 1) => {
+      for (let i = 0; i < 400; i++) {
+        if (out.split(text).length - 1 >= count) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`never saw '${text}' x${count} in: ${out}`);
+    };
+    try {
+      await waitFor('Starting development server');
+      expect((await fetch(`http://127.0.0.1:${port}/add_cookie/`)).status).toBe(200);
+      fs.writeFileSync(marker, 'export {};\n');
+      await waitFor('changed, reloading.');
+      await waitFor('Starting development server', 2);
+      expect((await fetch(`http://127.0.0.1:${port}/add_cookie/`)).status).toBe(200);
+    } finally {
+      fs.rmSync(marker, { force: true });
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+  });
+});

@@ -31,11 +31,24 @@ export default class RunserverCommand extends BaseCommand {
 
   async handle(args: string[], options: { noreload?: boolean; nologging?: boolean }): Promise<void> {
     const { host, port } = parse_addrport(args[0]);
-    if (!options.noreload && process.env.TANGO_RUN_MAIN !== 'true') {
-      await this.autoreload();
-      return;
+    const child = process.env.TANGO_RUN_MAIN === 'true';
+    const stopServer = await this.serve(host, port, !options.nologging);
+    if (options.noreload || child) {
+      const stop = async () => {
+        await stopServer();
+        process.exit(0);
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    } else {
+      await this.watch(stopServer);
     }
-    const app = await create_app({ access_log: !options.nologging });
+    await new Promise<never>(() => {});
+  }
+
+  /** Serves in this process; resolves with a function that stops the server and closes pools. */
+  private async serve(host: string, port: number, access_log: boolean): Promise<() => Promise<void>> {
+    const app = await create_app({ access_log });
     try {
       await app.listen({ host, port });
     } catch (err) {
@@ -43,19 +56,21 @@ export default class RunserverCommand extends BaseCommand {
     }
     const shown = host.includes(':') ? `[${host}]` : host;
     this.write(`Starting development server at http://${shown}:${port}/\nQuit the server with CONTROL-C.`);
-    const stop = async () => {
+    return async () => {
       await app.close();
       await shutdown();
-      process.exit(0);
     };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-    await new Promise<never>(() => {});
   }
 
-  /** The parent watches files and re-runs this same command line in a child on every change. */
-  private async autoreload(): Promise<never> {
+  /**
+   * Autoreload. The first server runs in this process, so it answers as soon
+   * as one start-up is done; on the first change it stops and a child process
+   * (fresh modules) takes over, restarted on every later change, as Django's
+   * reloader restarts its child.
+   */
+  private async watch(stopInProcess: () => Promise<void>): Promise<void> {
     const { watch } = await import('chokidar');
+    let inProcess: (() => Promise<void>) | undefined = stopInProcess;
     let child: ChildProcess | undefined;
     let restarting = false;
     const start = () => {
@@ -67,26 +82,33 @@ export default class RunserverCommand extends BaseCommand {
         if (!restarting) process.exit(code ?? 0);
       });
     };
-    const restart = (file: string) => {
-      if (!child || restarting) return;
+    const restart = async (file: string) => {
+      if (restarting) return;
       restarting = true;
       this.write(`${path.relative(settings.BASE_DIR, file)} changed, reloading.`);
-      child.once('exit', () => {
-        restarting = false;
-        start();
-      });
-      child.kill('SIGTERM');
+      if (inProcess) {
+        const stop = inProcess;
+        inProcess = undefined;
+        await stop();
+      } else if (child && child.exitCode === null) {
+        await new Promise<void>((resolve) => {
+          child!.once('exit', () => resolve());
+          child!.kill('SIGTERM');
+        });
+      }
+      restarting = false;
+      start();
     };
-    const ignored = (p: string) => /(^|[/\\])(node_modules|\.git|test-output|coverage)([/\\]|$)/.test(p) || /\.(sqlite3|sqlite3-journal|log)$/.test(p);
-    watch(settings.BASE_DIR, { ignored, ignoreInitial: true }).on('change', restart).on('add', restart).on('unlink', restart);
-    const forward = (sig: NodeJS.Signals) => () => {
+    const ignored = (p: string) => /(^|[/\\])(node_modules|\.git|test-output[^/\\]*|coverage|bench[/\\]results)([/\\]|$)/.test(p) || /\.(sqlite3|sqlite3-journal|log)$/.test(p);
+    const onChange = (file: string) => void restart(file);
+    watch(settings.BASE_DIR, { ignored, ignoreInitial: true }).on('change', onChange).on('add', onChange).on('unlink', onChange);
+    const quit = async () => {
       restarting = true;
-      child?.kill(sig);
+      child?.kill('SIGTERM');
+      if (inProcess) await inProcess();
       process.exit(0);
     };
-    process.once('SIGINT', forward('SIGINT'));
-    process.once('SIGTERM', forward('SIGTERM'));
-    start();
-    return new Promise<never>(() => {});
+    process.once('SIGINT', () => void quit());
+    process.once('SIGTERM', () => void quit());
   }
 }
