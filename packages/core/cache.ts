@@ -17,6 +17,16 @@
  * `add`), and a synchronous check-and-set for locmem (no await between the
  * check and the write, so no other request can interleave).
  *
+ * Nor has Keyv a compare-and-swap, which sessions need so that two
+ * overlapping requests do not overwrite each other: gets() reads an entry with
+ * its version, cas() writes only if the entry still has that version (Redis:
+ * a Lua script compares the stored string, atomically; memcached: its own CAS
+ * token, sent with the binary protocol on memjs's connection, since memjs
+ * offers no gets/cas; locmem: a synchronous compare), and replace() writes
+ * only over a live entry (SET XX, memcached REPLACE).
+ *
+ * The Redis client connects once for all callers (see RedisStore.getClient).
+ *
  * Values are serialized by Keyv as JSON. Django pickles cache values, so a
  * Tango cache cannot be shared with a Django site (the db engine can).
  */
@@ -33,12 +43,29 @@ const log = get_logger('tango.cache');
 /** Django's InvalidCacheBackendError: the alias is not in settings.CACHES. */
 export class InvalidCacheBackendError extends ImproperlyConfigured {}
 
-/** The store-side half of Cache.add(): store `serialized` under `key` only if no live entry is there. */
-interface AtomicAdd {
-  add(key: string, serialized: string, ttl_ms: number | undefined): Promise<boolean>;
+/** Why a cas() did not write: the entry changed since it was read, or there is no live entry. */
+export type CasFailure = 'conflict' | 'gone';
+
+/**
+ * An entry's version, as gets() read it or a write left it: the stored
+ * (serialized) string and, on memcached, the server's CAS token. cas() checks it.
+ */
+export class CacheVersion {
+  constructor(readonly serialized: string, readonly token: Buffer | null = null) {}
 }
 
-type Store = KeyvStoreAdapter & AtomicAdd;
+/** The store-side halves of Cache's atomic operations; `serialized` is Keyv's stored form. */
+interface AtomicOps {
+  /** Stores only if no live entry has the key. */
+  add(key: string, serialized: string, ttl_ms: number | undefined): Promise<boolean>;
+  gets(key: string): Promise<CacheVersion | undefined>;
+  /** Stores only if the entry still is `expected`. */
+  cas(key: string, expected: CacheVersion, serialized: string, ttl_ms: number | undefined): Promise<CacheVersion | CasFailure>;
+  /** Stores only over a live entry; null when there is none. */
+  replace(key: string, serialized: string, ttl_ms: number | undefined): Promise<CacheVersion | null>;
+}
+
+type Store = KeyvStoreAdapter & AtomicOps;
 
 const DEFAULT_TIMEOUT_S = 300; // Django's default cache TIMEOUT
 const DEFAULT_IO_TIMEOUT_MS = 2000;
@@ -56,16 +83,57 @@ export class Cache extends Keyv<unknown> {
     super(atomic, { ttl: opts.default_ttl_ms, namespace: opts.key_prefix, useKeyPrefix: false, throwOnErrors: true });
   }
 
-  /**
-   * Django's cache.add: true if stored, false if a live entry already had the
-   * key. `ttl_ms` as for set(): undefined is the default TIMEOUT, 0 is no expiry.
-   */
-  async add(key: string, value: unknown, ttl_ms?: number): Promise<boolean> {
-    if (ttl_ms !== undefined && !(ttl_ms >= 0)) throw new RangeError(`Cache.add needs a ttl >= 0 ms, got ${ttl_ms}`);
+  /** Keyv's stored form of `value`, and the store TTL. `ttl_ms` as for set(): undefined is the default TIMEOUT, 0 is no expiry. */
+  private async stored_form(what: string, value: unknown, ttl_ms: number | undefined): Promise<{ serialized: string; ttl: number | undefined }> {
+    if (ttl_ms !== undefined && !(ttl_ms >= 0)) throw new RangeError(`Cache.${what} needs a ttl >= 0 ms, got ${ttl_ms}`);
     const ttl = ttl_ms ?? this.ttl;
     const expires = typeof ttl === 'number' && ttl > 0 ? Date.now() + ttl : undefined;
-    const serialized = await this.serializeData({ value, expires });
-    return this.atomic.add(key, String(serialized), expires === undefined ? undefined : ttl);
+    const serialized = String(await this.serializeData({ value, expires }));
+    return { serialized, ttl: expires === undefined ? undefined : ttl };
+  }
+
+  /** Django's cache.add: true if stored, false if a live entry already had the key. */
+  async add(key: string, value: unknown, ttl_ms?: number): Promise<boolean> {
+    return (await this.add_versioned(key, value, ttl_ms)) !== null;
+  }
+
+  /** add(), returning the version it stored (for a later cas()), or null. */
+  async add_versioned(key: string, value: unknown, ttl_ms?: number): Promise<CacheVersion | null> {
+    const { serialized, ttl } = await this.stored_form('add', value, ttl_ms);
+    return (await this.atomic.add(key, serialized, ttl)) ? new CacheVersion(serialized) : null;
+  }
+
+  /** The live entry and its version, or undefined. */
+  async gets(key: string): Promise<{ value: unknown; version: CacheVersion } | undefined> {
+    const version = await this.atomic.gets(key);
+    const value = version && (await this.value_of(version));
+    return value === undefined ? undefined : { value, version: version as CacheVersion };
+  }
+
+  /** The value a version holds, deserialized afresh (so a caller gets a copy nobody has mutated); undefined once expired. */
+  async value_of(version: CacheVersion): Promise<unknown> {
+    const data = (await this.deserializeData(version.serialized)) as { value?: unknown; expires?: number } | undefined;
+    if (data === undefined || data === null || data.value === undefined || data.value === null) return undefined;
+    // Keyv keeps the expiry in the payload too and treats a past one as a miss (its get() does the same).
+    if (typeof data.expires === 'number' && Date.now() > data.expires) return undefined;
+    return data.value;
+  }
+
+  /**
+   * Compare-and-swap: stores `value` only if the entry is still at `expected`
+   * (from gets(), add_versioned() or an earlier cas()), atomically in the
+   * store. Returns the new version, 'conflict' if the entry has changed, or
+   * 'gone' if there is no live entry (nothing is written then).
+   */
+  async cas(key: string, expected: CacheVersion, value: unknown, ttl_ms?: number): Promise<CacheVersion | CasFailure> {
+    const { serialized, ttl } = await this.stored_form('cas', value, ttl_ms);
+    return this.atomic.cas(key, expected, serialized, ttl);
+  }
+
+  /** Stores `value` only over a live entry (never re-creates a deleted one); null when there is none. */
+  async replace(key: string, value: unknown, ttl_ms?: number): Promise<CacheVersion | null> {
+    const { serialized, ttl } = await this.stored_form('replace', value, ttl_ms);
+    return this.atomic.replace(key, serialized, ttl);
   }
 
   /** Closes the connection: gracefully if the store answers within a second, else by force. */
@@ -151,11 +219,34 @@ class LocMemStore implements Store {
     this.put(this.k(key), value, ttl);
   }
 
+  // add, gets, cas and replace never await between looking and writing: on one
+  // event loop, that makes each of them atomic.
   async add(key: string, serialized: string, ttl_ms: number | undefined): Promise<boolean> {
     const k = this.k(key);
     if (this.live(k)) return false;
     this.put(k, serialized, ttl_ms);
     return true;
+  }
+
+  async gets(key: string): Promise<CacheVersion | undefined> {
+    const value = await this.get<string>(key);
+    return value === undefined ? undefined : new CacheVersion(value);
+  }
+
+  async cas(key: string, expected: CacheVersion, serialized: string, ttl_ms: number | undefined): Promise<CacheVersion | CasFailure> {
+    const k = this.k(key);
+    const e = this.live(k);
+    if (!e) return 'gone';
+    if (e.value !== expected.serialized) return 'conflict';
+    this.put(k, serialized, ttl_ms);
+    return new CacheVersion(serialized);
+  }
+
+  async replace(key: string, serialized: string, ttl_ms: number | undefined): Promise<CacheVersion | null> {
+    const k = this.k(key);
+    if (!this.live(k)) return null;
+    this.put(k, serialized, ttl_ms);
+    return new CacheVersion(serialized);
   }
 
   async delete(key: string): Promise<boolean> {
@@ -212,12 +303,50 @@ function make_redis(alias: string, entry: CacheSettings): Store {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const KeyvRedis = (require('@keyv/redis') as { default: typeof KeyvRedisType }).default;
 
-  class RedisStore extends KeyvRedis<string> implements AtomicAdd {
+  class RedisStore extends KeyvRedis<string> implements AtomicOps {
+    private connecting: ReturnType<KeyvRedisType<string>['getClient']> | null = null;
+
+    /**
+     * One connection attempt, shared by every caller while it runs. @keyv/redis
+     * hands out the client as soon as it `isOpen`, which node-redis sets when
+     * connect() starts: with no offline queue, a burst of first requests had
+     * their commands refused ("The client is offline") although Redis was up.
+     * A client reconnecting on its own (open, not ready) still fails fast.
+     */
+    override getClient(): ReturnType<KeyvRedisType<string>['getClient']> {
+      this.connecting ??= super.getClient().finally(() => {
+        this.connecting = null;
+      });
+      return this.connecting;
+    }
+
+    private async redis(): Promise<RedisCommands> {
+      return (await this.getClient()) as unknown as RedisCommands;
+    }
+
     async add(key: string, serialized: string, ttl_ms: number | undefined): Promise<boolean> {
-      const client = await this.getClient();
       const k = this.createKeyPrefix(key, this.namespace);
-      const reply = await (client as unknown as RedisSetNx).set(k, serialized, ttl_ms ? { NX: true, PX: Math.ceil(ttl_ms) } : { NX: true });
+      const reply = await (await this.redis()).set(k, serialized, ttl_ms ? { NX: true, PX: Math.ceil(ttl_ms) } : { NX: true });
       return reply === 'OK';
+    }
+
+    async gets(key: string): Promise<CacheVersion | undefined> {
+      const value = await (await this.redis()).get(this.createKeyPrefix(key, this.namespace));
+      return value === null ? undefined : new CacheVersion(value);
+    }
+
+    async cas(key: string, expected: CacheVersion, serialized: string, ttl_ms: number | undefined): Promise<CacheVersion | CasFailure> {
+      const reply = await (await this.redis()).eval(REDIS_CAS, {
+        keys: [this.createKeyPrefix(key, this.namespace)],
+        arguments: [expected.serialized, serialized, ttl_ms ? String(Math.ceil(ttl_ms)) : ''],
+      });
+      return reply === 2 ? new CacheVersion(serialized) : reply === 1 ? 'conflict' : 'gone';
+    }
+
+    async replace(key: string, serialized: string, ttl_ms: number | undefined): Promise<CacheVersion | null> {
+      const k = this.createKeyPrefix(key, this.namespace);
+      const reply = await (await this.redis()).set(k, serialized, ttl_ms ? { XX: true, PX: Math.ceil(ttl_ms) } : { XX: true });
+      return reply === 'OK' ? new CacheVersion(serialized) : null;
     }
   }
 
@@ -240,8 +369,28 @@ function make_redis(alias: string, entry: CacheSettings): Store {
   ) as unknown as Store;
 }
 
-interface RedisSetNx {
-  set(key: string, value: string, options: { NX: true; PX?: number }): Promise<string | null>;
+/** The @redis/client calls used here (its generated types are too deep to name). */
+interface RedisCommands {
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, options: { NX?: true; XX?: true; PX?: number }): Promise<string | null>;
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+}
+
+/**
+ * Redis compare-and-swap, run atomically by the server: 0 = no entry, 1 = the
+ * entry is not the expected string, 2 = written. ARGV: expected, new value,
+ * TTL in ms ('' = none). Comparing the whole string (not a version counter)
+ * keeps the stored value exactly what Keyv writes.
+ */
+const REDIS_CAS = `local current = redis.call('GET', KEYS[1])
+if not current then return 0 end
+if current ~= ARGV[1] then return 1 end
+if ARGV[3] == '' then redis.call('SET', KEYS[1], ARGV[2]) else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
+return 2`;
+
+interface MemjsResponse {
+  header: { status: number; cas: Buffer };
+  val: Buffer;
 }
 
 interface MemjsClient {
@@ -249,6 +398,51 @@ interface MemjsClient {
   set(key: string, value: string, options: { expires?: number }): Promise<boolean>;
   add(key: string, value: string, options: { expires?: number }): Promise<boolean>;
   close(): void;
+  // memjs's own request plumbing (lib/memjs/memjs.js): every command it has is built on these.
+  seq: number;
+  incrSeq(): void;
+  perform(key: string, request: Buffer, seq: number, callback: (err: Error | null, response: MemjsResponse | null) => void): void;
+}
+
+// The memcached binary protocol, which memjs speaks (memcached's protocol_binary.h).
+const MC_GET = 0x00;
+const MC_REPLACE = 0x03;
+const MC_OK = 0x0000;
+const MC_KEY_ENOENT = 0x0001;
+const MC_KEY_EEXISTS = 0x0002;
+
+/** memcached's status names (protocol_binary.h), for errors that say what went wrong. */
+const MC_STATUS: Record<number, string> = {
+  0x0003: 'Value too large', 0x0004: 'Invalid arguments', 0x0005: 'Item not stored',
+  0x0081: 'Unknown command', 0x0082: 'Out of memory', 0x0085: 'Busy', 0x0086: 'Temporary failure',
+};
+
+function memcached_error(command: string, status: number): Error {
+  return new Error(`memcached ${command} failed: ${MC_STATUS[status] ?? 'error'} (status ${status})`);
+}
+
+/** One binary-protocol request: a 24-byte header (magic 0x80, the CAS token at bytes 16–23), extras, key, value. */
+function memcached_request(opcode: number, key: string, extras: Buffer, value: Buffer, opaque: number, cas: Buffer | null): Buffer {
+  const k = Buffer.from(key);
+  const buf = Buffer.alloc(24 + extras.length + k.length + value.length);
+  buf.writeUInt8(0x80, 0);
+  buf.writeUInt8(opcode, 1);
+  buf.writeUInt16BE(k.length, 2);
+  buf.writeUInt8(extras.length, 4);
+  buf.writeUInt32BE(extras.length + k.length + value.length, 8);
+  buf.writeUInt32BE(opaque, 12);
+  if (cas) cas.copy(buf, 16);
+  extras.copy(buf, 24);
+  k.copy(buf, 24 + extras.length);
+  value.copy(buf, 24 + extras.length + k.length);
+  return buf;
+}
+
+/** The extras of SET/ADD/REPLACE: 4 bytes of flags (0, as memjs writes them) and the expiry. */
+function memcached_store_extras(ttl_ms: number | undefined): Buffer {
+  const extras = Buffer.alloc(8);
+  extras.writeUInt32BE(memcached_expires(ttl_ms), 4);
+  return extras;
 }
 
 /** memcached reads an expiry over 30 days as a Unix time (Django's memcached backend converts the same way). */
@@ -265,9 +459,59 @@ function make_memcached(alias: string, entry: CacheSettings): Store {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { KeyvMemcache } = require('@keyv/memcache') as { KeyvMemcache: typeof KeyvMemcacheType };
 
-  class MemcacheStore extends KeyvMemcache implements AtomicAdd {
+  class MemcacheStore extends KeyvMemcache implements AtomicOps {
     private get mc(): MemjsClient {
       return this.client as unknown as MemjsClient;
+    }
+
+    /**
+     * Sends one binary-protocol request on memjs's connection to the server
+     * that owns `key` (memjs has no gets/cas; the protocol carries the CAS
+     * token in every response header and honours it in SET and REPLACE).
+     */
+    private send(key: string, opcode: number, extras: Buffer, value: Buffer, cas: Buffer | null): Promise<MemjsResponse> {
+      const mc = this.mc;
+      mc.incrSeq();
+      const seq = mc.seq;
+      return new Promise((resolve, reject) => {
+        mc.perform(key, memcached_request(opcode, key, extras, value, seq, cas), seq, (err, response) => {
+          if (err || !response) reject(err ?? new Error('memcached sent no response'));
+          else resolve(response);
+        });
+      });
+    }
+
+    async gets(key: string): Promise<CacheVersion | undefined> {
+      const res = await this.send(this.formatKey(key), MC_GET, Buffer.alloc(0), Buffer.alloc(0), null);
+      if (res.header.status === MC_KEY_ENOENT) return undefined;
+      if (res.header.status !== MC_OK) throw memcached_error('GET', res.header.status);
+      return new CacheVersion(res.val.toString('utf8'), Buffer.from(res.header.cas));
+    }
+
+    async cas(key: string, expected: CacheVersion, serialized: string, ttl_ms: number | undefined): Promise<CacheVersion | CasFailure> {
+      const k = this.formatKey(key);
+      let token = expected.token;
+      if (!token) {
+        // Written by ADD (memjs does not return its token): compare the string, then CAS on the token read now.
+        const current = await this.gets(key);
+        if (!current) return 'gone';
+        if (current.serialized !== expected.serialized) return 'conflict';
+        token = current.token;
+      }
+      // REPLACE with a CAS token is memcached's CAS, as SET with one is; but a SET that fails (a value
+      // too large) also unlinks the old item (memcached's process_bin_update), and a REPLACE does not.
+      const res = await this.send(k, MC_REPLACE, memcached_store_extras(ttl_ms), Buffer.from(serialized), token);
+      if (res.header.status === MC_OK) return new CacheVersion(serialized, Buffer.from(res.header.cas));
+      if (res.header.status === MC_KEY_EEXISTS) return 'conflict';
+      if (res.header.status === MC_KEY_ENOENT) return 'gone';
+      throw memcached_error('CAS', res.header.status);
+    }
+
+    async replace(key: string, serialized: string, ttl_ms: number | undefined): Promise<CacheVersion | null> {
+      const res = await this.send(this.formatKey(key), MC_REPLACE, memcached_store_extras(ttl_ms), Buffer.from(serialized), null);
+      if (res.header.status === MC_OK) return new CacheVersion(serialized, Buffer.from(res.header.cas));
+      if (res.header.status === MC_KEY_ENOENT) return null;
+      throw memcached_error('REPLACE', res.header.status);
     }
 
     // A miss is undefined (the stock adapter returns an expired placeholder, which costs Keyv a delete).

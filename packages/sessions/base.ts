@@ -1,9 +1,20 @@
 /**
  * SessionBase: django.contrib.sessions.backends.base.SessionBase. The base
  * thinks (the data map, the accessed/modified flags, expiry arithmetic,
- * cycle_key, flush, encode/decode); an engine only moves bytes, through five
- * async hooks: load(), exists(key), save(must_create), delete_session(key)
- * and, when it can, the static clear_expired().
+ * cycle_key, flush, encode/decode, and how a save survives a concurrent one);
+ * an engine only moves bytes: load(), exists(key), delete_session(key), the
+ * three storage primitives of save() (_insert, _read_stored,
+ * _compare_and_swap) and, when it can, the static clear_expired().
+ *
+ * Concurrent requests on one session (better than Django, which lets the last
+ * save overwrite the whole session): the base records what this request
+ * changed (keys set or deleted, clear()), and save() writes with a
+ * compare-and-swap on the record as it was loaded. If another request saved
+ * in between, the base re-reads the record, applies this request's changes
+ * on top and tries again (a few times, then last write wins, with a warning).
+ * So two requests that change different keys both keep their changes; on the
+ * same key the later save wins; a record deleted meanwhile (logout) is
+ * UpdateError, never re-created. docs/reliability.md states the guarantee.
  *
  * One departure from Django's shape, forced by the platform: Django loads the
  * data lazily on the first dict access, which can block in Python. Here the
@@ -14,6 +25,7 @@
  * Django (an unknown key the view never reads gives no deletion cookie; one
  * the view reads does).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { settings } from '@tango/core/conf';
 import { clock } from '@tango/core/clock';
 import { get_random_string, VALID_KEY_CHARS } from '@tango/core/crypto';
@@ -22,7 +34,7 @@ import type { SessionData, SessionValue } from '@tango/core/http/session_api';
 import { get_logger } from '@tango/core/log';
 import { dumps, loads } from '@tango/core/signing';
 import { fromisoformat, isoformat } from '@tango/core/timezone';
-import { CreateError, NotImplementedError } from './exceptions';
+import { CreateError, NotImplementedError, UpdateError } from './exceptions';
 
 export { VALID_KEY_CHARS };
 
@@ -45,12 +57,52 @@ export interface SessionStoreClass {
   clear_expired(): Promise<number>;
 }
 
+/**
+ * The record as one read (or write) of the store left it. `version` is what
+ * the engine's compare-and-swap checks (the stored string, or a store's CAS
+ * token); the base never looks inside it. `data()` decodes that record afresh,
+ * and is only called when a save meets a conflict.
+ */
+export interface StoredState {
+  readonly version: unknown;
+  data(): Promise<SessionDict>;
+}
+
+/** What an engine's compare-and-swap did: wrote, found the record changed, or found no record. */
+export type CasResult = 'ok' | 'conflict' | 'gone';
+
+/** What this session changed since it was loaded or last saved (only a conflicting save asks). */
+export interface SessionChanges {
+  /** Keys set, with their current values. */
+  set: SessionDict;
+  /** Keys deleted (pop, delete, and every loaded key clear() removed). */
+  deleted: string[];
+  /** clear() was called. */
+  cleared: boolean;
+}
+
+/** Retries of a conflicting save before it falls back to last write wins. */
+export const MAX_SAVE_RETRIES = 5;
+
 const securityLog = get_logger('tango.security.SuspiciousSession');
+const log = get_logger('tango.sessions');
 
 export function new_dict(source?: Record<string, unknown>): SessionDict {
   const d = Object.create(null) as SessionDict;
   // Object.assign defines '__proto__' as an own key here: the target has no prototype setter.
   return source ? Object.assign(d, source) : d;
+}
+
+/** Session values are JSON (every store serializes them so): equal serializations, equal values. */
+function same_value(a: unknown, b: unknown): boolean {
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** `changes` applied on top of `fresh`: the result of a merge after a conflict. */
+export function apply_changes(fresh: SessionDict, changes: SessionChanges): SessionDict {
+  const out = new_dict(fresh);
+  for (const k of changes.deleted) delete out[k];
+  return Object.assign(out, changes.set);
 }
 
 function is_plain_object(v: unknown): v is Record<string, unknown> {
@@ -122,6 +174,11 @@ export abstract class SessionBase implements SessionData {
   private __cache: SessionDict | null = null;
   private __preloaded: Preloaded | null = null;
   private __preloading: Promise<void> | null = null;
+  /** Keys set or deleted through the data API since the last load or save. */
+  private __changed = new Set<string>();
+  private __cleared = false;
+  /** The record as last read or written, for the key it belongs to. */
+  private __stored: { key: string; state: StoredState } | null = null;
 
   constructor(session_key: string | null = null) {
     this._session_key = session_key;
@@ -234,6 +291,7 @@ export abstract class SessionBase implements SessionData {
   /** `session[key] = value` */
   set(key: string, value: SessionValue): void {
     this._get_session()[key] = value;
+    this.__changed.add(key);
     this.modified = true;
   }
 
@@ -242,6 +300,7 @@ export abstract class SessionBase implements SessionData {
     const d = this._get_session();
     if (!(key in d)) throw new KeyError(key);
     delete d[key];
+    this.__changed.add(key);
     this.modified = true;
   }
 
@@ -258,6 +317,7 @@ export abstract class SessionBase implements SessionData {
     if (present) {
       const v = d[key] as T;
       delete d[key];
+      this.__changed.add(key);
       return v;
     }
     if (fallback.length > 0) return fallback[0];
@@ -269,12 +329,14 @@ export abstract class SessionBase implements SessionData {
     if (key in d) return d[key] as T;
     this.modified = true;
     d[key] = value;
+    this.__changed.add(key);
     return value;
   }
 
   /** Sets modified even for an empty object, as Django does. */
   update(values: Record<string, SessionValue>): void {
     Object.assign(this._get_session(), values);
+    for (const k of Object.keys(values)) this.__changed.add(k);
     this.modified = true;
   }
 
@@ -293,6 +355,8 @@ export abstract class SessionBase implements SessionData {
   /** Empties the data without loading it; the key stays. */
   clear(): void {
     this._session_cache = new_dict();
+    // Recorded as such: a merge deletes the keys this request had, not keys another request added meanwhile.
+    this.__cleared = true;
     this.accessed = true;
     this.modified = true;
   }
@@ -469,10 +533,100 @@ export abstract class SessionBase implements SessionData {
   abstract exists(session_key: string): Promise<boolean>;
 
   /**
-   * Persists the data; no key → create(). must_create inserts (CreateError on a
-   * collision) and does not load; otherwise the record must exist (UpdateError).
+   * Persists the data; no key → create(). must_create inserts, never over an
+   * existing record (CreateError: create() retries with another key), and
+   * does not load. Otherwise the record must still exist (UpdateError, which
+   * the middleware turns into a 400) and is written by a compare-and-swap on
+   * what this session loaded, merging with a concurrent save (see __save_over).
+   * Engines with no server-side record (signed_cookies) override this whole.
    */
-  abstract save(must_create?: boolean): Promise<void>;
+  async save(must_create = false): Promise<void> {
+    if (this.session_key === null) return this.create();
+    const data = await this._aget_session(must_create);
+    if (must_create) await this._insert(data);
+    else await this.__save_over(data);
+    this.__changed.clear();
+    this.__cleared = false;
+  }
+
+  private async __save_over(data: SessionDict): Promise<void> {
+    const key = this.session_key as string;
+    // Normally what load() read. Unknown after clear() on a session never loaded: read it now.
+    let expected = this.__stored?.key === key ? this.__stored.state : await this._read_stored();
+    if (expected === null) throw new UpdateError();
+    let changes: SessionChanges | null = null;
+    for (let attempt = 0; ; attempt++) {
+      // Out of retries: merge once more onto the latest read, then write without comparing.
+      const last_write_wins = attempt > MAX_SAVE_RETRIES;
+      if (last_write_wins) {
+        log.warn(`A session save still conflicted after ${MAX_SAVE_RETRIES} retries; writing its last merge without comparing (last write wins)`,
+          { key_prefix: key.slice(0, 4) });
+      }
+      const result = await this._compare_and_swap(last_write_wins ? null : expected, data);
+      if (result === 'ok') return;
+      // Deleted meanwhile (a logout in another request): writing would bring it back.
+      if (result === 'gone') throw new UpdateError();
+      // Another request saved since this one loaded: put our changes on top of what it saved.
+      changes ??= this._changes(await expected.data());
+      // A tiny jittered pause, so that writers colliding again do not stay in step.
+      await sleep(Math.random() * 2 ** attempt);
+      const fresh = await this._read_stored();
+      if (fresh === null) throw new UpdateError();
+      data = apply_changes(await fresh.data(), changes);
+      this._session_cache = data;
+      expected = fresh;
+    }
+  }
+
+  /**
+   * What this session changed since `baseline` (the record it loaded): keys
+   * set or deleted through the API, plus values changed in place, as in
+   * Django's documented `session['cart'].push(x); session.modified = true`,
+   * found by comparing with the baseline. A key this request set wins even
+   * when it set the value it had loaded (the later save wins).
+   */
+  protected _changes(baseline: SessionDict): SessionChanges {
+    const mine = this.__cache ?? new_dict();
+    const set = new_dict();
+    const deleted: string[] = [];
+    for (const k of new Set([...this.__changed, ...Object.keys(baseline), ...Object.keys(mine)])) {
+      const had = k in baseline;
+      const has = k in mine;
+      if (!this.__changed.has(k) && had === has && (!has || same_value(baseline[k], mine[k]))) continue;
+      if (has) set[k] = mine[k];
+      else deleted.push(k);
+    }
+    return { set, deleted, cleared: this.__cleared };
+  }
+
+  /** Engines call this with what they have just read or written, so that the next save compares against it. */
+  protected _set_stored(state: StoredState | null): void {
+    this.__stored = state !== null && this.__key !== null ? { key: this.__key, state } : null;
+  }
+
+  // The storage primitives of save(). Not abstract, so that an engine which
+  // overrides save() whole (signed_cookies, or one written against Django's
+  // shape) needs none of them.
+
+  /** must_create: store `data` as a new record, never over an existing one (CreateError); then _set_stored(). */
+  protected _insert(_data: SessionDict): Promise<void> {
+    return Promise.reject(new NotImplementedError(`${this.constructor.name} does not implement _insert() or save().`));
+  }
+
+  /** The record for the current key as the store holds it now, or null if there is none. */
+  protected _read_stored(): Promise<StoredState | null> {
+    return Promise.reject(new NotImplementedError(`${this.constructor.name} does not implement _read_stored() or save().`));
+  }
+
+  /**
+   * Atomically: if the record is still `expected`, write `data` over it (and
+   * _set_stored() the result) → 'ok'; if it changed → 'conflict'; if there
+   * is none → 'gone', writing nothing. `expected` null: write over whatever
+   * is there, but still never re-create a missing record.
+   */
+  protected _compare_and_swap(_expected: StoredState | null, _data: SessionDict): Promise<CasResult> {
+    return Promise.reject(new NotImplementedError(`${this.constructor.name} does not implement _compare_and_swap() or save().`));
+  }
 
   /** Django's `delete(session_key=None)`: the given key or the current one; missing records are ignored. */
   abstract delete_session(session_key?: string | null): Promise<void>;

@@ -2,7 +2,9 @@
  * django.contrib.sessions.middleware.SessionMiddleware. The request gets
  * SessionStore(cookie value); with a cookie, the data is loaded before the
  * view so request.session reads synchronously (without one, no store round
- * trip). The response logic is Django's, step for step.
+ * trip). The response logic is Django's, step for step; save() itself merges
+ * with a concurrent save of the same session (see SessionBase), and a session
+ * deleted meanwhile is a 400, as in Django.
  */
 import { time } from '@tango/core/clock';
 import { settings } from '@tango/core/conf';
@@ -55,12 +57,6 @@ async function process_response(request: HttpRequest, response: HttpResponse): P
   } else {
     vary = accessed;
     if ((modified || settings.SESSION_SAVE_EVERY_REQUEST) && !empty) {
-      let max_age: number | null = null;
-      let expires: string | null = null;
-      if (!session.get_expire_at_browser_close()) {
-        max_age = session.get_expiry_age();
-        expires = http_date(time() + max_age);
-      }
       // Skip the save for 5xx responses: the view failed, its writes must not stick.
       if (response.status_code < 500) {
         try {
@@ -71,6 +67,14 @@ async function process_response(request: HttpRequest, response: HttpResponse): P
           log.error(err.message, { code: err.code, size: err.size, path: request.path });
           if (vary) patch_vary_headers(response, ['Cookie']);
           return response;
+        }
+        // Read after the save (Django reads it before): a save merged with a
+        // concurrent one may have taken that request's set_expiry().
+        let max_age: number | null = null;
+        let expires: string | null = null;
+        if (!session.get_expire_at_browser_close()) {
+          max_age = session.get_expiry_age();
+          expires = http_date(time() + max_age);
         }
         response.set_cookie(name, session.session_key ?? '', {
           max_age,

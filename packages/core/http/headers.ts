@@ -1,3 +1,14 @@
+import { TangoError } from '../errors';
+
+/** django.http.BadHeaderError: a header that cannot be sent safely. */
+export class BadHeaderError extends TangoError {
+  override readonly code = 'TANGO_BAD_HEADER';
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+
 /** Case-insensitive response headers that keep the spelling they were set with (Django's ResponseHeaders). */
 export class ResponseHeaders implements Iterable<[string, string]> {
   private readonly map = new Map<string, [string, string]>();
@@ -12,10 +23,10 @@ export class ResponseHeaders implements Iterable<[string, string]> {
 
   set(name: string, value: string | number): void {
     const v = String(value);
-    // Header injection: a CR or LF would end the header and start another.
-    if (/[\r\n]/.test(v) || /[\r\n:]/.test(name)) {
-      throw new TypeError(`Header values can't contain newlines: '${name}'`);
-    }
+    // Refuse here, in the view, what Node would refuse later while writing the
+    // head (outside the error handling): a CR/LF would also inject a header.
+    if (!TOKEN.test(name)) throw new BadHeaderError(`Header names must be HTTP tokens: '${name}'`);
+    if (CONTROL.test(v)) throw new BadHeaderError(`Header values can't contain newlines or control characters: '${name}'`);
     this.map.set(name.toLowerCase(), [name, v]);
   }
 

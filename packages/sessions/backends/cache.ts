@@ -13,12 +13,17 @@
  *   the error memcached raises for long or odd keys (its ticket #17810).
  * - A store error is StoreUnavailable (a 503), not a silent miss: a cache that
  *   is down must not log every user out and then fail their next write.
+ *
+ * Concurrent saves (see SessionBase) use the cache's compare-and-swap
+ * (Cache.cas: a Lua script on Redis, memcached's CAS token, a synchronous
+ * compare on locmem) on the entry as it was loaded, and Cache.replace for
+ * the last-write-wins fallback, so a deleted entry is never re-created.
  */
-import { get_cache, type Cache } from '@tango/core/cache';
+import { get_cache, type Cache, type CacheVersion } from '@tango/core/cache';
 import { settings } from '@tango/core/conf';
 import { StoreUnavailable } from '@tango/core/errors';
-import { SessionBase, new_dict, type SessionDict } from '../base';
-import { CreateError, UpdateError } from '../exceptions';
+import { SessionBase, new_dict, type CasResult, type SessionDict, type StoredState } from '../base';
+import { CreateError } from '../exceptions';
 
 export const KEY_PREFIX = 'django.contrib.sessions.cache';
 
@@ -52,10 +57,14 @@ export class SessionStore extends SessionBase {
 
   async load(): Promise<SessionDict> {
     const key = this.session_key;
-    const data = key !== null && ISSUABLE_KEY.test(key)
-      ? await this.call(() => this._cache.get(this.cache_prefixed(key)), 'cache get')
+    const hit = key !== null && ISSUABLE_KEY.test(key)
+      ? await this.call(() => this._cache.gets(this.cache_prefixed(key)), 'cache get')
       : undefined;
-    if (data !== null && typeof data === 'object' && !Array.isArray(data)) return new_dict(data as Record<string, unknown>);
+    const data = hit?.value;
+    if (hit !== undefined && data !== null && typeof data === 'object' && !Array.isArray(data)) {
+      this._set_stored(this._state(hit.version));
+      return new_dict(data as Record<string, unknown>);
+    }
     this._session_key = null;
     return new_dict();
   }
@@ -64,25 +73,40 @@ export class SessionStore extends SessionBase {
     return this.cache_key_prefix + key;
   }
 
+  /** The entry's version is what cas() checks; its value, deserialized afresh, is the data. */
+  private _state(version: CacheVersion): StoredState {
+    return { version, data: async () => new_dict((await this._cache.value_of(version)) as Record<string, unknown> | undefined) };
+  }
+
   // Keyv reads a 0 ttl as "forever" and Redis refuses a negative one; Django's
   // timeout <= 0 means "already expired". Such an entry is not stored at all.
-  async save(must_create = false): Promise<void> {
-    if (this.session_key === null) return this.create();
+  protected override async _insert(data: SessionDict): Promise<void> {
     const key = this.cache_key;
-    if (must_create) {
-      const data = await this._aget_session(true);
-      const ttl_ms = this.get_expiry_age() * 1000;
-      const added = ttl_ms > 0
-        ? await this.call(() => this._cache.add(key, data, ttl_ms), 'cache add')
-        : !(await this.call(() => this._cache.has(key), 'cache has'));
-      if (!added) throw new CreateError();
+    const ttl_ms = this.get_expiry_age() * 1000;
+    if (ttl_ms <= 0) {
+      if (await this.call(() => this._cache.has(key), 'cache has')) throw new CreateError();
       return;
     }
-    if ((await this.call(() => this._cache.get(key), 'cache get')) === undefined) throw new UpdateError();
-    const data = await this._aget_session(false);
+    const version = await this.call(() => this._cache.add_versioned(key, data, ttl_ms), 'cache add');
+    if (version === null) throw new CreateError();
+    this._set_stored(this._state(version));
+  }
+
+  protected override async _read_stored(): Promise<StoredState | null> {
+    const hit = await this.call(() => this._cache.gets(this.cache_key), 'cache get');
+    return hit === undefined ? null : this._state(hit.version);
+  }
+
+  protected override async _compare_and_swap(expected: StoredState | null, data: SessionDict): Promise<CasResult> {
+    const key = this.cache_key;
     const ttl_ms = this.get_expiry_age() * 1000;
-    if (ttl_ms > 0) await this.call(() => this._cache.set(key, data, ttl_ms), 'cache set');
-    else await this.call(() => this._cache.delete(key), 'cache delete');
+    if (ttl_ms <= 0) return (await this.call(() => this._cache.delete(key), 'cache delete')) ? 'ok' : 'gone';
+    const result = expected === null
+      ? (await this.call(() => this._cache.replace(key, data, ttl_ms), 'cache replace')) ?? 'gone'
+      : await this.call(() => this._cache.cas(key, expected.version as CacheVersion, data, ttl_ms), 'cache cas');
+    if (typeof result === 'string') return result;
+    this._set_stored(this._state(result));
+    return 'ok';
   }
 
   /** A cache can fail silently, so collisions and an absent cache look alike: give up after 10000 tries (Django's bound). */

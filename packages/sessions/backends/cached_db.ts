@@ -6,11 +6,18 @@
  * lifetime. Writes go to the database first; the cache is best effort: any
  * cache failure is logged at ERROR on 'tango.sessions' and never fails the
  * request (the database stays the truth).
+ *
+ * Concurrent saves (see SessionBase): the compare-and-swap is the db
+ * engine's, on the row. Then the cache is written only over the entry this
+ * request saw (the cache's own cas, or add for a new session): a slower
+ * request cannot put an older version back, nor re-create an entry a logout
+ * deleted. When the entry moved on meanwhile, it is dropped instead, and the
+ * next read refills it from the database. Refills use add, never overwrite.
  */
-import { get_cache, type Cache } from '@tango/core/cache';
+import { CacheVersion, get_cache, type Cache } from '@tango/core/cache';
 import { settings } from '@tango/core/conf';
 import { get_logger } from '@tango/core/log';
-import { type SessionDict } from '../base';
+import { new_dict, type CasResult, type SessionDict, type StoredState } from '../base';
 import { SessionStore as DBStore } from './db';
 
 export const KEY_PREFIX = 'django.contrib.sessions.cached_db';
@@ -20,6 +27,8 @@ const logger = get_logger('tango.sessions');
 export class SessionStore extends DBStore {
   readonly cache_key_prefix = KEY_PREFIX;
   protected readonly _cache_store: Cache;
+  /** The cache entry as this session last read or wrote it: null for none, undefined when unknown. */
+  private _cache_version: CacheVersion | null | undefined = undefined;
 
   constructor(session_key: string | null = null) {
     super(session_key);
@@ -38,31 +47,53 @@ export class SessionStore extends DBStore {
     logger.error(`Error ${what} cache (${String(this._cache_store)})`, e);
   }
 
-  /** Cache seconds → Keyv milliseconds. A lifetime <= 0 would mean "forever" to Keyv, so such data is not cached. */
-  private async cache_set(key: string, data: SessionDict, age_s: number): Promise<void> {
-    try {
-      if (age_s > 0) await this.io(this._cache_store.set(key, data, age_s * 1000), 'cache set');
-      else await this.io(this._cache_store.delete(key), 'cache delete');
-    } catch (err) {
-      this.cache_error('saving to', err);
-    }
-  }
-
   override async load(): Promise<SessionDict> {
     const key = this.cache_key;
-    let data: SessionDict | undefined;
+    let hit: { value: unknown; version: CacheVersion } | undefined;
     try {
-      data = (await this.io(this._cache_store.get(key), 'cache get')) as SessionDict | undefined;
+      hit = await this.io(this._cache_store.gets(key), 'cache get');
     } catch {
       // Any cache failure (down, key too long for memcached) is a miss, as in Django.
-      data = undefined;
+      hit = undefined;
     }
-    if (data !== undefined && data !== null) return data;
+    if (hit !== undefined && typeof hit.value === 'object' && hit.value !== null) {
+      const version = hit.version;
+      this._cache_version = version;
+      // The row's session_data is not known from here; _compare_and_swap finds it when a save needs it.
+      this._set_stored({ version, data: async () => new_dict((await this._cache_store.value_of(version)) as Record<string, unknown>) });
+      return hit.value as SessionDict;
+    }
     const row = await this._get_session_from_db();
     if (!row) return {};
     const decoded = this.decode(row.session_data);
-    await this.cache_set(key, decoded, this.get_expiry_age({ expiry: row.expire_date }));
+    // Cache seconds → Keyv milliseconds; a lifetime <= 0 would mean "forever" to Keyv, so such data is not cached.
+    const age_s = this.get_expiry_age({ expiry: row.expire_date });
+    this._cache_version = undefined;
+    if (age_s > 0) {
+      try {
+        // add, not set: a save that raced this read may have cached newer data already.
+        this._cache_version = (await this.io(this._cache_store.add_versioned(key, decoded, age_s * 1000), 'cache add')) ?? undefined;
+      } catch (err) {
+        this.cache_error('saving to', err);
+      }
+    }
     return decoded;
+  }
+
+  /**
+   * A session loaded from the cache has no row value to compare with: read
+   * the row, and if its data is what was loaded, compare-and-swap on it;
+   * otherwise someone saved meanwhile (or the cache was stale): a conflict,
+   * which SessionBase merges from the row.
+   */
+  protected override async _compare_and_swap(expected: StoredState | null, data: SessionDict): Promise<CasResult> {
+    if (expected !== null && expected.version instanceof CacheVersion) {
+      const row = await this._read_stored();
+      if (row === null) return 'gone';
+      if (JSON.stringify(await row.data()) !== JSON.stringify(await expected.data())) return 'conflict';
+      expected = row;
+    }
+    return super._compare_and_swap(expected, data);
   }
 
   override async exists(session_key: string): Promise<boolean> {
@@ -78,7 +109,30 @@ export class SessionStore extends DBStore {
     // create() comes back here with must_create, and that call writes the cache.
     if (this.session_key === null) return this.create();
     await super.save(must_create);
-    await this.cache_set(this.cache_key, await this._aget_session(must_create), this.get_expiry_age());
+    // A new row has no cache entry yet (add); otherwise only over the entry this session saw (cas).
+    if (must_create) this._cache_version = null;
+    await this._write_cache(await this._aget_session(must_create));
+  }
+
+  private async _write_cache(data: SessionDict): Promise<void> {
+    const key = this.cache_key;
+    const age_s = this.get_expiry_age();
+    const seen = this._cache_version;
+    this._cache_version = undefined;
+    try {
+      let result: CacheVersion | 'conflict' | 'gone' = 'conflict';
+      if (age_s > 0 && seen !== undefined) {
+        result = seen === null
+          ? (await this.io(this._cache_store.add_versioned(key, data, age_s * 1000), 'cache add')) ?? 'conflict'
+          : await this.io(this._cache_store.cas(key, seen, data, age_s * 1000), 'cache cas');
+      }
+      // Moved on, unknown, or nothing to cache: drop the entry (the database has the data).
+      if (result === 'conflict') await this.io(this._cache_store.delete(key), 'cache delete');
+      // 'gone': deleted meanwhile (a logout, an eviction): it stays deleted.
+      else if (result !== 'gone') this._cache_version = result;
+    } catch (err) {
+      this.cache_error('saving to', err);
+    }
   }
 
   override async delete_session(session_key: string | null = null): Promise<void> {

@@ -4,13 +4,19 @@
  * expire_date), so a Django site and Tango share sessions through it.
  * `expire_date` is written and compared as Django's backends do (see
  * @tango/core/db): naive text on SQLite, timestamptz on PostgreSQL.
+ *
+ * Saving over an existing row is Django's UPDATE with one more condition,
+ * `AND session_data = <the value this request loaded>`: a compare-and-swap
+ * that needs no extra column, so the table stays Django's. 0 rows updated
+ * and the row still there means another request saved meanwhile (SessionBase
+ * merges and retries); no row means it was deleted (UpdateError).
  */
 import type { Knex } from 'knex';
 import { clock } from '@tango/core/clock';
 import { db_datetime, db_datetime_candidates, db_datetime_lower_bound, get_connection, is_integrity_error } from '@tango/core/db';
 import { base62_decode } from '@tango/core/signing';
-import { SessionBase, type ExpiryValue, type SessionDict } from '../base';
-import { CreateError, UpdateError } from '../exceptions';
+import { SessionBase, type CasResult, type ExpiryValue, type SessionDict, type StoredState } from '../base';
+import { CreateError } from '../exceptions';
 
 export interface SessionRow {
   session_key: string;
@@ -36,12 +42,6 @@ export class SessionStore extends SessionBase {
   /** The DATABASES alias (Django routes the Session model; Tango uses one alias per store class). */
   static db_alias = 'default';
   static db_table = 'django_session';
-
-  /**
-   * session_data as last read or written: the value a compare-and-swap save
-   * (UPDATE ... WHERE session_data = <this>) would check against.
-   */
-  protected _loaded_session_data: string | null = null;
 
   protected static connection(): Knex {
     return get_connection(this.db_alias);
@@ -73,10 +73,9 @@ export class SessionStore extends SessionBase {
     const found = row && this._live(row, knex);
     if (!found) {
       this._session_key = null;
-      this._loaded_session_data = null;
       return null;
     }
-    this._loaded_session_data = found.session_data;
+    this._set_stored(this._state(found.session_data));
     return found;
   }
 
@@ -131,42 +130,60 @@ export class SessionStore extends SessionBase {
     };
   }
 
-  /**
-   * must_create: INSERT, a duplicate key is CreateError (create() retries).
-   * Otherwise: UPDATE, and no row updated (deleted meanwhile) is UpdateError.
-   */
-  async save(must_create = false): Promise<void> {
-    if (this.session_key === null) return this.create();
-    const data = await this._aget_session(must_create);
-    const row = await this._row(data);
-    const knex = this.db;
-    const values = { session_key: row.session_key, session_data: row.session_data, expire_date: db_datetime(row.expire_date, knex) };
-    if (must_create) {
-      try {
-        await this.io(knex(this.table).insert(values), 'save');
-      } catch (err) {
-        if (is_integrity_error(err)) throw new CreateError();
-        throw err;
-      }
-    } else {
-      const updated = await this.io(this._update(knex, values), 'save');
-      if (updated === 0) throw new UpdateError();
-    }
-    this._loaded_session_data = row.session_data;
+  /** session_data is both the version the UPDATE compares and what decodes to the data. */
+  protected _state(session_data: string): StoredState {
+    return { version: session_data, data: async () => this.decode(session_data) };
   }
 
-  /** The UPDATE of save(); the place a compare-and-swap on _loaded_session_data would go. */
-  protected _update(knex: Knex, values: { session_key: string; session_data: string; expire_date: Date | string }): Promise<number> {
-    return knex(this.table)
-      .where('session_key', values.session_key)
-      .update({ session_data: values.session_data, expire_date: values.expire_date }) as unknown as Promise<number>;
+  /** must_create: INSERT; a duplicate key is CreateError (create() retries with another key). */
+  protected override async _insert(data: SessionDict): Promise<void> {
+    const row = await this._row(data);
+    const knex = this.db;
+    try {
+      await this.io(knex(this.table).insert({ ...row, expire_date: db_datetime(row.expire_date, knex) }), 'save');
+    } catch (err) {
+      if (is_integrity_error(err)) throw new CreateError();
+      throw err;
+    }
+    this._set_stored(this._state(row.session_data));
+  }
+
+  /** The row as it is now, expired or not: an UPDATE would still find an expired row, so it is not gone. */
+  protected override async _read_stored(): Promise<StoredState | null> {
+    const key = this.session_key;
+    if (key === null || key.includes('\0')) return null;
+    const row = await this.io(
+      this.db(this.table).select('session_data').where('session_key', key).first() as Promise<{ session_data: string } | undefined>,
+      'load');
+    return row ? this._state(row.session_data) : null;
+  }
+
+  /**
+   * One UPDATE, atomic in the database (PostgreSQL re-checks the WHERE on the
+   * row it waited for; SQLite serializes writers). With `expected` null, the
+   * plain UPDATE Django runs.
+   */
+  protected override async _compare_and_swap(expected: StoredState | null, data: SessionDict): Promise<CasResult> {
+    const row = await this._row(data);
+    const knex = this.db;
+    const where: Record<string, string> = { session_key: row.session_key };
+    if (expected !== null) where.session_data = expected.version as string;
+    const updated = await this.io(
+      knex(this.table).where(where).update({ session_data: row.session_data, expire_date: db_datetime(row.expire_date, knex) }) as unknown as Promise<number>,
+      'save');
+    if (updated > 0) {
+      this._set_stored(this._state(row.session_data));
+      return 'ok';
+    }
+    if (expected === null) return 'gone';
+    const still_there = await this.io(knex(this.table).select('session_key').where('session_key', row.session_key).first(), 'exists');
+    return still_there === undefined ? 'gone' : 'conflict';
   }
 
   async delete_session(session_key: string | null = null): Promise<void> {
     const key = session_key ?? this.session_key;
     if (key === null || key.includes('\0')) return;
     await this.io(this.db(this.table).where('session_key', key).del(), 'delete');
-    if (key === this.session_key) this._loaded_session_data = null;
   }
 
   /**

@@ -10,17 +10,24 @@
  * name is never followed, read or waited on (it reads as "no session"), and
  * never deleted; clear_expired() streams the directory instead of listing it
  * into memory.
+ *
+ * Concurrent saves (see SessionBase): a save over an existing file reads it,
+ * compares it with what this session loaded and renames the new content over
+ * it, holding `<file>_lock` (created with O_EXCL) so that no other save or
+ * delete of that session runs in between. Django takes no such lock: a Django
+ * site writing the same directory is not serialized with Tango's saves.
  */
 import { constants as C, statSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { settings, on_settings_changed } from '@tango/core/conf';
 import { get_random_string, VALID_KEY_CHARS } from '@tango/core/crypto';
-import { ImproperlyConfigured, SuspiciousOperation } from '@tango/core/errors';
+import { ImproperlyConfigured, StoreUnavailable, SuspiciousOperation } from '@tango/core/errors';
 import { get_logger } from '@tango/core/log';
-import { SessionBase, new_dict, type SessionDict } from '../base';
-import { CreateError, InvalidSessionKey, UpdateError } from '../exceptions';
+import { SessionBase, new_dict, type CasResult, type SessionDict, type StoredState } from '../base';
+import { CreateError, InvalidSessionKey } from '../exceptions';
 
 const log = get_logger('tango.sessions');
 const securityLog = get_logger('tango.security.SuspiciousSession');
@@ -28,6 +35,10 @@ const securityLog = get_logger('tango.security.SuspiciousSession');
 const VALID_KEY = new RegExp(`^[${VALID_KEY_CHARS}]+$`);
 const READ_FLAGS = C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK;
 const FILE_MODE = 0o600;
+/** A lock is held for one read and one rename (milliseconds); one this old was left by a process that died holding it. */
+const LOCK_STALE_MS = 2000;
+/** How long a writer waits for a live lock before giving up with a 503 (under the default SESSION_STORE_TIMEOUT). */
+const LOCK_WAIT_MS = 4000;
 
 // Resolved and checked once per SESSION_FILE_PATH value (Django caches it on the class).
 let storagePath: { setting: string | null; dir: string } | null = null;
@@ -75,6 +86,41 @@ async function read_regular_file(file: string): Promise<{ text: string; mtime_ms
   }
 }
 
+/**
+ * Runs `fn` holding `<file>_lock`, so that the writers of one session take
+ * turns. The '_' keeps lock files out of clear_expired (not a key character),
+ * as it does for temp files. A stale lock is taken over; the small window in
+ * which two waiters could both take over the same stale lock only exists
+ * after a crash.
+ */
+async function with_lock<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  const lock = `${file}_lock`;
+  const started = Date.now();
+  for (;;) {
+    try {
+      await (await fs.open(lock, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, FILE_MODE)).close();
+      break;
+    } catch (err) {
+      if (!is_os_error(err) || err.code !== 'EEXIST') throw err;
+    }
+    const held = await fs.lstat(lock).catch(() => null);
+    if (held !== null && Date.now() - held.mtimeMs > LOCK_STALE_MS) {
+      log.warn(`Took over the stale lock of session file ${path.basename(file)}`);
+      await fs.unlink(lock).catch(() => undefined);
+      continue;
+    }
+    if (Date.now() - started > LOCK_WAIT_MS) {
+      throw new StoreUnavailable(`Session file ${path.basename(file)} stayed locked for ${LOCK_WAIT_MS} ms; try again.`);
+    }
+    await sleep(1 + Math.random() * 4);
+  }
+  try {
+    return await fn();
+  } finally {
+    await fs.unlink(lock).catch(() => undefined);
+  }
+}
+
 export class SessionStore extends SessionBase {
   readonly storage_path: string;
   readonly file_prefix: string;
@@ -98,6 +144,7 @@ export class SessionStore extends SessionBase {
     try {
       const file = this._key_to_file(this.session_key ?? '');
       const { text, mtime_ms } = await this.io(read_regular_file(file), 'file read');
+      this._set_stored(this._state(text));
       // An empty file is a placeholder another save is about to fill: not corrupt.
       if (text) {
         data = this.decode(text);
@@ -116,23 +163,52 @@ export class SessionStore extends SessionBase {
     return data;
   }
 
-  async save(must_create = false): Promise<void> {
-    if (this.session_key === null) return this.create();
-    // Take the data before touching the file that holds it.
-    const data = await this._aget_session(must_create);
-    const file = this._key_to_file(this.session_key);
-    // Make sure the target exists (must_create: that it did not) before writing the new content beside it.
-    const flags = C.O_WRONLY | C.O_NOFOLLOW | C.O_NONBLOCK | (must_create ? C.O_CREAT | C.O_EXCL : 0);
+  /** The file's exact content is the version a save compares. */
+  private _state(text: string): StoredState {
+    return { version: text, data: async () => (text ? this.decode(text) : new_dict()) };
+  }
+
+  /** must_create: O_EXCL claims the name (or finds someone's record: CreateError); the content goes in by rename beside it. */
+  protected override async _insert(data: SessionDict): Promise<void> {
+    const file = this._key_to_file(this.session_key as string);
     try {
-      await this.io(fs.open(file, flags, FILE_MODE).then((h) => h.close()), 'file open');
+      await this.io(fs.open(file, C.O_WRONLY | C.O_NOFOLLOW | C.O_NONBLOCK | C.O_CREAT | C.O_EXCL, FILE_MODE).then((h) => h.close()), 'file open');
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (must_create && code === 'EEXIST') throw new CreateError();
-      // ELOOP: a symlink took the record's place; it is not ours to write through.
-      if (!must_create && (code === 'ENOENT' || code === 'ELOOP')) throw new UpdateError();
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new CreateError();
       throw err;
     }
-    await this.io(this._write_atomically(file, this.encode(data)), 'file write');
+    const content = this.encode(data);
+    await this.io(this._write_atomically(file, content), 'file write');
+    this._set_stored(this._state(content));
+  }
+
+  protected override async _read_stored(): Promise<StoredState | null> {
+    if (this.session_key === null) return null;
+    try {
+      return this._state((await this.io(read_regular_file(this._key_to_file(this.session_key)), 'file read')).text);
+    } catch (err) {
+      if (is_os_error(err)) return null;
+      throw err;
+    }
+  }
+
+  protected override async _compare_and_swap(expected: StoredState | null, data: SessionDict): Promise<CasResult> {
+    const file = this._key_to_file(this.session_key as string);
+    const content = this.encode(data);
+    return this.io(with_lock(file, async (): Promise<CasResult> => {
+      let current: string;
+      try {
+        current = (await read_regular_file(file)).text;
+      } catch (err) {
+        // Missing, or a symlink that took the record's place (ELOOP): not ours to write through.
+        if (is_os_error(err)) return 'gone';
+        throw err;
+      }
+      if (expected !== null && current !== expected.version) return 'conflict';
+      await this._write_atomically(file, content);
+      this._set_stored(this._state(content));
+      return 'ok';
+    }), 'file write');
   }
 
   /**
@@ -179,9 +255,11 @@ export class SessionStore extends SessionBase {
     if (key === null) return;
     const file = this._key_to_file(key);
     try {
-      // Only a regular file is a session; a symlink planted under the name is left alone.
-      if (!(await this.io(fs.lstat(file), 'file stat')).isFile()) return;
-      await this.io(fs.unlink(file), 'file delete');
+      // Under the lock: a save between its compare and its rename would otherwise bring the session back.
+      await this.io(with_lock(file, async () => {
+        // Only a regular file is a session; a symlink planted under the name is left alone.
+        if ((await fs.lstat(file)).isFile()) await fs.unlink(file);
+      }), 'file delete');
     } catch (err) {
       if (!is_os_error(err)) throw err;
     }

@@ -36,7 +36,7 @@ export class SessionStore extends SessionBase {
   }
 
   /** The key becomes the freshly signed data (a new timestamp every time). */
-  async save(_must_create = false): Promise<void> {
+  override async save(_must_create = false): Promise<void> {
     const value = dumps(await this._aget_session(), { salt: SALT, compress: true });
     const size = Buffer.byteLength(value);
     if (size > MAX_COOKIE_VALUE_BYTES) throw new SessionCookieTooLarge(size, MAX_COOKIE_VALUE_BYTES);

@@ -6,7 +6,11 @@
 import fc from 'fast-check';
 import { configure, override_settings } from '../../core/conf';
 import { BadRequest, StoreUnavailable, SuspiciousOperation } from '../../core/errors';
-import { SessionBase, new_dict, with_store_timeout, type SessionDict } from '../base';
+import { capture_logs, set_stderr_logging } from '../../core/log';
+import {
+  MAX_SAVE_RETRIES, SessionBase, apply_changes, new_dict, with_store_timeout,
+  type CasResult, type SessionDict, type StoredState,
+} from '../base';
 import {
   CreateError, InvalidSessionKey, NotImplementedError, SessionInterrupted, SESSION_INTERRUPTED_MESSAGE,
   SuspiciousSession, UpdateError,
@@ -32,7 +36,7 @@ class MemoryStore extends SessionBase {
   async exists(key: string): Promise<boolean> {
     return records.has(key);
   }
-  async save(must_create = false): Promise<void> {
+  override async save(must_create = false): Promise<void> {
     if (this.session_key === null) return this.create();
     const data = await this._aget_session(must_create);
     if (must_create && records.has(this.session_key)) throw new CreateError();
@@ -153,6 +157,238 @@ describe('preload (Django\'s lazy load, made explicit)', () => {
     await expect(s.preload()).rejects.toThrow(StoreUnavailable);
     expect(s.session_key).toBe('f'.repeat(32));
     expect(() => s.get('x')).toThrow(/preload/);
+  });
+});
+
+/**
+ * An in-memory engine with save()'s storage primitives: each record carries a
+ * version number, so a test can play "another request saved meanwhile".
+ */
+interface CasRecord {
+  json: string;
+  version: number;
+}
+const cas_records = new Map<string, CasRecord>();
+
+class CasStore extends SessionBase {
+  cas_calls: Array<unknown> = [];
+  private state(r: CasRecord): StoredState {
+    return { version: r.version, data: async () => new_dict(JSON.parse(r.json) as Record<string, unknown>) };
+  }
+  async load(): Promise<SessionDict> {
+    const r = cas_records.get(this.session_key as string);
+    if (!r) {
+      this._session_key = null;
+      return {};
+    }
+    this._set_stored(this.state(r));
+    return JSON.parse(r.json) as SessionDict;
+  }
+  async exists(key: string): Promise<boolean> {
+    return cas_records.has(key);
+  }
+  async delete_session(key: string | null = null): Promise<void> {
+    cas_records.delete(key ?? (this.session_key as string));
+  }
+  protected override async _insert(data: SessionDict): Promise<void> {
+    if (cas_records.has(this.session_key as string)) throw new CreateError();
+    const r = { json: JSON.stringify(data), version: 1 };
+    cas_records.set(this.session_key as string, r);
+    this._set_stored(this.state(r));
+  }
+  protected override async _read_stored(): Promise<StoredState | null> {
+    const r = cas_records.get(this.session_key as string);
+    return r ? this.state(r) : null;
+  }
+  protected override async _compare_and_swap(expected: StoredState | null, data: SessionDict): Promise<CasResult> {
+    this.cas_calls.push(expected?.version ?? null);
+    const r = cas_records.get(this.session_key as string);
+    if (!r) return 'gone';
+    if (expected !== null && expected.version !== r.version) return 'conflict';
+    const next = { json: JSON.stringify(data), version: r.version + 1 };
+    cas_records.set(this.session_key as string, next);
+    this._set_stored(this.state(next));
+    return 'ok';
+  }
+  changes(): ReturnType<SessionBase['_changes']> {
+    return this._changes(new_dict(JSON.parse((cas_records.get(this.session_key as string) as CasRecord).json) as Record<string, unknown>));
+  }
+}
+
+/** Another request's save: the record gets `data` and a new version. */
+function saved_elsewhere(key: string, data: Record<string, unknown>): void {
+  const r = cas_records.get(key) as CasRecord;
+  cas_records.set(key, { json: JSON.stringify(data), version: r.version + 1 });
+}
+
+async function cas_session(data: Record<string, unknown>): Promise<string> {
+  const s = new CasStore();
+  s.update(data as Record<string, never>);
+  await s.save();
+  return s.session_key as string;
+}
+
+async function opened(key: string): Promise<CasStore> {
+  const s = new CasStore(key);
+  await s.preload();
+  return s;
+}
+
+function stored(key: string): unknown {
+  return JSON.parse((cas_records.get(key) as CasRecord).json);
+}
+
+describe('save() with a concurrent save in between (compare-and-swap, merge, retry)', () => {
+  it('without a concurrent save: one compare-and-swap, on the version loaded', async () => {
+    const key = await cas_session({ n: 0 });
+    const s = await opened(key);
+    s.set('a', 1);
+    await s.save();
+    expect(s.cas_calls).toEqual([1]);
+    expect(stored(key)).toEqual({ n: 0, a: 1 });
+  });
+
+  it('puts its own changes (set, delete, pop, setdefault, update) on top of the other save', async () => {
+    const key = await cas_session({ n: 0, x: 1, y: 2, keep: 'mine?' });
+    const s = await opened(key);
+    s.set('a', 1);
+    s.delete('x');
+    s.pop('y');
+    s.setdefault('d', 4);
+    s.update({ u: 5 });
+    saved_elsewhere(key, { n: 9, x: 1, y: 2, keep: 'theirs', other: true });
+    await s.save();
+    expect(s.cas_calls).toEqual([1, 2]);
+    expect(stored(key)).toEqual({ n: 9, keep: 'theirs', other: true, a: 1, d: 4, u: 5 });
+    // The session in memory is the merged one, and the next save compares against it.
+    expect(Object.fromEntries(s.items())).toEqual(stored(key));
+    s.set('b', 2);
+    await s.save();
+    expect(s.cas_calls).toEqual([1, 2, 3]);
+  });
+
+  it('reports what it changed; clear() deletes every loaded key and only those', async () => {
+    const key = await cas_session({ n: 0, x: 1 });
+    const s = await opened(key);
+    s.clear();
+    s.set('z', 3);
+    expect(s.changes()).toEqual({ set: { z: 3 }, deleted: ['n', 'x'], cleared: true });
+    saved_elsewhere(key, { n: 0, x: 1, y: 2 });
+    await s.save();
+    expect(stored(key)).toEqual({ y: 2, z: 3 });
+  });
+
+  it('a value changed in place, then `modified = true` (Django\'s idiom), is merged', async () => {
+    const key = await cas_session({ cart: [1] });
+    const s = await opened(key);
+    (s.get('cart') as number[]).push(2);
+    s.modified = true;
+    expect(s.changes()).toEqual({ set: { cart: [1, 2] }, deleted: [], cleared: false });
+    saved_elsewhere(key, { cart: [1], b: 2 });
+    await s.save();
+    expect(stored(key)).toEqual({ cart: [1, 2], b: 2 });
+  });
+
+  it('the same key: this (later) save wins, even when it set the value it had loaded', async () => {
+    const key = await cas_session({ n: 0 });
+    const s = await opened(key);
+    s.set('n', 0);
+    saved_elsewhere(key, { n: 7 });
+    await s.save();
+    expect(stored(key)).toEqual({ n: 0 });
+  });
+
+  it('a record deleted meanwhile is UpdateError and stays deleted', async () => {
+    const key = await cas_session({ n: 0 });
+    const s = await opened(key);
+    s.set('a', 1);
+    cas_records.delete(key);
+    await expect(s.save()).rejects.toThrow(UpdateError);
+    expect(cas_records.has(key)).toBe(false);
+  });
+
+  it('deleted between a conflict and the retry: UpdateError too', async () => {
+    const key = await cas_session({ n: 0 });
+    const s = await opened(key);
+    s.set('a', 1);
+    saved_elsewhere(key, { n: 1 });
+    const read = jest.spyOn(s as unknown as { _read_stored(): Promise<StoredState | null> }, '_read_stored')
+      .mockImplementationOnce(async () => {
+        cas_records.delete(key);
+        return null;
+      });
+    await expect(s.save()).rejects.toThrow(UpdateError);
+    expect(read).toHaveBeenCalledTimes(1);
+    expect(cas_records.has(key)).toBe(false);
+  });
+
+  it('clear() on a session never loaded: the record read at save time is what it replaces', async () => {
+    const key = await cas_session({ n: 0 });
+    const s = new CasStore(key);
+    s.clear();
+    s.set('z', 1);
+    await s.save();
+    expect(stored(key)).toEqual({ z: 1 });
+  });
+
+  it(`conflicting ${MAX_SAVE_RETRIES} retries in a row falls back to last write wins, with a warning`, async () => {
+    const key = await cas_session({ n: 0 });
+    const s = await opened(key);
+    s.set('a', 1);
+    // Another writer saves before each of this session's attempts.
+    let round = 0;
+    const original = (s as unknown as { _compare_and_swap: CasStore['_compare_and_swap'] })._compare_and_swap.bind(s);
+    jest.spyOn(s as unknown as { _compare_and_swap: CasStore['_compare_and_swap'] }, '_compare_and_swap')
+      .mockImplementation(async (expected, data) => {
+        if (expected !== null) saved_elsewhere(key, { n: 0, [`w${round++}`]: true });
+        return original(expected, data);
+      });
+    set_stderr_logging(false);
+    const logs = capture_logs();
+    try {
+      await s.save();
+    } finally {
+      logs.stop();
+      set_stderr_logging(process.env.TANGO_LOG_SILENT !== '1');
+    }
+    // The first try, the retries, then one write without a compare.
+    expect(s.cas_calls).toEqual([1, 2, 3, 4, 5, 6, null]);
+    expect(s.cas_calls).toHaveLength(MAX_SAVE_RETRIES + 2);
+    // That write is a last merge, onto the latest read: the other writer's last save survives too.
+    expect(stored(key)).toEqual({ n: 0, w5: true, a: 1 });
+    const warnings = logs.records.filter((r) => r.name === 'tango.sessions' && r.level === 'warn');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0].msg).toMatch(/last write wins/);
+  });
+
+  it('must_create never writes over an existing record', async () => {
+    const key = await cas_session({ owner: 'first' });
+    const s = await opened(key);
+    s.set('owner', 'second');
+    await expect(s.save(true)).rejects.toThrow(CreateError);
+    expect(stored(key)).toEqual({ owner: 'first' });
+  });
+
+  it('apply_changes deletes, then sets', () => {
+    expect(apply_changes(new_dict({ a: 1, b: 2 }), { set: new_dict({ b: 3, c: 4 }), deleted: ['a'], cleared: false }))
+      .toEqual({ b: 3, c: 4 });
+  });
+
+  it('an engine with neither save() nor the storage primitives says which to write', async () => {
+    class Bare extends SessionBase {
+      async load(): Promise<SessionDict> {
+        return {};
+      }
+      async exists(): Promise<boolean> {
+        return false;
+      }
+      async delete_session(): Promise<void> {}
+    }
+    const s = new Bare();
+    s.set('x', 1);
+    const err = await s.save().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NotImplementedError);
+    expect((err as Error).message).toBe('Bare does not implement _insert() or save().');
   });
 });
 

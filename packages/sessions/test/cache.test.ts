@@ -5,7 +5,7 @@
  * TTL and fast failure of a dead store.
  */
 import { configure, override_settings } from '../../core/conf';
-import { close_caches, get_cache, InvalidCacheBackendError } from '../../core/cache';
+import { CacheVersion, close_caches, get_cache, InvalidCacheBackendError } from '../../core/cache';
 import { freeze_time } from '../../core/clock';
 import { StoreUnavailable } from '../../core/errors';
 import { describe_with } from '../../core/testing/services';
@@ -93,6 +93,72 @@ function specifics(label: string, cache: CacheEntry): void {
       await get_cache().delete(key);
     });
 
+    it('gets/cas: writes only over the version read; a changed entry is a conflict, a missing one gone', async () => {
+      const c = get_cache();
+      const key = `tango-test-cas-${Math.random().toString(36).slice(2)}`;
+      expect(await c.gets(key)).toBeUndefined();
+      const added = (await c.add_versioned(key, { n: 0 }, 60_000)) as CacheVersion;
+      expect(added).toBeInstanceOf(CacheVersion);
+      expect(await c.add_versioned(key, { n: 9 }, 60_000)).toBeNull();
+      // From add's version (memcached: compared by value, then swapped on the token it reads).
+      expect(await c.cas(key, added, { n: 1 }, 60_000)).toBeInstanceOf(CacheVersion);
+      expect(await c.cas(key, added, { n: 2 }, 60_000)).toBe('conflict');
+      const read = await c.gets(key);
+      expect(read?.value).toEqual({ n: 1 });
+      const swapped = await c.cas(key, (read as { version: CacheVersion }).version, { n: 3 }, 60_000);
+      expect(swapped).toBeInstanceOf(CacheVersion);
+      expect(await c.get(key)).toEqual({ n: 3 });
+      // A version's own value, deserialized afresh.
+      expect(await c.value_of((read as { version: CacheVersion }).version)).toEqual({ n: 1 });
+      // From cas's version (memcached: the token its reply carried).
+      const again = await c.cas(key, swapped as CacheVersion, { n: 4 }, 60_000);
+      expect(again).toBeInstanceOf(CacheVersion);
+      await c.delete(key);
+      expect(await c.cas(key, again as CacheVersion, { n: 5 }, 60_000)).toBe('gone');
+      expect(await c.get(key)).toBeUndefined();
+    });
+
+    it('cas is atomic: of many concurrent swaps from one version, exactly one wins', async () => {
+      const c = get_cache();
+      const key = `tango-test-cas-${Math.random().toString(36).slice(2)}`;
+      await c.set(key, { n: 0 }, 60_000);
+      const { version } = (await c.gets(key)) as { version: CacheVersion };
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => c.cas(key, version, { n: i + 1 }, 60_000)));
+      const winners = results.map((r, i) => [r, i] as const).filter(([r]) => r instanceof CacheVersion);
+      expect(winners).toHaveLength(1);
+      expect(results.filter((r) => r === 'conflict')).toHaveLength(19);
+      expect(await c.get(key)).toEqual({ n: winners[0][1] + 1 });
+      await c.delete(key);
+    });
+
+    it('replace writes only over a live entry', async () => {
+      const c = get_cache();
+      const key = `tango-test-replace-${Math.random().toString(36).slice(2)}`;
+      expect(await c.replace(key, 'x', 60_000)).toBeNull();
+      expect(await c.get(key)).toBeUndefined();
+      await c.set(key, 'a', 60_000);
+      expect(await c.replace(key, 'b', 60_000)).toBeInstanceOf(CacheVersion);
+      expect(await c.get(key)).toBe('b');
+      await c.delete(key);
+    });
+
+    it('a save over an entry that changed since the load merges (the cache compare-and-swap)', async () => {
+      const s = new SessionStore();
+      s.set('n', 0);
+      await s.save();
+      const key = s.session_key as string;
+      const a = new SessionStore(key);
+      await a.preload();
+      const b = new SessionStore(key);
+      await b.preload();
+      a.set('a', 1);
+      b.set('b', 2);
+      await b.save();
+      await a.save();
+      expect(await get_cache().get(s.cache_key)).toEqual({ n: 0, b: 2, a: 1 });
+      await s.delete_session();
+    });
+
     it('two sessions created concurrently get different keys', async () => {
       const stores = Array.from({ length: 10 }, () => new SessionStore());
       await Promise.all(stores.map((s) => s.save()));
@@ -164,6 +230,12 @@ describe_with('TEST_REDIS_URL')('cache engine on Redis', (url) => {
       const pttl = await client.pTTL(s.cache_key);
       expect(pttl).toBeGreaterThan(775_000);
       expect(pttl).toBeLessThanOrEqual(777_000);
+      // A save over the entry (the Lua compare-and-swap) sets the new TTL too.
+      s.set_expiry(888);
+      await s.save();
+      const after = await client.pTTL(s.cache_key);
+      expect(after).toBeGreaterThan(886_000);
+      expect(after).toBeLessThanOrEqual(888_000);
       await s.delete_session();
     } finally {
       await close_caches();
@@ -178,6 +250,24 @@ describe_with('TEST_MEMCACHED_URL')('cache engine on Memcached', (url) => {
     after: () => close_caches(),
   });
   specifics('memcached', MEMCACHED);
+
+  it('a save too large for memcached fails, and the stored session stays as it was', async () => {
+    configure({ SECRET_KEY: TEST_SECRET_KEY, SESSION_ENGINE: 'cache', CACHES: { default: MEMCACHED } });
+    try {
+      const s = new SessionStore();
+      s.set('n', 1);
+      await s.save();
+      s.set('blob', 'x'.repeat(2 * 1024 * 1024));
+      // The compare-and-swap is a REPLACE with the CAS token: unlike a SET, a failed one does not unlink the old item.
+      await expect(s.save()).rejects.toThrow(/Value too large/);
+      const again = new SessionStore(s.session_key);
+      await again.preload();
+      expect(again.items()).toEqual([['n', 1]]);
+      await s.delete_session();
+    } finally {
+      await close_caches();
+    }
+  });
 });
 
 describe('a dead cache fails fast with StoreUnavailable', () => {

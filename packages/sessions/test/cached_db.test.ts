@@ -126,6 +126,39 @@ function suites(label: string, make: () => TestDatabase, cache: CacheEntry, dead
       expect(await get_cache().get(KEY_PREFIX + key)).toBeUndefined();
     });
 
+    test('overlapping saves: the row has both changes; the cache holds the row\'s data or nothing', async () => {
+      const s = new SessionStore();
+      s.set('n', 0);
+      await s.save();
+      const key = s.session_key as string;
+      const a = await reopen(key);
+      const b = await reopen(key);
+      a.set('a', 1);
+      b.set('b', 2);
+      await b.save();
+      await a.save();
+      const row = await get_connection()('django_session').where('session_key', key).first();
+      expect(new SessionStore().decode(row.session_data)).toEqual({ n: 0, b: 2, a: 1 });
+      const cached = await get_cache().get(s.cache_key);
+      if (cached !== undefined) expect(cached).toEqual({ n: 0, b: 2, a: 1 });
+      expect(Object.fromEntries((await reopen(key)).items())).toEqual({ n: 0, b: 2, a: 1 });
+      await s.delete_session();
+    });
+
+    test('a stale cache entry cannot write its stale values back to the row', async () => {
+      const s = new SessionStore();
+      s.set('foo', 'bar');
+      await s.save();
+      await get_cache().set(s.cache_key, { foo: 'stale' }, 60_000);
+      const again = await reopen(s.session_key);
+      expect(again.get('foo')).toBe('stale');
+      again.set('x', 1);
+      await again.save();
+      const row = await get_connection()('django_session').where('session_key', s.session_key).first();
+      expect(new SessionStore().decode(row.session_data)).toEqual({ foo: 'bar', x: 1 });
+      await s.delete_session();
+    });
+
     test('exists() is answered by the cache first (49)', async () => {
       const s = new SessionStore();
       s.set('x', 1);
@@ -165,7 +198,7 @@ function suites(label: string, make: () => TestDatabase, cache: CacheEntry, dead
         } else {
           // locmem cannot go down: make its calls fail, as Django's test does with a faked cache (52).
           const c = get_cache();
-          const spies = (['set', 'get', 'has', 'delete'] as const).map((m) =>
+          const spies = (['set', 'get', 'has', 'delete', 'gets', 'add_versioned', 'cas', 'replace'] as const).map((m) =>
             jest.spyOn(c, m).mockRejectedValue(new Error('Faked exception saving to cache')));
           broken = () => spies.forEach((s) => s.mockRestore());
         }

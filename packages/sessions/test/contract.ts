@@ -28,7 +28,7 @@ import { capture_logs, set_stderr_logging } from '../../core/log';
 import { TimestampSigner } from '../../core/signing';
 import type { SessionBase, SessionStoreClass } from '../base';
 import { get_session_store_class } from '../engine';
-import { UpdateError } from '../exceptions';
+import { CreateError, UpdateError } from '../exceptions';
 
 export interface EngineSetup {
   settings: Record<string, unknown>;
@@ -381,6 +381,44 @@ export function describeSessionEngine(name: string, setup: EngineSetup, opts: En
       s1.set('test_data', 'value2');
       await expect(s1.save()).rejects.toThrow(UpdateError);
       expect(await s1.load()).toEqual({});
+    });
+
+    serverIt('save(must_create) never writes over an existing record: CreateError', async () => {
+      session.set('owner', 'first');
+      await session.save();
+      const intruder = await reopen(session.session_key);
+      intruder.set('owner', 'second');
+      await expect(intruder.save(true)).rejects.toThrow(CreateError);
+      expect((await reopen(session.session_key)).get('owner')).toBe('first');
+    });
+
+    serverIt('create() on a key taken meanwhile retries with another key', async () => {
+      session.set('owner', 'first');
+      await session.save();
+      const taken = session.session_key as string;
+      const s = new Store();
+      s.set('owner', 'second');
+      // As if the key was stored between the uniqueness check and the insert.
+      const draw = jest.spyOn(s as unknown as { _get_new_session_key(): Promise<string> }, '_get_new_session_key')
+        .mockResolvedValueOnce(taken);
+      await s.save();
+      expect(draw).toHaveBeenCalledTimes(2);
+      expect(s.session_key).not.toBe(taken);
+      expect((await reopen(taken)).get('owner')).toBe('first');
+      expect((await reopen(s.session_key)).get('owner')).toBe('second');
+      await s.delete_session();
+    });
+
+    serverIt('two stores saving different keys of one session both keep their change', async () => {
+      session.set('n', 0);
+      await session.save();
+      const a = await reopen(session.session_key);
+      const b = await reopen(session.session_key);
+      a.set('a', 1);
+      b.set('b', 2);
+      await b.save();
+      await a.save();
+      expect(Object.fromEntries((await reopen(session.session_key)).items())).toEqual({ n: 0, b: 2, a: 1 });
     });
 
     serverIt('new keys are 32 characters of [a-z0-9] (36)', async () => {

@@ -1,17 +1,18 @@
 /**
  * The file engine: the contract, then its own rules (reference §3.4; §7
  * items 60–66) and the hardening for shared directories: path-like keys,
- * planted symlinks and FIFOs, temp files.
+ * planted symlinks and FIFOs, temp files, and the per-session lock that
+ * serializes saves over an existing file.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { configure, override_settings } from '../../core/conf';
 import { freeze_time } from '../../core/clock';
-import { set_stderr_logging } from '../../core/log';
-import { ImproperlyConfigured } from '../../core/errors';
+import { capture_logs, set_stderr_logging } from '../../core/log';
+import { ImproperlyConfigured, StoreUnavailable } from '../../core/errors';
 import { SessionStore } from '../backends/file';
-import { InvalidSessionKey, UpdateError } from '../exceptions';
+import { CreateError, InvalidSessionKey, UpdateError } from '../exceptions';
 import { describeSessionEngine, frozen_now, TEST_SECRET_KEY } from './contract';
 
 const contractDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tango-sessions-contract-'));
@@ -201,6 +202,71 @@ describe('file engine specifics', () => {
       await s.save();
     }
     expect(files()).toEqual([`sessionid${s.session_key}`]);
+  });
+
+  describe('the per-session lock of a save over an existing file', () => {
+    async function saved(): Promise<{ s: SessionStore; file: string }> {
+      const s = new SessionStore();
+      s.set('x', 1);
+      await s.save();
+      s.set('x', 2);
+      return { s, file: path.join(dir, `sessionid${s.session_key}`) };
+    }
+
+    it('a save waits while another holds the lock, then writes', async () => {
+      const { s, file } = await saved();
+      fs.writeFileSync(`${file}_lock`, '');
+      let done = false;
+      const pending = s.save().then(() => { done = true; });
+      await new Promise((r) => setTimeout(r, 60));
+      expect(done).toBe(false);
+      fs.unlinkSync(`${file}_lock`);
+      await pending;
+      expect(new SessionStore().decode(fs.readFileSync(file, 'ascii'))).toEqual({ x: 2 });
+      expect(files()).toEqual([`sessionid${s.session_key}`]);
+    });
+
+    it('a stale lock (its holder died) is taken over, with a warning', async () => {
+      const { s, file } = await saved();
+      fs.writeFileSync(`${file}_lock`, '');
+      const old = new Date(Date.now() - 60_000);
+      fs.utimesSync(`${file}_lock`, old, old);
+      const logs = capture_logs();
+      try {
+        await s.save();
+      } finally {
+        logs.stop();
+      }
+      expect(new SessionStore().decode(fs.readFileSync(file, 'ascii'))).toEqual({ x: 2 });
+      expect(logs.records.filter((r) => r.name === 'tango.sessions' && r.level === 'warn').map((r) => r.msg))
+        .toEqual([`Took over the stale lock of session file sessionid${s.session_key}`]);
+      expect(files()).toEqual([`sessionid${s.session_key}`]);
+    });
+
+    it('a lock that a live holder keeps fresh fails the save with StoreUnavailable, not a hang', async () => {
+      const { s, file } = await saved();
+      fs.writeFileSync(`${file}_lock`, '');
+      const keep_fresh = setInterval(() => {
+        const now = new Date();
+        fs.utimesSync(`${file}_lock`, now, now);
+      }, 200);
+      try {
+        const started = Date.now();
+        await expect(s.save()).rejects.toThrow(StoreUnavailable);
+        expect(Date.now() - started).toBeLessThan(5000);
+      } finally {
+        clearInterval(keep_fresh);
+        fs.unlinkSync(`${file}_lock`);
+      }
+      expect(new SessionStore().decode(fs.readFileSync(file, 'ascii'))).toEqual({ x: 1 });
+    });
+
+    it('must_create never writes over an existing file', async () => {
+      const { s, file } = await saved();
+      const before = fs.readFileSync(file, 'ascii');
+      await expect(s.save(true)).rejects.toThrow(CreateError);
+      expect(fs.readFileSync(file, 'ascii')).toBe(before);
+    });
   });
 
   describe('a symlink planted in the directory', () => {

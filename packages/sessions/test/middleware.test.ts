@@ -435,11 +435,13 @@ describe('race cases (overlapping requests on one session)', () => {
     expect(await new CacheStore().exists(key)).toBe(false);
   });
 
-  it('two concurrent writers: the last save wins whole (no merge, no lock, as in Django)', async () => {
+  it('two concurrent writers of different keys: both changes are kept (Django keeps only the last save)', async () => {
     const key = await existing_session({ n: 0 });
     const g = gate();
+    const loaded = gate();
     const first = build_handler(async (r) => {
       r.session.set('a', 1);
+      loaded.open();
       await g.wait;
       return ok();
     }, [SessionMiddleware]);
@@ -447,13 +449,39 @@ describe('race cases (overlapping requests on one session)', () => {
       r.session.set('b', 2);
       return ok();
     }, [SessionMiddleware]);
+    // A loads, B loads and saves, then A saves.
     const pending = first(request(`sessionid=${key}`));
+    await loaded.wait;
     await second(request(`sessionid=${key}`));
     g.open();
-    await pending;
+    expect((await pending).status_code).toBe(200);
     const stored = new CacheStore(key);
     await stored.preload();
-    expect(stored.items()).toEqual([['n', 0], ['a', 1]]);
+    expect(stored.items()).toEqual([['n', 0], ['b', 2], ['a', 1]]);
+  });
+
+  it('two concurrent writers of the same key: the later save wins', async () => {
+    const key = await existing_session({ n: 0 });
+    const g = gate();
+    const loaded = gate();
+    const first = build_handler(async (r) => {
+      r.session.set('n', 1);
+      loaded.open();
+      await g.wait;
+      return ok();
+    }, [SessionMiddleware]);
+    const second = build_handler(async (r) => {
+      r.session.set('n', 2);
+      return ok();
+    }, [SessionMiddleware]);
+    const pending = first(request(`sessionid=${key}`));
+    await loaded.wait;
+    await second(request(`sessionid=${key}`));
+    g.open();
+    expect((await pending).status_code).toBe(200);
+    const stored = new CacheStore(key);
+    await stored.preload();
+    expect(stored.items()).toEqual([['n', 1]]);
   });
 
   it('login (cycle_key) while another request reads the old key: the reader sees no session', async () => {
