@@ -87,13 +87,3 @@ export function set_expiry(request: HttpRequest): HttpResponse {
     content_type: 'text/plain; charset=utf-8',
   });
 }
-
-export function index(request: HttpRequest): HttpResponse {
-  const links = [
-    'add_cookie/', 'add_cookie_expires/', 'get_cookie/', 'delete_cookie/', 'add_signed_cookie/', 'get_signed_cookie/',
-    'add_session/', 'get_session/', 'pop_session/', 'session_keys/', 'session_items/', 'clear_session/', 'flush_session/',
-    'set_expiry/?seconds=0', 'set_expiry/?seconds=60',
-  ];
-  const items = links.map((l) => `<li><a href="/${l}">/${l}</a></li>`).join('');
-  return new HttpResponse(`<!doctype html><meta charset="utf-8"><title>Tango demo</title><h1>Tango: cookies and sessions</h1><ul>${items}</ul>`);
-}

@@ -127,5 +127,5 @@ describe('runserver autoreload', () => {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
     }
-  });
+  }, 60_000); // two ts-node start-ups: slow on a busy machine, with heavier suites in the other jest worker
 });

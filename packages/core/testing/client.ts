@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import type { SessionBase } from '@tango/sessions';
 import { CookieJar } from './cookie_jar';
+import { session_for } from './client_session';
 import { create_app, type AppOptions } from '../server';
 
 export interface ClientResponse {
@@ -28,9 +30,12 @@ export class Client {
   private app: FastifyInstance | undefined;
   private base: string | undefined;
 
-  /** `target`: a base URL of a running server, a Fastify app to listen with, or options for create_app(). */
-  constructor(private readonly target: string | FastifyInstance | AppOptions = {}) {
-    this.cookies = new CookieJar();
+  /**
+   * `target`: a base URL of a running server, a Fastify app to listen with, or options for create_app().
+   * `cookies`: a jar to share, e.g. one browser talking to two servers behind a load balancer.
+   */
+  constructor(private readonly target: string | FastifyInstance | AppOptions = {}, options: { cookies?: CookieJar } = {}) {
+    this.cookies = options.cookies ?? new CookieJar();
     if (typeof target === 'string') this.base = target.replace(/\/$/, '');
   }
 
@@ -64,7 +69,8 @@ export class Client {
     const response: ClientResponse = { status: res.status, headers: res.headers, set_cookies, text, json: <T>() => JSON.parse(text) as T };
     const location = res.headers.get('location');
     if (options.follow && location && res.status >= 300 && res.status < 400) {
-      return this.request('GET', location.startsWith('http') ? new URL(location).pathname : location, { follow: true });
+      const next = new URL(location, base);
+      return this.request('GET', next.pathname + next.search, { follow: true });
     }
     return response;
   }
@@ -79,6 +85,18 @@ export class Client {
 
   post(path: string, body?: RequestOptions['body'], options: RequestOptions = {}): Promise<ClientResponse> {
     return this.request('POST', path, { ...options, body });
+  }
+
+  /**
+   * django.test.Client.session: the store behind this client's session cookie
+   * (settings.SESSION_ENGINE), created, saved and put in the jar when there is
+   * none. Read what views stored, or set data and `await session.save()`
+   * before the next request; save, flush and cycle_key update the jar.
+   * The store is this process's settings' engine: for a server in another
+   * process, configure the same engine and store here.
+   */
+  session(): Promise<SessionBase> {
+    return session_for(this.cookies);
   }
 
   /** Stops the server this client started (a server passed in by URL is left alone). */

@@ -53,6 +53,14 @@ export default class ServeCommand extends BaseCommand {
 
   private async worker(host: string, port: number, level: string): Promise<never> {
     const app = await create_app({ logger: level === 'silent' ? false : { level } });
+    // Fastify's close() waits for every open connection, and Node only closes the ones idle
+    // when it starts: a keep-alive connection (a load balancer's, a browser's) whose request
+    // was in flight would hold the process until keepAliveTimeout. While draining, each
+    // response asks its client to close the connection, so the last one ends the wait.
+    let draining = false;
+    app.addHook('onSend', async (_request, reply) => {
+      if (draining) reply.header('connection', 'close');
+    });
     try {
       await app.listen({ host, port });
     } catch (err) {
@@ -60,6 +68,7 @@ export default class ServeCommand extends BaseCommand {
     }
     if (!cluster.isWorker) this.write(`Serving on http://${host}:${port}/ (pid ${process.pid}).`);
     const stop = async () => {
+      draining = true;
       // Fastify's close() stops accepting, then waits for in-flight requests.
       await app.close();
       await shutdown();

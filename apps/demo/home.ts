@@ -1,0 +1,47 @@
+/** The demo's home page: a link to every tutorial view and to each page of the site. */
+import { html, type HttpRequest, type HttpResponse } from '@tango/core';
+import { page } from './layout';
+
+/** [url, what it does]; every tutorial view in urls.ts appears here. */
+const TUTORIAL_COOKIES: Array<[string, string]> = [
+  ['/add_cookie/', 'set username=zhiliao for seven hours'],
+  ['/add_cookie_expires/', 'set it with both expires and max_age (expires wins)'],
+  ['/get_cookie/', 'read request.COOKIES'],
+  ['/delete_cookie/', 'delete the username cookie'],
+  ['/add_signed_cookie/', 'set a signed cookie'],
+  ['/get_signed_cookie/', 'read and verify it'],
+];
+
+const TUTORIAL_SESSIONS: Array<[string, string]> = [
+  ['/add_session/', "session['user_id'] = 'zhiliao'"],
+  ['/get_session/', "session.get('user_id')"],
+  ['/pop_session/', "session.pop('user_id')"],
+  ['/session_keys/', 'session.keys()'],
+  ['/session_items/', 'session.items()'],
+  ['/clear_session/', 'session.clear()'],
+  ['/flush_session/', 'session.flush()'],
+  ['/set_expiry/?seconds=0', 'set_expiry(0): until the browser closes'],
+  ['/set_expiry/?seconds=60', 'set_expiry(60): one idle minute'],
+];
+
+const PATHS: Array<[string, string]> = [
+  ['/a/set/', "set a cookie with path='/a/'"],
+  ['/a/show/', 'the cookies sent to /a/show/'],
+  ['/b/show/', 'the cookies sent to /b/show/'],
+];
+
+function links(rows: Array<[string, string]>) {
+  return html`<ul>${rows.map(([url, what]) => html`<li><a href="${url}">${url}</a> — ${what}</li>`)}</ul>`;
+}
+
+export function index(request: HttpRequest): HttpResponse {
+  return page(request, 'Tango: cookies and sessions', html`
+<p>A small site to click through: <a href="/login/">log in</a>, then see <a href="/whoami/">what the server knows</a>.</p>
+<h2>Cookies</h2>
+${links(TUTORIAL_COOKIES)}
+<h2>Sessions</h2>
+${links(TUTORIAL_SESSIONS)}
+<h2>Cookie paths</h2>
+${links(PATHS)}
+`);
+}

@@ -1,0 +1,45 @@
+/**
+ * The demo site's page shell: every page is server-rendered HTML built with
+ * core's escaping `html` tag, so nothing a visitor typed (a username, a cookie
+ * value) reaches the page except as text.
+ */
+import { HttpResponse, html, type HttpRequest, type SafeString } from '@tango/core';
+
+/** The session key the demo's login stores the user under (Django's auth keeps SESSION_KEY there). */
+export const USER_KEY = 'username';
+
+export function signed_in_user(request: HttpRequest): string | undefined {
+  // Without SessionMiddleware (the cookie tutorial runs without it) there is no session, so nobody.
+  return request.session?.get<string>(USER_KEY);
+}
+
+export function page(request: HttpRequest, title: string, body: SafeString, init: { status?: number } = {}): HttpResponse {
+  const user = signed_in_user(request);
+  const who = user === undefined
+    ? html`<a href="/login/">Log in</a>`
+    : html`Signed in as <strong class="user">${user}</strong>
+      <form method="post" action="/logout/" class="inline"><button type="submit">Log out</button></form>`;
+  const doc = html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>${title} · Tango demo</title>
+<style>
+  body { font: 16px/1.5 system-ui, sans-serif; margin: 2rem auto; max-width: 48rem; padding: 0 1rem; }
+  nav { display: flex; gap: 1rem; align-items: center; border-bottom: 1px solid #ccc; padding-bottom: .5rem; }
+  nav .who { margin-left: auto; }
+  form.inline { display: inline; }
+  table { border-collapse: collapse; } td, th { border: 1px solid #ccc; padding: .2rem .5rem; text-align: left; }
+  code, td { font-family: ui-monospace, monospace; word-break: break-all; }
+  .error { color: #b00; }
+</style>
+</head>
+<body>
+<nav><a href="/">Home</a> <a href="/whoami/">Who am I</a> <span class="who">${who}</span></nav>
+<h1>${title}</h1>
+${body}
+</body>
+</html>
+`;
+  return new HttpResponse(doc.toString(), { status: init.status });
+}

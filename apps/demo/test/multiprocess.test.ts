@@ -1,0 +1,127 @@
+/**
+ * Several processes behind one load balancer: two `manage.ts serve` processes
+ * on different ports share a session store — PostgreSQL (db engine) and,
+ * separately, Redis (cache engine) — so a browser may reach either. A login
+ * through the first is seen by the second; a logout through the second ends
+ * the session for the first. Also: SIGTERM lets an in-flight request finish.
+ */
+import * as http from 'node:http';
+import { configure } from '@tango/core';
+import { close_connections } from '@tango/core/db';
+import MigrateCommand from '@tango/core/management/commands/migrate';
+import { Client, CookieJar, describe_with } from '@tango/core/testing';
+import { capture_stream, postgres_database, type TestDatabase } from '../../../packages/sessions/test/db_helpers';
+import { ROOT } from './demo_site';
+import { start_serve, type ServeProcess } from './serve_process';
+
+// Each test starts ts-node servers; start-up alone can take several seconds on a busy machine.
+jest.setTimeout(90_000);
+
+/** The shared scenario: one browser (one cookie jar), two servers. */
+function shares_sessions(engine: string, servers: () => [ServeProcess, ServeProcess]): void {
+  it('a login through the first process is seen by the second; a logout through the second ends it for the first', async () => {
+    const [first, second] = servers();
+    const jar = new CookieJar();
+    const a = new Client(first.url, { cookies: jar });
+    const b = new Client(second.url, { cookies: jar });
+
+    const login = await a.post('/login/', { username: 'alice', remember: '1' });
+    expect(login.status).toBe(302);
+    const key = jar.get('sessionid')!.value;
+    expect(key).toMatch(/^[a-z0-9]{32}$/);
+    const seen = (await b.get('/whoami/')).text;
+    expect(seen).toContain('You are <strong>alice</strong>.');
+    expect(seen).toContain(`<code>@tango/sessions/backends/${engine}</code>`);
+
+    // Writes go both ways: data stored through the second is read through the first.
+    await b.get('/add_session/');
+    expect((await a.get('/session_items/')).json()).toEqual({ items: [['username', 'alice'], ['user_id', 'zhiliao']] });
+
+    const logout = await b.post('/logout/');
+    expect(logout.status).toBe(302);
+    expect(jar.get('sessionid')).toBeUndefined();
+    expect((await a.get('/whoami/')).text).toContain('You are not signed in.');
+    // A copy of the old cookie (another tab, a stolen value) is dead on the first process too.
+    const stale = new Client(first.url);
+    stale.cookies.set('sessionid', key);
+    expect((await stale.get('/whoami/')).text).toContain('You are not signed in.');
+  });
+}
+
+describe_with('TEST_DATABASE_URL')('two serve processes sharing PostgreSQL', (url) => {
+  let db: TestDatabase;
+  const procs: ServeProcess[] = [];
+
+  beforeAll(async () => {
+    db = postgres_database(url);
+    await db.create();
+    // The schema is migrated once, in-process, as an operator runs `migrate` before starting servers.
+    configure({ SECRET_KEY: 'multiprocess-test-secret', DATABASES: { default: db.settings } }, ROOT);
+    const migrate = new MigrateCommand();
+    migrate.stdout = capture_stream();
+    await migrate.handle([], { database: 'default' });
+    await close_connections();
+    const env = { SERVE_TEST_DATABASE_URL: url, SERVE_TEST_DB_SCHEMA: (db.settings.OPTIONS as { search_path: string }).search_path };
+    procs.push(...await Promise.all([start_serve(env), start_serve(env)]));
+  });
+
+  afterAll(async () => {
+    await Promise.all(procs.map((p) => p.stop()));
+    await db?.drop();
+  });
+
+  shares_sessions('db', () => [procs[0], procs[1]]);
+});
+
+describe_with('TEST_REDIS_URL')('two serve processes sharing Redis', (url) => {
+  const procs: ServeProcess[] = [];
+
+  beforeAll(async () => {
+    const env = { SERVE_TEST_REDIS_URL: url, SERVE_TEST_KEY_PREFIX: `multiprocess-${process.pid}-${Date.now()}` };
+    procs.push(...await Promise.all([start_serve(env), start_serve(env)]));
+  });
+
+  afterAll(() => Promise.all(procs.map((p) => p.stop())));
+
+  shares_sessions('cache', () => [procs[0], procs[1]]);
+});
+
+/** Resolves with the time a fresh connection was first refused; rejects if it still connects after `ms`. */
+function refused_within(url: string, ms: number): Promise<number> {
+  const until = Date.now() + ms;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      // agent: false: a new TCP connection each time, never a kept-alive one.
+      const req = http.get(`${url}/`, { agent: false }, (res) => {
+        res.resume();
+        if (Date.now() > until) reject(new Error(`still accepting connections ${ms} ms after SIGTERM`));
+        else setTimeout(attempt, 25);
+      });
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ECONNREFUSED') resolve(Date.now());
+        else reject(err);
+      });
+    };
+    attempt();
+  });
+}
+
+describe('serve: graceful shutdown', () => {
+  let server: ServeProcess | undefined;
+
+  afterEach(() => server?.stop());
+
+  it('SIGTERM stops accepting, lets the in-flight request finish with 200, then exits 0', async () => {
+    server = await start_serve({});
+    // fetch keeps its connection alive, as a load balancer does: the drain must still end.
+    const slow = fetch(`${server.url}/slow/?ms=1500`).then(async (r) => ({ status: r.status, text: await r.text(), at: Date.now() }));
+    await server.wait_for('slow request started', 10_000);
+    process.kill(server.pid, 'SIGTERM');
+    const refused_at = await refused_within(server.url, 1000);
+    const res = await slow;
+    expect(res).toMatchObject({ status: 200, text: 'slow done after 1500 ms' });
+    // New connections were refused while the slow request was still running.
+    expect(refused_at).toBeLessThan(res.at);
+    expect(await server.exit_code(10_000)).toBe(0);
+  });
+});

@@ -1,0 +1,155 @@
+/**
+ * The demo site over a real listening server with the test Client: the home
+ * page, logging in and out (cycle_key, flush), the "who am I" page with its
+ * expiry in TIME_ZONE, cookie paths, and escaping of everything a visitor
+ * controls. Run for a server-side engine and for signed cookies.
+ */
+import { Client } from '@tango/core/testing';
+import { urlpatterns } from '../urls';
+import { configure_demo_site, type DemoEngine } from './demo_site';
+
+const XSS = '<script>alert(1)</script>';
+
+describe.each<DemoEngine>(['db', 'signed_cookies'])('demo site on %s', (engine) => {
+  let teardown: () => Promise<void>;
+  let client: Client;
+
+  beforeAll(async () => {
+    teardown = await configure_demo_site(engine);
+  });
+  afterAll(() => teardown());
+  beforeEach(() => {
+    client = new Client();
+  });
+  afterEach(() => client.close());
+
+  const login = (username: string, remember = true) => client.post('/login/', remember ? { username, remember: '1' } : { username });
+
+  it('the home page links every view of the demo', async () => {
+    const home = await client.get('/');
+    expect(home.status).toBe(200);
+    expect(home.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    const routes = urlpatterns.map((p) => `/${p.route}`).filter((r) => r !== '/' && r !== '/logout/');
+    expect(routes.length).toBeGreaterThan(15);
+    for (const route of routes) expect(home.text).toMatch(new RegExp(`href="${route.replace(/[.?]/g, '\\$&')}(\\?[^"]*)?"`));
+  });
+
+  it('login stores the user, redirects to who-am-i and shows the user there', async () => {
+    const form = await client.get('/login/');
+    expect(form.text).toContain('<form method="post" action="/login/">');
+    const res = await login('alice');
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe('/whoami/');
+    expect(res.set_cookies[0]).toMatch(/^sessionid=[^;]+; expires=[^;]+; HttpOnly; Max-Age=1209600; Path=\/; SameSite=Lax$/);
+    const page = await client.get('/whoami/');
+    expect(page.text).toContain('<p id="user">You are <strong>alice</strong>.</p>');
+    expect(page.text).toContain(`<dd id="engine"><code>@tango/sessions/backends/${engine}</code></dd>`);
+    expect(page.text).toContain('<tr><td>username</td><td>&quot;alice&quot;</td></tr>');
+    expect(page.text).toMatch(/<tr><td>sessionid<\/td><td>[^<]+<\/td><\/tr>/);
+    expect((await client.session()).get('username')).toBe('alice');
+  });
+
+  it('following the redirect after login lands on who-am-i', async () => {
+    const res = await client.post('/login/', { username: 'alice', remember: '1' }, { follow: true });
+    expect(res.status).toBe(200);
+    expect(res.text).toContain('<h1>Who am I</h1>');
+    expect(res.text).toContain('You are <strong>alice</strong>.');
+  });
+
+  it('an empty username re-shows the form with an error and logs nobody in', async () => {
+    const res = await login('   ');
+    expect(res.status).toBe(200);
+    expect(res.text).toContain('<p class="error" role="alert">Enter a username.</p>');
+    expect(res.set_cookies).toEqual([]);
+  });
+
+  it("the expiry date is shown in TIME_ZONE (Asia/Shanghai, UTC+8)", async () => {
+    await login('alice');
+    const before = Date.now();
+    const page = await client.get('/whoami/');
+    const m = /<time id="expiry" datetime="([^"]+)">([^<]+)<\/time>/.exec(page.text);
+    expect(m).not.toBeNull();
+    const [, iso, shown] = m!;
+    const expiry = Date.parse(iso);
+    expect(Math.abs(expiry - (before + 1209600 * 1000))).toBeLessThan(5000);
+    // The wall clock in Shanghai is UTC + 8 h all year (no DST since 1991).
+    const wall = new Date(expiry + 8 * 3600 * 1000).toISOString().slice(0, 19).replace('T', ' ');
+    expect(shown).toBe(`${wall} GMT+8 (Asia/Shanghai)`);
+  });
+
+  it('without "remember me" the session cookie lasts until the browser closes', async () => {
+    const res = await login('alice', false);
+    expect(res.set_cookies[0]).toMatch(/^sessionid=[^;]+; HttpOnly; Path=\/; SameSite=Lax$/);
+    expect((await client.get('/whoami/')).text).toContain('<dd>when the browser closes</dd>');
+  });
+
+  it('login cycles the key: a key planted before login is dead afterwards (session fixation)', async () => {
+    await client.get('/add_session/');
+    const planted = client.cookies.get('sessionid')!.value;
+    await login('alice');
+    const issued = client.cookies.get('sessionid')!.value;
+    expect(issued).not.toBe(planted);
+    // cycle_key keeps the data the visitor had before logging in.
+    expect((await client.get('/get_session/')).text).toBe('user_id: zhiliao');
+    if (engine === 'db') {
+      const attacker = new Client(await client.url());
+      attacker.cookies.set('sessionid', planted);
+      expect((await attacker.get('/whoami/')).text).toContain('You are not signed in.');
+    }
+  });
+
+  it("logging in as someone else flushes the previous user's data first (django.contrib.auth.login)", async () => {
+    await login('alice');
+    await client.get('/add_session/');
+    await login('bob');
+    expect((await client.get('/get_session/')).text).toBe('user_id: (none)');
+    expect((await client.get('/whoami/')).text).toContain('You are <strong>bob</strong>.');
+  });
+
+  it('logout (POST) flushes the session, deletes the cookie and redirects home; GET is refused', async () => {
+    await login('alice');
+    const key = client.cookies.get('sessionid')!.value;
+    expect((await client.get('/logout/')).status).toBe(405);
+    const res = await client.post('/logout/');
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe('/');
+    expect(res.set_cookies).toEqual(['sessionid=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax']);
+    expect(client.cookies.get('sessionid')).toBeUndefined();
+    expect((await client.get('/whoami/')).text).toContain('You are not signed in.');
+    if (engine === 'db') {
+      const replay = new Client(await client.url());
+      replay.cookies.set('sessionid', key);
+      expect((await replay.get('/whoami/')).text).toContain('You are not signed in.');
+    }
+  });
+
+  it('a username full of HTML is shown as text on every page, never as markup', async () => {
+    await login(XSS);
+    for (const url of ['/', '/whoami/', '/a/show/']) {
+      const page = await client.get(url);
+      expect(page.text).not.toContain('<script>alert');
+      expect(page.text).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    }
+    // The form keeps what was typed, escaped inside the attribute.
+    const again = await client.post('/login/', { username: `${'x'.repeat(151)}"><b>` });
+    expect(again.text).toContain('value="xxx');
+    expect(again.text).toContain('&quot;&gt;&lt;b&gt;"');
+    expect(again.text).not.toContain('"><b>');
+  });
+
+  it('cookie names and values a browser sends are escaped too', async () => {
+    client.cookies.set('evil', '<img src=x onerror=alert(1)>');
+    for (const url of ['/whoami/', '/b/show/']) {
+      const page = await client.get(url);
+      expect(page.text).toContain('&lt;img src=x onerror=alert(1)&gt;');
+      expect(page.text).not.toContain('<img');
+    }
+  });
+
+  it("a cookie set with path='/a/' comes back to /a/ only", async () => {
+    const set = await client.get('/a/set/');
+    expect(set.set_cookies).toEqual(['under_a=only-under-a; Path=/a/']);
+    expect((await client.get('/a/show/')).text).toContain('<code>under_a</code> was sent to <code>/a/show/</code>');
+    expect((await client.get('/b/show/')).text).toContain('<code>under_a</code> was not sent to <code>/b/show/</code>');
+  });
+});
