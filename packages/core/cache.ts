@@ -37,6 +37,7 @@ import { settings, on_settings_changed, type CacheSettings } from './conf';
 import { cache_backend_kind } from './conf/schema';
 import { ImproperlyConfigured } from './errors';
 import { get_logger } from './log';
+import { on_shutdown } from './shutdown';
 
 const log = get_logger('tango.cache');
 
@@ -579,3 +580,6 @@ export async function close_caches(): Promise<void> {
   instances.clear();
   await Promise.all(all.map((c) => c.close().catch(() => undefined)));
 }
+
+// A graceful stop (serve, runserver) closes the cache clients.
+on_shutdown(close_caches);

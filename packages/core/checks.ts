@@ -35,6 +35,13 @@ register_check(({ deploy }) => {
       hint: 'Set the SECRET_KEY environment variable to 50+ random characters in production.',
     });
   }
+  if (deploy && settings.ALLOWED_HOSTS.length === 0) {
+    out.push({
+      level: 'WARNING', id: 'security.W020',
+      msg: 'ALLOWED_HOSTS is empty: Tango then accepts any Host header (Django would refuse them all).',
+      hint: "List the site's host names, e.g. ['example.com', '.example.com'].",
+    });
+  }
   if (deploy && settings.DEBUG) {
     out.push({ level: 'WARNING', id: 'security.W018', msg: 'You should not have DEBUG set to true in deployment.' });
   }

@@ -16,6 +16,7 @@ import type { Knex } from 'knex';
 import { settings, on_settings_changed, type Settings, type DatabaseSettings } from './conf';
 import { ImproperlyConfigured } from './errors';
 import { get_logger } from './log';
+import { on_shutdown } from './shutdown';
 import { naive_string, parse_naive, utc_offset_ms } from './timezone';
 
 export type { Knex } from 'knex';
@@ -266,3 +267,6 @@ export function is_connection_error(err: unknown): boolean {
     e?.name === 'KnexTimeoutError' ||
     /Connection terminated|timeout exceeded when trying to connect|Query read timeout|directory does not exist/i.test(message);
 }
+
+// A graceful stop (serve, runserver) closes the pools.
+on_shutdown(close_connections);

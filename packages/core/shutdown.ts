@@ -12,7 +12,5 @@ export function on_shutdown(fn: Closer): () => void {
 }
 
 export async function shutdown(): Promise<void> {
-  const all = [...closers];
-  closers.clear();
-  await Promise.allSettled(all.map((fn) => fn()));
+  await Promise.allSettled([...closers].map((fn) => fn()));
 }

@@ -33,6 +33,7 @@ import { BadSignature, KeyError, StoreUnavailable } from '@tango/core/errors';
 import type { SessionData, SessionValue } from '@tango/core/http/session_api';
 import { get_logger } from '@tango/core/log';
 import { dumps, loads } from '@tango/core/signing';
+import { is_connection_error } from '@tango/core/db';
 import { fromisoformat, isoformat } from '@tango/core/timezone';
 import { CreateError, NotImplementedError, UpdateError } from './exceptions';
 
@@ -123,8 +124,15 @@ export function with_store_timeout<T>(op: Promise<T>, what: string, ms: number =
     timer.unref();
     op.then(
       (v) => { clearTimeout(timer); resolve(v); },
-      (e: unknown) => { clearTimeout(timer); reject(e); });
+      (e: unknown) => { clearTimeout(timer); reject(as_unavailable(e, what)); });
   });
+}
+
+/** A store that refuses or drops the connection is an outage (503), not a bug in the view (500). */
+function as_unavailable(err: unknown, what: string): unknown {
+  if (err instanceof StoreUnavailable || !is_connection_error(err)) return err;
+  const reason = err instanceof Error || typeof (err as Error)?.message === 'string' ? (err as Error).message : String(err);
+  return new StoreUnavailable(`The session store is unreachable (${what}): ${reason}`);
 }
 
 // Names that runtimes and test tools probe on any object (thenables, JSON,
@@ -142,7 +150,15 @@ const bracketAccess: ProxyHandler<SessionBase> = {
     return target.get(prop);
   },
   set(target, prop, value) {
-    if (typeof prop === 'symbol' || prop in target) return Reflect.set(target, prop, value, target);
+    if (typeof prop === 'symbol') return Reflect.set(target, prop, value, target);
+    if (prop in target) {
+      // `session['items'] = x` would silently replace a method and store nothing
+      // (replacing a method with another function, as tests and mocks do, is fine).
+      if (typeof Reflect.get(target, prop, target) === 'function' && typeof value !== 'function') {
+        throw new TypeError(`'${prop}' is a session method, not a key: use session.set('${prop}', value).`);
+      }
+      return Reflect.set(target, prop, value, target);
+    }
     target.set(prop, value);
     return true;
   },

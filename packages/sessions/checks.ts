@@ -1,3 +1,6 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { register_check, type CheckMessage } from '@tango/core/checks';
 import { settings } from '@tango/core';
 import { cache_backend_kind } from '@tango/core/conf/schema';
@@ -14,9 +17,25 @@ register_check(({ deploy }): CheckMessage[] => {
       out.push({
         level: 'WARNING', id: 'sessions.W001',
         msg: "SESSION_ENGINE 'cache' uses the 'locmem' cache: sessions live in one process's memory and are lost on restart and invisible to other processes.",
-        hint: "Use a 'redis' or 'memcached' cache (CACHES), or the 'cached_db' engine.",
+        hint: "Use a 'redis' or 'memcached' cache (CACHES), or the 'db' engine.",
+      });
+    } else if (cache_backend_kind(cache.BACKEND) === 'locmem') {
+      out.push({
+        level: 'WARNING', id: 'sessions.W002',
+        msg: "SESSION_ENGINE 'cached_db' uses the 'locmem' cache: with several processes, one keeps serving a session another has logged out until its copy expires.",
+        hint: "Use a 'redis' or 'memcached' cache shared by every process, or the 'db' engine.",
       });
     }
+  }
+  if (engine.endsWith('/file')) {
+    const dir = settings.SESSION_FILE_PATH ? path.resolve(settings.BASE_DIR, settings.SESSION_FILE_PATH) : os.tmpdir();
+    let ok = false;
+    try {
+      ok = fs.statSync(dir).isDirectory();
+    } catch {
+      ok = false;
+    }
+    if (!ok) out.push({ level: 'ERROR', id: 'sessions.E003', msg: `SESSION_FILE_PATH '${dir}' is not an existing directory: every request with a session would fail.` });
   }
   if (deploy && !settings.SESSION_COOKIE_SECURE) {
     out.push({ level: 'WARNING', id: 'security.W010', msg: 'SESSION_COOKIE_SECURE is false: the session cookie is also sent over plain HTTP.', hint: 'Set it to true when the site is served over HTTPS.' });

@@ -31,7 +31,7 @@ const database = z.object({
   PORT: z.union([z.number().int(), z.string()]).optional(),
   USER: z.string().optional(),
   PASSWORD: z.string().optional(),
-  URL: z.string().optional(),
+  URL: z.string().min(1, 'a non-empty database URL').optional(),
   POOL: z.object({ min: z.number().int().nonnegative(), max: z.number().int().positive() }).optional(),
   /** Milliseconds to wait for a connection or a query before giving up (a 5xx, never a hang). */
   TIMEOUT: z.number().int().positive().optional(),
@@ -57,7 +57,7 @@ const moduleOrFunction = z.union([z.string().min(1), z.custom<(...args: never[])
 
 export const settingsSchema = z.object({
   SECRET_KEY: z.string({ error: 'a non-empty string' }).min(1, 'a non-empty string'),
-  SECRET_KEY_FALLBACKS: z.array(z.string().min(1)).default([]),
+  SECRET_KEY_FALLBACKS: z.array(z.string().min(1, 'non-empty old keys')).default([]),
   DEBUG: z.boolean().default(false),
   ALLOWED_HOSTS: z.array(z.string()).default([]),
   INSTALLED_APPS: z.array(z.string()).default([]),
