@@ -55,7 +55,7 @@ export interface ExpiryOptions {
 /** A session engine class, as SESSION_ENGINE modules export it under the name `SessionStore`. */
 export interface SessionStoreClass {
   new (session_key?: string | null): SessionBase;
-  clear_expired(): Promise<number>;
+  clear_expired(on_progress?: (removed: number) => void): Promise<number>;
 }
 
 /**
@@ -653,8 +653,8 @@ export abstract class SessionBase implements SessionData {
    */
   abstract load(): Promise<SessionDict>;
 
-  /** Removes expired records; returns how many (Django returns nothing). */
-  static clear_expired(): Promise<number> {
+  /** Removes expired records; returns how many (Django returns nothing); `on_progress` hears a running count on long purges. */
+  static clear_expired(_on_progress?: (removed: number) => void): Promise<number> {
     return Promise.reject(new NotImplementedError('This backend does not support clear_expired().'));
   }
 }

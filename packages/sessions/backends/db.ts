@@ -193,7 +193,7 @@ export class SessionStore extends SessionBase {
    * DST change that repeats an hour (see db_datetime_lower_bound): such rows go
    * on a later run instead of live ones going now.
    */
-  static override async clear_expired(): Promise<number> {
+  static override async clear_expired(on_progress?: (removed: number) => void): Promise<number> {
     const knex = this.connection();
     const now = db_datetime_lower_bound(new Date(clock.now()), knex);
     let total = 0;
@@ -202,6 +202,7 @@ export class SessionStore extends SessionBase {
       const n = (await knex(this.db_table).whereIn('session_key', batch).del()) as number;
       total += n;
       if (n < CLEAR_BATCH) return total;
+      on_progress?.(total);
     }
   }
 

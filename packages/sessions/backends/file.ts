@@ -269,7 +269,7 @@ export class SessionStore extends SessionBase {
    * Loads every session file with create() disabled; load() deletes expired
    * ones. Temp files and anything that is not a regular file are skipped.
    */
-  static override async clear_expired(): Promise<number> {
+  static override async clear_expired(on_progress?: (removed: number) => void): Promise<number> {
     const prefix = settings.SESSION_COOKIE_NAME;
     let removed = 0;
     const dir = await fs.opendir(storage_path());
@@ -281,7 +281,7 @@ export class SessionStore extends SessionBase {
       // An expired file is replaced by a fresh one on a normal load; not here.
       session.create = async () => undefined;
       await session.load();
-      if (session.expired_removed) removed++;
+      if (session.expired_removed && ++removed % 1000 === 0) on_progress?.(removed);
     }
     return removed;
   }

@@ -148,3 +148,31 @@ describe('clearsessions with other engines', () => {
     await expect(clearsessions()).rejects.toThrow(/^Cannot reach the session store \(database 'default'\): .+$/);
   });
 });
+
+describe('clearsessions progress', () => {
+  it('reports a running count through on_progress on a long purge (the command prints it on a terminal)', async () => {
+    const { configure } = await import('@tango/core');
+    const { sqlite_database } = await import('./db_helpers');
+    const { close_connections, get_connection } = await import('@tango/core/db');
+    const { SessionStore } = await import('@tango/sessions/backends/db');
+    const db = sqlite_database();
+    await db.create();
+    configure({ SECRET_KEY: 'progress-secret', USE_TZ: true, DATABASES: { default: db.settings } });
+    try {
+      const knex = get_connection();
+      await knex.schema.createTable('django_session', (t) => {
+        t.string('session_key', 40).primary();
+        t.text('session_data').notNullable();
+        t.dateTime('expire_date').notNullable().index();
+      });
+      const rows = Array.from({ length: 25_000 }, (_, i) => ({ session_key: `k${String(i).padStart(31, '0')}`, session_data: 'x', expire_date: '2000-01-01 00:00:00' }));
+      for (let i = 0; i < rows.length; i += 500) await knex('django_session').insert(rows.slice(i, i + 500));
+      const seen: number[] = [];
+      expect(await SessionStore.clear_expired((n) => seen.push(n))).toBe(25_000);
+      expect(seen).toEqual([10_000, 20_000]);
+    } finally {
+      await close_connections();
+      await db.drop();
+    }
+  });
+});

@@ -13,7 +13,7 @@ import { get_session_store_class } from '../../engine';
 import { NotImplementedError } from '../../exceptions';
 
 interface EngineClass {
-  clear_expired?: () => Promise<number | void>;
+  clear_expired?: (on_progress?: (removed: number) => void) => Promise<number | void>;
   count_expired?: () => Promise<number>;
   db_alias?: unknown;
 }
@@ -63,7 +63,11 @@ export default class ClearSessionsCommand extends BaseCommand {
         this.write(`Would remove ${plural(await Store.count_expired())}.`);
         return;
       }
-      const removed = await Store.clear_expired();
+      // A count as it goes on a terminal; cron (no TTY) gets only the summary line.
+      const tty = Boolean(this.stdout.isTTY);
+      const progress = tty ? (n: number) => this.stdout.write(`\rRemoved ${n} so far...`) : undefined;
+      const removed = await Store.clear_expired(progress);
+      if (tty) this.stdout.write('\r\x1b[K');
       this.write(typeof removed === 'number' ? `Removed ${plural(removed)}.` : 'Removed expired sessions.');
     } catch (err) {
       throw as_command_error(err, engine, Store);
