@@ -109,7 +109,7 @@ describe('runserver autoreload', () => {
       out += String(d);
     });
     const waitFor = async (text: string, count = 1) => {
-      for (let i = 0; i < 400; i++) {
+      for (let i = 0; i < 800; i++) {
         if (out.split(text).length - 1 >= count) return;
         await new Promise((r) => setTimeout(r, 50));
       }
@@ -118,6 +118,7 @@ describe('runserver autoreload', () => {
     try {
       await waitFor('Starting development server');
       expect((await fetch(`http://127.0.0.1:${port}/add_cookie/`)).status).toBe(200);
+      await waitFor('Watching for file changes');
       fs.writeFileSync(marker, 'export {};\n');
       await waitFor('changed, reloading.');
       await waitFor('Starting development server', 2);

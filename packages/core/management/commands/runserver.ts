@@ -101,7 +101,10 @@ export default class RunserverCommand extends BaseCommand {
     };
     const ignored = (p: string) => /(^|[/\\])(node_modules|\.git|test-output[^/\\]*|coverage|bench[/\\]results)([/\\]|$)/.test(p) || /\.(sqlite3|sqlite3-journal|log)$/.test(p);
     const onChange = (file: string) => void restart(file);
-    watch(settings.BASE_DIR, { ignored, ignoreInitial: true }).on('change', onChange).on('add', onChange).on('unlink', onChange);
+    watch(settings.BASE_DIR, { ignored, ignoreInitial: true })
+      .on('change', onChange).on('add', onChange).on('unlink', onChange)
+      // Changes made before the first scan ends are not seen: say when watching starts (Django says it too).
+      .on('ready', () => this.write('Watching for file changes with chokidar'));
     const quit = async () => {
       restarting = true;
       child?.kill('SIGTERM');
