@@ -1,0 +1,87 @@
+/**
+ * `npm run bench -- [flags]`. Every flag also reads an environment variable
+ * (BENCH_DURATION=10 npm run bench), so CI can lengthen a run without editing it.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { ENGINES, SCENARIOS, type EngineId, type Scenario } from './config';
+
+export const PHASES = ['check', 'memory', 'clear'] as const;
+export type Phase = (typeof PHASES)[number];
+
+export interface Options {
+  quick: boolean;
+  scenarios: Scenario[];
+  phases: Phase[];
+  engines: EngineId[];
+  connections: number;
+  duration: number;
+  warmup: number;
+  rounds: number;
+  sessions: number;
+  mem_engines: EngineId[];
+  mem_requests: number;
+  mem_warmup: number;
+  clear_rows: number;
+  clear_files: number;
+  profile: boolean;
+  docs: boolean;
+}
+
+const env = (name: string) => process.env[`BENCH_${name}`];
+
+function positive(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
+  return n;
+}
+
+function list<T extends string>(allowed: readonly T[], what: string) {
+  return (v: string): T[] => {
+    const items = v.split(',').map((s) => s.trim()).filter(Boolean);
+    for (const i of items) if (!allowed.includes(i as T)) throw new InvalidArgumentError(`unknown ${what} '${i}' (expected ${allowed.join(', ')})`);
+    return items as T[];
+  };
+}
+
+export function parse_options(argv: string[]): Options {
+  const program = new Command('npm run bench --')
+    .description('Tango vs bare Fastify: throughput, latency, store round trips, memory, clearsessions.')
+    .option('--quick', 'short smoke run: 1 s runs, small memory and clearsessions sizes', env('QUICK') === '1')
+    .option('--only <items>', `scenarios and phases to run: ${[...SCENARIOS, ...PHASES].join(',')}`, list([...SCENARIOS, ...PHASES], 'item'), undefined)
+    .option('--engines <ids>', `session engines for S3–S5 and the check: ${ENGINES.join(',')}`, list(ENGINES, 'engine'), undefined)
+    .option('--duration <s>', 'seconds per measured run', positive, env('DURATION') ? Number(env('DURATION')) : undefined)
+    .option('--warmup <s>', 'seconds of warm-up per server and scenario', positive, env('WARMUP') ? Number(env('WARMUP')) : undefined)
+    .option('--rounds <n>', 'A/B rounds per scenario (each round: one Tango run, one baseline run)', positive, env('ROUNDS') ? Number(env('ROUNDS')) : undefined)
+    .option('--connections <n>', 'concurrent connections', positive, Number(env('CONNECTIONS') ?? 20))
+    .option('--sessions <n>', 'sessions pre-created for S3/S5', positive, env('SESSIONS') ? Number(env('SESSIONS')) : undefined)
+    .option('--mem-engines <ids>', 'engines for the memory run', list(ENGINES, 'engine'), env('MEM_ENGINES') ? env('MEM_ENGINES')!.split(',') as EngineId[] : undefined)
+    .option('--mem-requests <n>', 'requests per memory run (the target is stated for 1000000)', positive, env('MEM_REQUESTS') ? Number(env('MEM_REQUESTS')) : undefined)
+    .option('--full-memory', 'memory runs of 1,000,000 requests')
+    .option('--clear-rows <n>', 'expired (and as many live) PostgreSQL rows for the clearsessions timing', positive, env('CLEAR_ROWS') ? Number(env('CLEAR_ROWS')) : undefined)
+    .option('--clear-files <n>', 'expired session files for the file-engine clearsessions timing', positive, env('CLEAR_FILES') ? Number(env('CLEAR_FILES')) : undefined)
+    .option('--profile', 'run the servers (Tango and baseline) under node --cpu-prof and print their top self-time functions', env('PROFILE') === '1')
+    .option('--docs', 'also rewrite the results section of docs/performance.md', env('DOCS') === '1')
+    .allowExcessArguments(false);
+  program.parse(argv, { from: 'user' });
+  const o = program.opts<Record<string, unknown>>();
+  const quick = Boolean(o.quick);
+  const only = o.only as (Scenario | Phase)[] | undefined;
+  return {
+    quick,
+    scenarios: only ? SCENARIOS.filter((s) => only.includes(s)) : [...SCENARIOS],
+    phases: only ? PHASES.filter((p) => only.includes(p)) : [...PHASES],
+    engines: (o.engines as EngineId[] | undefined) ?? (env('ENGINES')?.split(',') as EngineId[] | undefined) ?? [...ENGINES],
+    connections: o.connections as number,
+    duration: (o.duration as number | undefined) ?? (quick ? 1 : 3),
+    warmup: (o.warmup as number | undefined) ?? (quick ? 1 : 3),
+    rounds: (o.rounds as number | undefined) ?? (quick ? 2 : 4),
+    sessions: (o.sessions as number | undefined) ?? (quick ? 200 : 1000),
+    mem_engines: (o.memEngines as EngineId[] | undefined) ?? ['db-pg', 'cache-redis'],
+    mem_requests: o.fullMemory ? 1_000_000 : (o.memRequests as number | undefined) ?? (quick ? 5_000 : 100_000),
+    mem_warmup: quick ? 2_000 : 20_000,
+    clear_rows: (o.clearRows as number | undefined) ?? (quick ? 20_000 : 1_000_000),
+    clear_files: (o.clearFiles as number | undefined) ?? (quick ? 2_000 : 100_000),
+    profile: Boolean(o.profile),
+    docs: Boolean(o.docs),
+  };
+}

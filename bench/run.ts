@@ -1,0 +1,274 @@
+/**
+ * `npm run bench`: Tango against a bare-Fastify baseline doing the same store
+ * round trips, scenario by scenario and engine by engine; then the
+ * no-round-trip check, the memory runs and the clearsessions timings. Writes
+ * bench/results/<date>.json and .md (a --quick run: <date>-quick.*).
+ *
+ *   npm run bench                      # everything, 5 s runs
+ *   npm run bench -- --quick           # smoke: 1 s runs, small sizes
+ *   npm run bench -- --only S1,S3 --engines db-pg,cache-redis --duration 10
+ *   npm run bench -- --only memory --full-memory
+ *   npm run bench -- --only S3 --engines db-pg --profile
+ *
+ * See docs/performance.md for what each scenario measures.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { clear_files, clear_pg } from './clear';
+import { store_check } from './check';
+import {
+  ENGINE_INFO, engine_available, PATHS, RESULTS_DIR, ROOT, S1_COOKIE_HEADER, SESSION_COOKIE_NAME, sessions_available,
+  type EngineId, type Scenario,
+} from './config';
+import { LoadGen, measure } from './measure';
+import { memory_run } from './memory';
+import { parse_options, type Options } from './options';
+import { Child } from './procs';
+import { format_summary, summarise } from './profile';
+import { machine, markdown, results_table, today, write_report, type Report, type ScenarioResult } from './report';
+import { cache_prefix, cleanup, copy_sqlite_for_baseline, create_sessions, missing_service, prepare, services, type ServiceStatus } from './stores';
+
+const log = (s: string) => console.log(s);
+
+interface Probe { status: number; body: string; set_cookie: string[] }
+
+async function probe(port: number, scenario: Scenario, cookie?: string): Promise<Probe> {
+  const res = await fetch(`http://127.0.0.1:${port}${PATHS[scenario]}`, { headers: cookie ? { cookie } : {} });
+  return { status: res.status, body: await res.text(), set_cookie: res.headers.getSetCookie() };
+}
+
+/** Both servers answer a scenario as they should before we time them. */
+async function verify(scenario: Scenario, tango: Child, baseline: Child, cookies: string[]): Promise<string[]> {
+  const cookie = scenario === 'S1' ? S1_COOKIE_HEADER : scenario === 'S3' || scenario === 'S5' ? `${SESSION_COOKIE_NAME}=${cookies[0]}` : undefined;
+  const problems: string[] = [];
+  for (const [name, server] of [['tango', tango], ['baseline', baseline]] as const) {
+    const p = await probe(server.port, scenario, cookie);
+    if (p.status !== 200) problems.push(`${name} answered ${p.status} to ${PATHS[scenario]}: ${p.body.slice(0, 120)}`);
+    else if (scenario === 'S3' && !p.body.includes('zhiliao')) problems.push(`${name} did not find the pre-created session (body: ${p.body.slice(0, 60)})`);
+    else if ((scenario === 'S4' || scenario === 'S5') && !p.set_cookie.some((c) => c.startsWith(`${SESSION_COOKIE_NAME}=`))) problems.push(`${name} set no session cookie`);
+    else if (scenario === 'S2' && !p.set_cookie.some((c) => c.startsWith('username='))) problems.push(`${name} set no cookie`);
+  }
+  return problems;
+}
+
+function profile_flags(o: Options, dir: string, name: string): string[] {
+  return o.profile ? ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', `${name}.cpuprofile`] : [];
+}
+
+function collect_profile(o: Options, report: Report, dir: string, name: string, from_us: number, requests: number): void {
+  if (!o.profile) return;
+  const file = path.join(dir, `${name}.cpuprofile`);
+  if (!fs.existsSync(file)) {
+    log(`  (no profile written at ${path.relative(ROOT, file)})`);
+    return;
+  }
+  const s = summarise(file, 20, from_us, requests);
+  report.profiles.push(s);
+  log(format_summary(s));
+}
+
+async function scenarios_on(
+  engine: EngineId, scenarios: Scenario[], o: Options, load: LoadGen, report: Report, prof_dir: string,
+): Promise<void> {
+  const info = ENGINE_INFO[engine];
+  const name = `tango-${engine}-${scenarios.join('')}`;
+  const base_name = `baseline-${engine}-${scenarios.join('')}`;
+  // S1/S2 ('core') never touch a store: nothing to prepare.
+  if (engine !== 'core') await prepare(engine);
+  const tango = await Child.fork(`tango ${engine}`, 'bench/server.ts', ['--engine', engine], { node_flags: profile_flags(o, prof_dir, name) });
+  let baseline: Child | undefined;
+  let tango_from = tango.ready_us;
+  try {
+    const session = scenarios.some((s) => s === 'S3' || s === 'S4' || s === 'S5');
+    const cookies = session && engine !== 'core' ? await create_sessions(tango.port, o.sessions) : [];
+    // Profiles cover the measured load only, not start-up or the session creation above.
+    tango_from = Number((await tango.ask({ type: 'now' })).hrtime_us);
+    const args = ['--engine', engine];
+    if (cookies.length) args.push('--sample-key', cookies[0]);
+    const setup_problems: string[] = [];
+    if (session && (info.redis || info.memcached)) {
+      const prefix = await cache_prefix(engine, cookies[0]);
+      if (prefix === undefined) setup_problems.push('could not find where Tango stores the session in the cache: the baseline reads missing keys');
+      else args.push('--cache-prefix', prefix);
+    }
+    if (info.sqlite) copy_sqlite_for_baseline();
+    baseline = await Child.fork(`baseline ${engine}`, 'bench/baseline.ts', args, { node_flags: profile_flags(o, prof_dir, base_name) });
+    for (const scenario of scenarios) {
+      log(`  ${scenario} ${engine} (${scenario === 'S1' || scenario === 'S2' ? 'no session' : info.floor[scenario]})`);
+      const before = await verify(scenario, tango, baseline, cookies);
+      for (const p of before) log(`    ⚠ ${p}`);
+      const r = await measure(load, scenario, engine, tango, baseline, o, cookies, log);
+      r.problems.unshift(...setup_problems, ...before);
+      if (scenario === 'S3' || scenario === 'S5') {
+        const after = await verify('S3', tango, baseline, cookies);
+        if (after.length) r.problems.push(`after the runs: ${after.join('; ')} (store flushed by another process?)`);
+      }
+      r.pass &&= r.problems.length === 0;
+      report.results.push(r);
+      log(`    → tango ${r.tango.rps.toFixed(0)} req/s (p50 ${r.tango.p50_ms.toFixed(2)} ms, p99 ${r.tango.p99_ms.toFixed(2)} ms), ` +
+        `baseline ${r.baseline.rps.toFixed(0)} req/s (p50 ${r.baseline.p50_ms.toFixed(2)} ms, p99 ${r.baseline.p99_ms.toFixed(2)} ms), ` +
+        `ratio ${r.ratio.toFixed(3)} (target ≥ ${r.target}) ${r.problems.length ? '⚠' : r.pass ? 'OK' : 'MISS'}; ` +
+        `server CPU/req ${r.tango.cpu_us_per_req.toFixed(0)} vs ${r.baseline.cpu_us_per_req.toFixed(0)} µs`);
+    }
+  } finally {
+    await Promise.all([tango.stop(), baseline?.stop()]);
+    if (engine !== 'core') await cleanup(engine);
+  }
+  collect_profile(o, report, prof_dir, name, tango_from, load.served.get(tango.port) ?? 0);
+  if (baseline) collect_profile(o, report, prof_dir, base_name, baseline.ready_us, load.served.get(baseline.port) ?? 0);
+}
+
+function update_docs(report: Report): void {
+  const file = path.join(ROOT, 'docs/performance.md');
+  if (!fs.existsSync(file)) {
+    log('  docs/performance.md does not exist: not updated');
+    return;
+  }
+  const start = '<!-- bench:results:start -->';
+  const end = '<!-- bench:results:end -->';
+  const text = fs.readFileSync(file, 'utf8');
+  const i = text.indexOf(start);
+  const j = text.indexOf(end);
+  if (i === -1 || j < i) {
+    log(`  docs/performance.md has no ${start} … ${end} markers: not updated`);
+    return;
+  }
+  const body = markdown(report).replace(/^# .*\n/, '').replace(/^## /gm, '### ');
+  fs.writeFileSync(file, `${text.slice(0, i + start.length)}\n${body}\n${text.slice(j)}`);
+  log('  docs/performance.md updated');
+}
+
+async function main(): Promise<void> {
+  const o = parse_options(process.argv.slice(2));
+  const report: Report = { date: today(), machine: machine(), quick: o.quick, results: [], check: [], memory: [], clear: [], profiles: [], skipped: [] };
+  const m = report.machine;
+  log(`Tango bench ${report.date}${o.quick ? ' (quick)' : ''}: ${m.nproc} cores, ${m.cpu}, Node ${m.node}`);
+  log(`  ${o.connections} connections, ${o.duration} s runs, ${o.warmup} s warm-up, ${o.rounds} A/B rounds; scenarios ${o.scenarios.join(',') || '-'}; ` +
+    `phases ${o.phases.join(',') || '-'}; engines ${o.engines.join(',')}`);
+  const svc: ServiceStatus = await services();
+  log(`  services: PostgreSQL ${svc.pg ? 'up' : 'DOWN'}, Redis ${svc.redis ? 'up' : 'DOWN'}, Memcached ${svc.memcached ? 'up' : 'DOWN'}`);
+  const have_sessions = sessions_available();
+  if (!have_sessions) log('  @tango/sessions has no middleware yet: S1/S2 run without session middleware; S3–S5, the check and memory runs are skipped');
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const prof_dir = path.join(RESULTS_DIR, 'profiles', stamp);
+  const started = Date.now();
+
+  const loadgen = await Child.fork('loadgen', 'bench/loadgen.ts', []);
+  const load = new LoadGen(loadgen);
+  try {
+    // S1/S2: the cookie views, behind the demo's middleware (sessions on the db engine, never touched).
+    const cookie_scenarios = o.scenarios.filter((s) => s === 'S1' || s === 'S2');
+    if (cookie_scenarios.length) {
+      log('\nCookie views (S1, S2)');
+      await scenarios_on('core', cookie_scenarios, { ...o }, load, report, prof_dir).catch((err: unknown) => {
+        report.skipped.push(`S1/S2: ${(err as Error).message}`);
+        log(`  ✗ ${(err as Error).message}`);
+      });
+    }
+
+    const runnable = (engine: EngineId, what: string): boolean => {
+      const why = !have_sessions ? 'sessions are not available yet' : !engine_available(engine) ? `the ${ENGINE_INFO[engine].session_engine} backend does not exist yet` : missing_service(engine, svc);
+      if (why) {
+        report.skipped.push(`${what} on ${engine}: ${why}`);
+        return false;
+      }
+      return true;
+    };
+
+    if (o.phases.includes('check')) {
+      log('\nStore round trips for requests without a session cookie (S1 + S2), target 0');
+      for (const engine of o.engines) {
+        if (!runnable(engine, 'round-trip check')) continue;
+        try {
+          await prepare(engine);
+          const c = await store_check(engine);
+          report.check.push(c);
+          log(`  ${engine}: ${c.knex_queries} queries, ${c.socket_writes} socket writes, ${c.fs_ops} fs calls over ${c.requests} requests ` +
+            `(control, ${c.control.requests} session requests: ${c.control.knex_queries} / ${c.control.socket_writes} / ${c.control.fs_ops}) ${c.pass ? 'OK' : 'FAIL'}`);
+          if (c.queries) log(`    queries: ${c.queries.join(' | ')}`);
+          const bad = Object.entries(c.control.statuses).filter(([k]) => k !== '200');
+          if (bad.length) log(`    ⚠ control requests answered ${bad.map(([k, v]) => `${v}× ${k}`).join(', ')}`);
+        } catch (err) {
+          report.skipped.push(`round-trip check on ${engine}: ${(err as Error).message}`);
+          log(`  ✗ ${engine}: ${(err as Error).message}`);
+        } finally {
+          await cleanup(engine);
+        }
+      }
+    }
+
+    const session_scenarios = o.scenarios.filter((s) => s === 'S3' || s === 'S4' || s === 'S5');
+    if (session_scenarios.length) {
+      log(`\nSession views (${session_scenarios.join(', ')})`);
+      for (const engine of o.engines) {
+        if (!runnable(engine, session_scenarios.join('/'))) continue;
+        await scenarios_on(engine, session_scenarios, o, load, report, prof_dir).catch((err: unknown) => {
+          report.skipped.push(`${session_scenarios.join('/')} on ${engine}: ${(err as Error).message}`);
+          log(`  ✗ ${engine}: ${(err as Error).message}`);
+        });
+      }
+    }
+
+    if (o.phases.includes('memory')) {
+      log(`\nMemory: ${o.mem_requests} requests of S4 and S5 after ${o.mem_warmup} warm-up requests, target < 10% RSS growth`);
+      for (const engine of o.mem_engines) {
+        if (!runnable(engine, 'memory run')) continue;
+        for (const scenario of ['S4', 'S5'] as const) {
+          try {
+            const r = await memory_run(load, engine, scenario, o, log);
+            report.memory.push(r);
+            log(`    → ${r.completed} requests at ${r.rps.toFixed(0)} req/s: RSS ${r.rss_after_warmup_mb.toFixed(1)} → ${r.rss_end_mb.toFixed(1)} MB ` +
+              `(max ${r.rss_max_mb.toFixed(1)}), growth ${r.growth_pct.toFixed(1)}% ${r.pass ? 'OK' : 'MISS'}; ` +
+              `live heap after GC ${r.live_heap_start_mb?.toFixed(1)} → ${r.live_heap_end_mb?.toFixed(1)} MB`);
+          } catch (err) {
+            report.skipped.push(`memory ${scenario} on ${engine}: ${(err as Error).message}`);
+            log(`  ✗ memory ${scenario} on ${engine}: ${(err as Error).message}`);
+          }
+        }
+      }
+    }
+
+    if (o.phases.includes('clear')) {
+      log('\nclearsessions, target < 30 s');
+      if (runnable('db-pg', 'clearsessions')) {
+        try {
+          const r = await clear_pg(o.clear_rows, log);
+          report.clear.push(r);
+          log(`  PostgreSQL: ${r.expired} expired + ${r.live} live rows: ${r.seconds.toFixed(1)} s, peak RSS ${r.peak_rss_mb.toFixed(1)} MB, ` +
+            `left ${r.remaining_expired} expired / ${r.remaining_live} live ${r.pass ? 'OK' : 'MISS'} (${r.note ?? ''})`);
+        } catch (err) {
+          report.skipped.push(`clearsessions on PostgreSQL: ${(err as Error).message}`);
+          log(`  ✗ PostgreSQL: ${(err as Error).message}`);
+        }
+      }
+      if (runnable('file', 'clearsessions')) {
+        try {
+          const r = await clear_files(o.clear_files, log);
+          report.clear.push(r);
+          log(`  file: ${r.expired} expired + ${r.live} live files: ${r.seconds.toFixed(1)} s, peak RSS ${r.peak_rss_mb.toFixed(1)} MB, ` +
+            `left ${r.remaining_expired} expired / ${r.remaining_live} live ${r.pass ? 'OK' : 'MISS'}${r.note ? ` (${r.note})` : ''}`);
+        } catch (err) {
+          report.skipped.push(`clearsessions on files: ${(err as Error).message}`);
+          log(`  ✗ file: ${(err as Error).message}`);
+        }
+      }
+    }
+  } finally {
+    await loadgen.stop();
+  }
+
+  const { json, md, merged } = write_report(report);
+  log(`\n${results_table(report.results)}`);
+  const misses: ScenarioResult[] = report.results.filter((r) => !r.pass);
+  if (misses.length) log(`\n${misses.length} of ${report.results.length} scenario results miss their target or have problems.`);
+  for (const s of report.skipped) log(`  skipped: ${s}`);
+  log(`\nWrote ${path.relative(ROOT, json)} and ${path.relative(ROOT, md)} in ${((Date.now() - started) / 1000).toFixed(0)} s.`);
+  if (o.docs) update_docs(merged);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(`bench: ${(err as Error).stack ?? String(err)}`);
+    process.exit(1);
+  });
