@@ -27,11 +27,32 @@ export const SessionMiddleware: MiddlewareFactory = (get_response) => {
 
   return async (request) => {
     const name = settings.SESSION_COOKIE_NAME;
-    const session = new SessionStore(request.COOKIES.get(name) ?? null);
-    request.session = session as unknown as Session;
-    if (request.COOKIES.has(name)) await session.preload();
+    const key = request.COOKIES.get(name);
+    if (key !== undefined) {
+      const session = new SessionStore(key);
+      request.session = session as unknown as Session;
+      await session.preload();
+      return process_response(request, await get_response(request));
+    }
+    // No cookie: the session is built only if the view touches it. An untouched,
+    // cookie-less session sends nothing (Django), so most requests skip it entirely.
+    let built = false;
+    Object.defineProperty(request, 'session', {
+      configurable: true,
+      enumerable: true,
+      get() {
+        const session = new SessionStore(null) as unknown as Session;
+        Object.defineProperty(request, 'session', { value: session, writable: true, configurable: true, enumerable: true });
+        built = true;
+        return session;
+      },
+      set(value: Session) {
+        Object.defineProperty(request, 'session', { value, writable: true, configurable: true, enumerable: true });
+        built = true;
+      },
+    });
     const response = await get_response(request);
-    return process_response(request, response);
+    return built ? process_response(request, response) : response;
   };
 };
 
