@@ -25,6 +25,8 @@ export interface Options {
   clear_files: number;
   profile: boolean;
   docs: boolean;
+  /** Measure nothing: re-render today's .md (and, with --docs, docs/performance.md) from today's .json. */
+  report_only: boolean;
 }
 
 const env = (name: string) => process.env[`BENCH_${name}`];
@@ -61,6 +63,7 @@ export function parse_options(argv: string[]): Options {
     .option('--clear-files <n>', 'expired session files for the file-engine clearsessions timing', positive, env('CLEAR_FILES') ? Number(env('CLEAR_FILES')) : undefined)
     .option('--profile', 'run the servers (Tango and baseline) under node --cpu-prof and print their top self-time functions', env('PROFILE') === '1')
     .option('--docs', 'also rewrite the results section of docs/performance.md', env('DOCS') === '1')
+    .option('--report-only', "measure nothing: re-render today's results .md (and docs with --docs) from its .json")
     .allowExcessArguments(false);
   program.parse(argv, { from: 'user' });
   const o = program.opts<Record<string, unknown>>();
@@ -83,5 +86,6 @@ export function parse_options(argv: string[]): Options {
     clear_files: (o.clearFiles as number | undefined) ?? (quick ? 2_000 : 100_000),
     profile: Boolean(o.profile),
     docs: Boolean(o.docs),
+    report_only: Boolean(o.reportOnly),
   };
 }

@@ -154,8 +154,14 @@ export function markdown(report: Report): string {
   lines.push(`# Tango benchmark, ${report.date}${report.quick ? ' (quick smoke run: numbers are indicative only)' : ''}`);
   lines.push('');
   lines.push(`Machine: ${m.nproc} cores, ${m.cpu}, ${m.memory_gb} GB, Node ${m.node}, ${m.os}.`);
-  const s = report.results[0]?.settings;
-  if (s) lines.push(`Load: autocannon, ${s.connections} connections, ${s.duration_s} s per run, ${s.rounds} rounds alternated Tango/baseline after a ${s.warmup_s} s warm-up of each.`);
+  // Runs merged from several invocations may differ in length: say which scenarios ran how.
+  const by_settings = new Map<string, Set<string>>();
+  for (const r of report.results) {
+    const s = r.settings;
+    const k = `${s.connections} connections, ${s.duration_s} s runs × ${s.rounds} rounds alternated Tango/baseline after a ${s.warmup_s} s warm-up of each`;
+    (by_settings.get(k) ?? by_settings.set(k, new Set()).get(k)!).add(r.scenario);
+  }
+  for (const [k, scenarios] of by_settings) lines.push(`Load (${[...scenarios].sort().join(', ')}): autocannon, ${k}.  `);
   lines.push('');
   if (report.results.length) {
     lines.push('## Throughput and latency (ratio = Tango req/s ÷ baseline req/s)');
@@ -209,6 +215,13 @@ export function markdown(report: Report): string {
     lines.push('');
   }
   return lines.join('\n');
+}
+
+/** Rewrites the .md of a results .json (after a change to the rendering), returning the report. */
+export function rerender(json_file: string): Report {
+  const report = JSON.parse(fs.readFileSync(json_file, 'utf8')) as Report;
+  fs.writeFileSync(json_file.replace(/\.json$/, '.md'), `${markdown(report)}\n`);
+  return report;
 }
 
 /** Merges `report` into today's files (rows keyed by scenario+engine, sections by engine/kind) and writes .json and .md. */
