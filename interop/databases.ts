@@ -7,7 +7,6 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Writable } from 'node:stream';
 import type { Knex } from 'knex';
 import type { DatabaseSettings } from '../packages/core/conf';
 import type { DjangoSettings } from './django';
@@ -86,15 +85,5 @@ export async function session_table_shape(knex: Knex, db: SharedDatabase): Promi
   };
 }
 
-/** A stdout for commands run in-process; `text()` is everything written. */
-export function capture_stream(): Writable & { text(): string } {
-  const chunks: string[] = [];
-  const w = new Writable({
-    write(chunk: Buffer | string, _enc, cb) {
-      chunks.push(String(chunk));
-      cb();
-    },
-  }) as Writable & { text(): string };
-  w.text = () => chunks.join('');
-  return w;
-}
+// One capture helper for the whole project's tests.
+export { capture_stream } from '../packages/sessions/test/db_helpers';
