@@ -9,8 +9,12 @@
  *
  * Drivers are required lazily inside the factory, so an app that never
  * configures Redis or Memcached never loads their clients. Network stores get
- * short connect and command timeouts (OPTIONS.CONNECT_TIMEOUT / COMMAND_TIMEOUT,
- * milliseconds, default 2000) so a dead server fails fast instead of queueing.
+ * a short connect timeout (OPTIONS.CONNECT_TIMEOUT, milliseconds, default 2000)
+ * so a dead server fails fast instead of queueing. Memcached also bounds each
+ * command (COMMAND_TIMEOUT, default 2000); Redis only when COMMAND_TIMEOUT is
+ * set, because @redis/client arms an AbortSignal.timeout() per command, which
+ * costs more than the command itself and holds native memory while load lasts.
+ * Session operations are bounded by SESSION_STORE_TIMEOUT either way.
  *
  * Keyv has no atomic "add"; Cache.add() provides Django's cache.add with each
  * store's own primitive: SET NX PX on Redis, memcached's ADD command (memjs
@@ -300,7 +304,7 @@ function make_redis(alias: string, entry: CacheSettings): Store {
   if (!url) throw new ImproperlyConfigured(`CACHES['${alias}'] uses the redis backend but has no LOCATION (e.g. 'redis://127.0.0.1:6379').`);
   const o = options(entry);
   const connect_ms = num(o.CONNECT_TIMEOUT, DEFAULT_IO_TIMEOUT_MS);
-  const command_ms = num(o.COMMAND_TIMEOUT, DEFAULT_IO_TIMEOUT_MS);
+  const command_ms = num(o.COMMAND_TIMEOUT, 0);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const KeyvRedis = (require('@keyv/redis') as { default: typeof KeyvRedisType }).default;
 
@@ -363,7 +367,7 @@ function make_redis(alias: string, entry: CacheSettings): Store {
         reconnectStrategy: (retries: number, cause: Error) =>
           retries >= 2 ? new Error(`Redis at ${url} is unreachable: ${cause.message}`) : 100 * (retries + 1),
       },
-      commandOptions: { timeout: command_ms },
+      ...(command_ms > 0 ? { commandOptions: { timeout: command_ms } } : {}),
     },
     // No connectionTimeout here: KeyvRedis races it with a timer it never clears; socket.connectTimeout bounds the connect.
     { throwOnErrors: true, throwOnConnectError: true },

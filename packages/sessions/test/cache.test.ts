@@ -12,6 +12,7 @@ import { describe_with } from '../../core/testing/services';
 import { KEY_PREFIX, SessionStore } from '../backends/cache';
 import { UpdateError } from '../exceptions';
 import { describeSessionEngine, frozen_now, TEST_SECRET_KEY } from './contract';
+import { host_port, TcpProxy, with_port } from './reliability/helpers';
 
 type CacheEntry = Record<string, unknown>;
 
@@ -305,6 +306,38 @@ describe('a dead cache fails fast with StoreUnavailable', () => {
     } finally {
       for (const s of sockets) s.destroy();
       server.close();
+    }
+  });
+});
+
+describe_with('TEST_REDIS_URL')('Redis with default OPTIONS (no per-command timeout)', (url) => {
+  afterEach(() => close_caches());
+
+  it('a Redis that stops answering is a StoreUnavailable within SESSION_STORE_TIMEOUT, and reads work again once it answers', async () => {
+    const { host, port } = host_port(url);
+    const proxy = new TcpProxy(host, port);
+    await proxy.start();
+    try {
+      configure({
+        SECRET_KEY: TEST_SECRET_KEY, SESSION_ENGINE: 'cache', SESSION_STORE_TIMEOUT: 300,
+        CACHES: { default: { BACKEND: 'redis', LOCATION: with_port(url, proxy.port) } },
+      });
+      const s = new SessionStore();
+      s.set('n', 1);
+      await s.save();
+      const key = s.session_key as string;
+
+      proxy.hang();
+      const started = Date.now();
+      await expect(new SessionStore(key).preload()).rejects.toThrow(/did not answer within 300 ms/);
+      expect(Date.now() - started).toBeLessThan(2000);
+
+      await proxy.restore();
+      const again = new SessionStore(key);
+      await again.preload();
+      expect(again.get('n')).toBe(1);
+    } finally {
+      await proxy.close();
     }
   });
 });
