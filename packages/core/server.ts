@@ -19,29 +19,39 @@ export interface AppOptions {
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
+const NON_ASCII = /[^\u0000-\u007f]/;
+// eslint-disable-next-line no-control-regex
+const ABOVE_LATIN1 = /[^\u0000-\u00ff]/;
+
 /** Node writes header text as Latin-1; cookie values above U+00FF go out as their UTF-8 bytes. */
 function toWire(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return /[^\u0000-\u00ff]/.test(s) ? Buffer.from(s, 'utf8').toString('latin1') : s;
+  return ABOVE_LATIN1.test(s) ? Buffer.from(s, 'utf8').toString('latin1') : s;
 }
-
-const NON_ASCII = /[^\u0000-\u007f]/;
 
 export function write_response(reply: FastifyReply, response: HttpResponse): FastifyReply {
   reply.code(response.status_code);
   let rawBytes = false;
   for (const [name, value] of response.headers) {
-    rawBytes ||= NON_ASCII.test(value);
-    reply.header(name, toWire(value));
+    // Nearly every header is ASCII: one test, and toWire only for the rest.
+    if (NON_ASCII.test(value)) {
+      rawBytes = true;
+      reply.header(name, toWire(value));
+    } else {
+      reply.header(name, value);
+    }
   }
   if (response.cookies.size) {
     const lines: string[] = [];
     for (const morsel of response.cookies.values()) {
       const line = morsel.output();
-      rawBytes ||= NON_ASCII.test(line);
-      lines.push(toWire(line));
+      if (NON_ASCII.test(line)) {
+        rawBytes = true;
+        lines.push(toWire(line));
+      } else {
+        lines.push(line);
+      }
     }
-    reply.header('set-cookie', lines);
+    reply.header('set-cookie', lines.length === 1 ? lines[0] : lines);
   }
   // Node writes the header block in the body's encoding when it sends both in
   // one chunk: a string body would turn our Latin-1 bytes into UTF-8 twice.

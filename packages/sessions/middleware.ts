@@ -24,6 +24,7 @@ const log = get_logger('tango.sessions');
 export const SessionMiddleware: MiddlewareFactory = (get_response) => {
   // Imported once, when the middleware is built (Django: in __init__).
   const SessionStore = get_session_store_class();
+  const make_empty = (): Session => new SessionStore(null) as unknown as Session;
 
   return async (request) => {
     const name = settings.SESSION_COOKIE_NAME;
@@ -36,23 +37,9 @@ export const SessionMiddleware: MiddlewareFactory = (get_response) => {
     }
     // No cookie: the session is built only if the view touches it. An untouched,
     // cookie-less session sends nothing (Django), so most requests skip it entirely.
-    let built = false;
-    Object.defineProperty(request, 'session', {
-      configurable: true,
-      enumerable: true,
-      get() {
-        const session = new SessionStore(null) as unknown as Session;
-        Object.defineProperty(request, 'session', { value: session, writable: true, configurable: true, enumerable: true });
-        built = true;
-        return session;
-      },
-      set(value: Session) {
-        Object.defineProperty(request, 'session', { value, writable: true, configurable: true, enumerable: true });
-        built = true;
-      },
-    });
+    request.defer_session(make_empty);
     const response = await get_response(request);
-    return built ? process_response(request, response) : response;
+    return request.session_built ? process_response(request, response) : response;
   };
 };
 

@@ -16,6 +16,9 @@ export interface RequestInit {
   remote_addr?: string;
 }
 
+// Zero bytes cannot be changed, so every bodiless request can share one.
+const EMPTY_BODY = Buffer.alloc(0);
+
 /** Django's request.path is percent-decoded; a malformed escape is kept as sent. */
 function decodePath(raw: string): string {
   if (!raw.includes('%')) return raw;
@@ -43,8 +46,8 @@ export class HttpRequest {
   readonly body: Buffer;
   readonly remote_addr: string | undefined;
   resolver_match: ResolverMatch | null = null;
-  /** Set by SessionMiddleware before the view runs. */
-  session!: Session;
+  private _session: Session | undefined = undefined;
+  private _make_session: (() => Session) | undefined = undefined;
   private _cookies: CookieDict | undefined;
   private _get: QueryDict | undefined;
   private _post: QueryDict | undefined;
@@ -56,8 +59,35 @@ export class HttpRequest {
     this.path = decodePath(q === -1 ? url : url.slice(0, q));
     this.query_string = q === -1 ? '' : url.slice(q + 1);
     this.headers = init.headers ?? {};
-    this.body = init.body === undefined ? Buffer.alloc(0) : Buffer.isBuffer(init.body) ? init.body : Buffer.from(init.body);
+    this.body = init.body === undefined ? EMPTY_BODY : Buffer.isBuffer(init.body) ? init.body : Buffer.from(init.body);
     this.remote_addr = init.remote_addr;
+  }
+
+  /**
+   * Set by SessionMiddleware before the view runs. When the request carried
+   * no session cookie the session is built on first access only: a plain
+   * accessor on the class keeps the request object's shape fixed, where a
+   * per-request defineProperty would turn it into a slow dictionary.
+   */
+  get session(): Session {
+    if (this._session === undefined && this._make_session !== undefined) this._session = this._make_session();
+    return this._session as Session;
+  }
+
+  set session(value: Session) {
+    this._session = value;
+    this._make_session = undefined;
+  }
+
+  /** Builds request.session with `make` when (and only if) something reads it. */
+  defer_session(make: () => Session): void {
+    this._session = undefined;
+    this._make_session = make;
+  }
+
+  /** Whether request.session was built or assigned (false while it is still deferred). */
+  get session_built(): boolean {
+    return this._session !== undefined || this._make_session === undefined;
   }
 
   /** request.COOKIES: parsed on first use, as Django's parse_cookie does (DESIGN §6). */
