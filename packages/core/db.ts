@@ -28,6 +28,8 @@ export const DEFAULT_DB_TIMEOUT_MS = 5000;
 interface Entry {
   knex: Knex;
   fingerprint: string;
+  /** The settings object the fingerprint was last checked against: the same object needs no new check. */
+  checked: Settings;
 }
 
 const connections = new Map<string, Entry>();
@@ -146,14 +148,19 @@ function build_config(alias: string, s: Settings): Knex.Config {
 
 /** The knex instance for `alias` (django.db.connections[alias]), created on first use. */
 export function get_connection(alias = 'default'): Knex {
-  const fp = fingerprint(alias, settings);
   const entry = connections.get(alias);
-  if (entry && entry.fingerprint === fp) return entry.knex;
+  // Settings objects are frozen and replaced whole on change, so identity is enough on the hot path.
+  if (entry && entry.checked === settings) return entry.knex;
+  const fp = fingerprint(alias, settings);
+  if (entry && entry.fingerprint === fp) {
+    entry.checked = settings;
+    return entry.knex;
+  }
   if (entry) drop(alias, entry);
   const config = build_config(alias, settings);
   // Required lazily: see the module comment.
   const knex = (require('knex') as { default: (c: Knex.Config) => Knex }).default(config);
-  connections.set(alias, { knex, fingerprint: fp });
+  connections.set(alias, { knex, fingerprint: fp, checked: settings });
   return knex;
 }
 

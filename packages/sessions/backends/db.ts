@@ -14,6 +14,7 @@
 import type { Knex } from 'knex';
 import { clock } from '@tango/core/clock';
 import { db_datetime, db_datetime_candidates, db_datetime_lower_bound, get_connection, is_integrity_error } from '@tango/core/db';
+import { quote_name, run_statement, statement, type Statement } from '@tango/core/db_statements';
 import { base62_decode } from '@tango/core/signing';
 import { SessionBase, type CasResult, type ExpiryValue, type SessionDict, type StoredState } from '../base';
 import { CreateError } from '../exceptions';
@@ -38,6 +39,37 @@ function signed_at(session_data: string): number | null {
   }
 }
 
+/** The statements of a request's load and save, written once per table (see @tango/core/db_statements). */
+interface SessionSql {
+  load: Statement;
+  read: Statement;
+  exists: Statement;
+  insert: Statement;
+  update: Statement;
+  update_if: Statement;
+  delete: Statement;
+}
+
+const sql_by_table = new Map<string, SessionSql>();
+
+function session_sql(table: string): SessionSql {
+  let sql = sql_by_table.get(table);
+  if (!sql) {
+    const t = quote_name(table);
+    sql = {
+      load: statement(`SELECT session_data, expire_date FROM ${t} WHERE session_key = ?`),
+      read: statement(`SELECT session_data FROM ${t} WHERE session_key = ?`),
+      exists: statement(`SELECT session_key FROM ${t} WHERE session_key = ?`),
+      insert: statement(`INSERT INTO ${t} (session_key, session_data, expire_date) VALUES (?, ?, ?)`),
+      update: statement(`UPDATE ${t} SET session_data = ?, expire_date = ? WHERE session_key = ?`),
+      update_if: statement(`UPDATE ${t} SET session_data = ?, expire_date = ? WHERE session_key = ? AND session_data = ?`),
+      delete: statement(`DELETE FROM ${t} WHERE session_key = ?`),
+    };
+    sql_by_table.set(table, sql);
+  }
+  return sql;
+}
+
 export class SessionStore extends SessionBase {
   /** The DATABASES alias (Django routes the Session model; Tango uses one alias per store class). */
   static db_alias = 'default';
@@ -55,6 +87,20 @@ export class SessionStore extends SessionBase {
     return (this.constructor as typeof SessionStore).db_table;
   }
 
+  protected get sql(): SessionSql {
+    return session_sql(this.table);
+  }
+
+  /** Rows of one fixed statement, under the store timeout. */
+  private async _rows<Row>(st: Statement, bindings: readonly unknown[], what: string): Promise<Row[]> {
+    return (await this.io(run_statement<Row>(this.db, st, bindings), what)).rows;
+  }
+
+  /** Rows changed by one fixed statement, under the store timeout. */
+  private async _changed(st: Statement, bindings: readonly unknown[], what: string): Promise<number> {
+    return (await this.io(run_statement(this.db, st, bindings), what)).count;
+  }
+
   /**
    * Django's _get_session_from_db: the row if it is live (expire_date > now,
    * strictly), else null with the key dropped. Liveness is decided here rather
@@ -66,10 +112,8 @@ export class SessionStore extends SessionBase {
     const key = this.session_key;
     const knex = this.db;
     // PostgreSQL refuses NUL in text; no stored key can contain one anyway.
-    const row = key === null || key.includes('\0') ? undefined : await this.io(
-      knex(this.table).select('session_data', 'expire_date').where('session_key', key).first() as
-        Promise<{ session_data: string; expire_date: unknown } | undefined>,
-      'load');
+    const row = key === null || key.includes('\0') ? undefined :
+      (await this._rows<{ session_data: string; expire_date: unknown }>(this.sql.load, [key], 'load'))[0];
     const found = row && this._live(row, knex);
     if (!found) {
       this._session_key = null;
@@ -117,8 +161,7 @@ export class SessionStore extends SessionBase {
   /** Any row with this key, expired or not (Django's exists ignores expiry too). */
   async exists(session_key: string): Promise<boolean> {
     if (session_key.includes('\0')) return false;
-    const row = await this.io(this.db(this.table).select('session_key').where('session_key', session_key).first(), 'exists');
-    return row !== undefined;
+    return (await this._rows(this.sql.exists, [session_key], 'exists')).length > 0;
   }
 
   /** The row save() writes (Django's create_model_instance). */
@@ -140,7 +183,7 @@ export class SessionStore extends SessionBase {
     const row = await this._row(data);
     const knex = this.db;
     try {
-      await this.io(knex(this.table).insert({ ...row, expire_date: db_datetime(row.expire_date, knex) }), 'save');
+      await this._changed(this.sql.insert, [row.session_key, row.session_data, db_datetime(row.expire_date, knex)], 'save');
     } catch (err) {
       if (is_integrity_error(err)) throw new CreateError();
       throw err;
@@ -152,9 +195,7 @@ export class SessionStore extends SessionBase {
   protected override async _read_stored(): Promise<StoredState | null> {
     const key = this.session_key;
     if (key === null || key.includes('\0')) return null;
-    const row = await this.io(
-      this.db(this.table).select('session_data').where('session_key', key).first() as Promise<{ session_data: string } | undefined>,
-      'load');
+    const row = (await this._rows<{ session_data: string }>(this.sql.read, [key], 'load'))[0];
     return row ? this._state(row.session_data) : null;
   }
 
@@ -166,24 +207,22 @@ export class SessionStore extends SessionBase {
   protected override async _compare_and_swap(expected: StoredState | null, data: SessionDict): Promise<CasResult> {
     const row = await this._row(data);
     const knex = this.db;
-    const where: Record<string, string> = { session_key: row.session_key };
-    if (expected !== null) where.session_data = expected.version as string;
-    const updated = await this.io(
-      knex(this.table).where(where).update({ session_data: row.session_data, expire_date: db_datetime(row.expire_date, knex) }) as unknown as Promise<number>,
-      'save');
+    const values = [row.session_data, db_datetime(row.expire_date, knex), row.session_key];
+    const updated = expected === null
+      ? await this._changed(this.sql.update, values, 'save')
+      : await this._changed(this.sql.update_if, [...values, expected.version as string], 'save');
     if (updated > 0) {
       this._set_stored(this._state(row.session_data));
       return 'ok';
     }
     if (expected === null) return 'gone';
-    const still_there = await this.io(knex(this.table).select('session_key').where('session_key', row.session_key).first(), 'exists');
-    return still_there === undefined ? 'gone' : 'conflict';
+    return (await this.exists(row.session_key)) ? 'conflict' : 'gone';
   }
 
   async delete_session(session_key: string | null = null): Promise<void> {
     const key = session_key ?? this.session_key;
     if (key === null || key.includes('\0')) return;
-    await this.io(this.db(this.table).where('session_key', key).del(), 'delete');
+    await this._changed(this.sql.delete, [key], 'delete');
   }
 
   /**

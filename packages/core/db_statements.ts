@@ -1,0 +1,89 @@
+/**
+ * Fixed statements for hot paths (a session load or save per request), run
+ * straight on the driver connection that knex's pool lends. The query builder
+ * costs more CPU than a primary-key lookup: it rebuilds and recompiles the SQL
+ * on every call, and on SQLite prepares the statement each time. Here the SQL
+ * text is fixed once, SQLite statements are prepared once per connection, and
+ * everything the pool gives (limits, acquire timeout, search_path, dropping
+ * broken connections, the driver's query timeouts) is kept. knex's `query`
+ * event still fires, so query logging and counting see these statements too.
+ */
+import type { Knex } from 'knex';
+import { vendor } from './db';
+
+/** A statement written once with `?` placeholders; PostgreSQL gets `$1…$n`. */
+export interface Statement {
+  readonly sqlite: string;
+  readonly postgresql: string;
+}
+
+export interface StatementResult<Row> {
+  rows: Row[];
+  /** Rows changed by INSERT / UPDATE / DELETE. */
+  count: number;
+}
+
+export function statement(sql: string): Statement {
+  let n = 0;
+  return { sqlite: sql, postgresql: sql.replace(/\?/g, () => `$${++n}`) };
+}
+
+/** A double-quoted SQL identifier (both SQLite and PostgreSQL read it so). */
+export function quote_name(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+interface KnexClient {
+  acquireConnection(): Promise<unknown>;
+  releaseConnection(connection: unknown): Promise<void>;
+  emit(event: 'query', data: { sql: string; bindings: readonly unknown[]; method: 'raw' }): boolean;
+}
+
+interface SqliteStatement {
+  readonly reader: boolean;
+  all(...bindings: unknown[]): unknown[];
+  run(...bindings: unknown[]): { changes: number };
+}
+
+interface SqliteConnection {
+  prepare(sql: string): SqliteStatement;
+}
+
+interface PgConnection {
+  query(config: { text: string; values: readonly unknown[] }): Promise<{ rows: unknown[]; rowCount: number | null }>;
+}
+
+// better-sqlite3 re-prepares a statement itself when the schema changes, so a
+// prepared statement stays valid as long as its connection lives.
+const prepared = new WeakMap<object, Map<string, SqliteStatement>>();
+
+function sqlite_statement(connection: SqliteConnection, sql: string): SqliteStatement {
+  let cache = prepared.get(connection);
+  if (!cache) prepared.set(connection, (cache = new Map()));
+  let st = cache.get(sql);
+  if (!st) cache.set(sql, (st = connection.prepare(sql)));
+  return st;
+}
+
+/** Runs `st` with `bindings` on a pooled connection of `conn`. */
+export async function run_statement<Row = Record<string, unknown>>(conn: Knex, st: Statement, bindings: readonly unknown[]): Promise<StatementResult<Row>> {
+  const client = conn.client as unknown as KnexClient;
+  const sqlite = vendor(conn) === 'sqlite';
+  const sql = sqlite ? st.sqlite : st.postgresql;
+  client.emit('query', { sql, bindings, method: 'raw' });
+  const connection = await client.acquireConnection();
+  try {
+    if (sqlite) {
+      const prepared_st = sqlite_statement(connection as SqliteConnection, sql);
+      if (prepared_st.reader) {
+        const rows = prepared_st.all(...bindings) as Row[];
+        return { rows, count: 0 };
+      }
+      return { rows: [], count: prepared_st.run(...bindings).changes };
+    }
+    const result = await (connection as PgConnection).query({ text: sql, values: bindings });
+    return { rows: result.rows as Row[], count: result.rowCount ?? 0 };
+  } finally {
+    await client.releaseConnection(connection);
+  }
+}
