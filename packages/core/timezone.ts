@@ -26,9 +26,33 @@ export function is_valid_timezone(tz: string): boolean {
   }
 }
 
+// Offsets change only at a zone's transitions, never twice within 15 minutes:
+// an offset is read from Intl once per 15-minute span, and kept only when both
+// ends of the span agree (a span holding a transition is read instant by
+// instant). Formatting through Intl costs ~10 µs a call, several per save.
+const SPAN_MS = 15 * 60_000;
+const MAX_SPANS = 20_000;
+const offsets = new Map<string, Map<number, number>>();
+
 /** Offset of `tz` from UTC at instant `d`, in milliseconds (positive east of Greenwich). */
 export function utc_offset_ms(d: Date, tz: string): number {
   if (tz === 'UTC') return 0;
+  const t = d.getTime();
+  if (!Number.isFinite(t)) return intl_offset_ms(d, tz);
+  const span = Math.floor(t / SPAN_MS);
+  let spans = offsets.get(tz);
+  if (!spans) offsets.set(tz, (spans = new Map()));
+  const known = spans.get(span);
+  if (known !== undefined) return known;
+  const start = intl_offset_ms(new Date(span * SPAN_MS), tz);
+  const end = intl_offset_ms(new Date((span + 1) * SPAN_MS - 1000), tz);
+  if (start !== end) return intl_offset_ms(d, tz);
+  if (spans.size >= MAX_SPANS) spans.clear();
+  spans.set(span, start);
+  return start;
+}
+
+function intl_offset_ms(d: Date, tz: string): number {
   const parts: Record<string, number> = {};
   for (const p of formatter(tz).formatToParts(d)) if (p.type !== 'literal') parts[p.type] = Number(p.value);
   const asUtc = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second);
