@@ -493,11 +493,14 @@ export abstract class SessionBase implements SessionData {
     return with_store_timeout(op, what);
   }
 
+  /**
+   * A fresh random key. Django first asks the store whether it exists; Tango
+   * saves every new key with must_create, which never writes over an existing
+   * record and sends create() round again with another key, so that extra
+   * round trip would buy nothing.
+   */
   protected async _get_new_session_key(): Promise<string> {
-    for (;;) {
-      const key = get_random_string(32, VALID_KEY_CHARS);
-      if (!(await this.exists(key))) return key;
-    }
+    return get_random_string(32, VALID_KEY_CHARS);
   }
 
   protected async _get_or_create_session_key(): Promise<string> {
