@@ -142,10 +142,29 @@ const PROBED = new Set(['then', 'toJSON', 'asymmetricMatch', 'nodeType', 'tagNam
 
 // `session['user_id'] = 'x'` and `session['user_id']` read and write the data;
 // anything the object itself has (methods, fields, accessors) stays direct.
+// Methods are handed out bound to the target: called on the proxy, every
+// `this.field` inside them would go through these traps, which cost more than
+// the data access itself. One bound copy per method and session, so
+// `session.get === session.get` still holds; own properties (a test's spy) are
+// returned as they are.
+const bound = new WeakMap<object, Map<(...args: never[]) => unknown, unknown>>();
+
+function bound_method(target: SessionBase, fn: (...args: never[]) => unknown): unknown {
+  let methods = bound.get(target);
+  if (!methods) bound.set(target, (methods = new Map()));
+  let b = methods.get(fn);
+  if (b === undefined) methods.set(fn, (b = fn.bind(target)));
+  return b;
+}
+
 const bracketAccess: ProxyHandler<SessionBase> = {
   get(target, prop) {
     if (typeof prop === 'symbol' || prop in target || PROBED.has(prop) || prop.startsWith('@@') || prop.startsWith('$$')) {
-      return Reflect.get(target, prop, target);
+      const value: unknown = Reflect.get(target, prop, target);
+      if (typeof value === 'function' && prop !== 'constructor' && !Object.prototype.hasOwnProperty.call(target, prop)) {
+        return bound_method(target, value as (...args: never[]) => unknown);
+      }
+      return value;
     }
     return target.get(prop);
   },
