@@ -147,14 +147,26 @@ const PROBED = new Set(['then', 'toJSON', 'asymmetricMatch', 'nodeType', 'tagNam
 // the data access itself. One bound copy per method and session, so
 // `session.get === session.get` still holds; own properties (a test's spy) are
 // returned as they are.
-const bound = new WeakMap<object, Map<(...args: never[]) => unknown, unknown>>();
+const BOUND = Symbol('tango.sessions.bound');
+
+/** The session object behind the bracket-access proxy (see unproxied()). */
+const TARGET = Symbol('tango.sessions.target');
 
 function bound_method(target: SessionBase, fn: (...args: never[]) => unknown): unknown {
-  let methods = bound.get(target);
-  if (!methods) bound.set(target, (methods = new Map()));
+  const methods = (target[BOUND] ??= new Map());
   let b = methods.get(fn);
   if (b === undefined) methods.set(fn, (b = fn.bind(target)));
   return b;
+}
+
+/**
+ * The session itself rather than its bracket-access proxy, for framework code
+ * (the middleware) that calls many methods and never uses brackets. Anything
+ * else is returned unchanged.
+ */
+export function unproxied<T>(session: T): T {
+  const target = (session as { [TARGET]?: T } | null | undefined)?.[TARGET];
+  return target ?? session;
 }
 
 const bracketAccess: ProxyHandler<SessionBase> = {
@@ -199,6 +211,13 @@ interface Preloaded {
 export abstract class SessionBase implements SessionData {
   /** Bracket access to the data (see bracketAccess). */
   [key: string]: unknown;
+  /** Methods bound to this object, made on first access through the proxy. */
+  [BOUND]?: Map<(...args: never[]) => unknown, unknown>;
+
+  /** Read through the proxy, this is the object behind it (unproxied()). */
+  get [TARGET](): this {
+    return this;
+  }
 
   static readonly TEST_COOKIE_NAME = 'testcookie';
   static readonly TEST_COOKIE_VALUE = 'worked';

@@ -15,7 +15,7 @@ import { patch_vary_headers } from '@tango/core/http/vary';
 import { get_logger } from '@tango/core/log';
 import type { MiddlewareFactory } from '@tango/core/middleware';
 import { http_date } from '@tango/core/timezone';
-import type { SessionBase } from './base';
+import { unproxied, type SessionBase } from './base';
 import { get_session_store_class } from './engine';
 import { SessionCookieTooLarge, SessionInterrupted, UpdateError } from './exceptions';
 
@@ -32,7 +32,7 @@ export const SessionMiddleware: MiddlewareFactory = (get_response) => {
     if (key !== undefined) {
       const session = new SessionStore(key);
       request.session = session as unknown as Session;
-      await session.preload();
+      await unproxied(session).preload();
       return process_response(request, await get_response(request));
     }
     // No cookie: the session is built only if the view touches it. An untouched,
@@ -46,7 +46,7 @@ export const SessionMiddleware: MiddlewareFactory = (get_response) => {
 export default SessionMiddleware;
 
 async function process_response(request: HttpRequest, response: HttpResponse): Promise<HttpResponse> {
-  const session = request.session as unknown as SessionBase | undefined;
+  const session = unproxied(request.session as unknown as SessionBase | undefined);
   // A view may have removed the session (Django: AttributeError → response as is).
   if (typeof session?.is_empty !== 'function') return response;
   const { accessed, modified } = session;
