@@ -34,6 +34,7 @@
  * Values are serialized by Keyv as JSON. Django pickles cache values, so a
  * Tango cache cannot be shared with a Django site (the db engine can).
  */
+import { deserialize, serialize } from './cache_serialize';
 import { Keyv, type KeyvStoreAdapter } from 'keyv';
 import type KeyvRedisType from '@keyv/redis';
 import type { KeyvMemcache as KeyvMemcacheType } from '@keyv/memcache';
@@ -85,7 +86,7 @@ export class Cache extends Keyv<unknown> {
     opts: { default_ttl_ms?: number; key_prefix?: string },
   ) {
     // useKeyPrefix false: the store applies the namespace (KEY_PREFIX) itself, once.
-    super(atomic, { ttl: opts.default_ttl_ms, namespace: opts.key_prefix, useKeyPrefix: false, throwOnErrors: true });
+    super(atomic, { ttl: opts.default_ttl_ms, namespace: opts.key_prefix, useKeyPrefix: false, throwOnErrors: true, serialize, deserialize });
   }
 
   /** Keyv's stored form of `value`, and the store TTL. `ttl_ms` as for set(): undefined is the default TIMEOUT, 0 is no expiry. */

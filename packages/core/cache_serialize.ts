@@ -1,0 +1,45 @@
+/**
+ * Keyv's stored form (@keyv/serialize), byte for byte, at JSON.stringify's
+ * speed. Keyv escapes strings that start with ':' (to '::…') and writes
+ * Buffers as ':base64:…', building the text in JavaScript, and reads it back
+ * through a JSON.parse reviver: both cost more than the cache round trip of a
+ * small session. Values with neither, the usual case, give the same text from
+ * plain JSON.stringify and the same value from plain JSON.parse; anything
+ * else goes through Keyv's own functions, so entries stay readable both ways.
+ */
+import { defaultDeserialize, defaultSerialize } from '@keyv/serialize';
+
+/** True when JSON.stringify(v) is exactly what Keyv's serializer writes. */
+function plain(v: unknown, depth = 0): boolean {
+  if (v === null || typeof v === 'number' || typeof v === 'boolean' || v === undefined) return true;
+  if (typeof v === 'string') return v.charCodeAt(0) !== 58; // ':'
+  if (typeof v !== 'object' || depth > 64) return false;
+  // Buffers, Dates and anything else with toJSON: Keyv treats these its own way.
+  if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return false;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const item: unknown = v[i];
+      // JSON.stringify writes null for these in arrays; Keyv skips functions.
+      if (typeof item === 'function' || !plain(item, depth + 1)) return false;
+    }
+    return true;
+  }
+  for (const k in v) {
+    if (!Object.prototype.hasOwnProperty.call(v, k)) return false;
+    const item = (v as Record<string, unknown>)[k];
+    if (typeof item === 'function' || !plain(item, depth + 1)) return false;
+  }
+  return true;
+}
+
+export function serialize(data: unknown): string {
+  return plain(data) ? JSON.stringify(data) : defaultSerialize(data);
+}
+
+// A string token that starts with ':' follows a value position: the start, ':',
+// ',' or '['. A key ending in one of those can match too; that only costs the slow path.
+const ESCAPED_STRING = /(?:^|[:,[])\s*":/;
+
+export function deserialize<T>(text: string): T {
+  return (ESCAPED_STRING.test(text) ? defaultDeserialize(text) : JSON.parse(text)) as T;
+}
