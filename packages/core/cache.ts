@@ -34,6 +34,7 @@
  * Values are serialized by Keyv as JSON. Django pickles cache values, so a
  * Tango cache cannot be shared with a Django site (the db engine can).
  */
+import { createHash } from 'node:crypto';
 import { deserialize, serialize } from './cache_serialize';
 import { Keyv, type KeyvStoreAdapter } from 'keyv';
 import type KeyvRedisType from '@keyv/redis';
@@ -342,10 +343,20 @@ function make_redis(alias: string, entry: CacheSettings): Store {
     }
 
     async cas(key: string, expected: CacheVersion, serialized: string, ttl_ms: number | undefined): Promise<CacheVersion | CasFailure> {
-      const reply = await (await this.redis()).eval(REDIS_CAS, {
+      const redis = await this.redis();
+      const args = {
         keys: [this.createKeyPrefix(key, this.namespace)],
         arguments: [expected.serialized, serialized, ttl_ms ? String(Math.ceil(ttl_ms)) : ''],
-      });
+      };
+      // EVALSHA sends 40 bytes instead of the script; a server that has not
+      // seen it yet (or was restarted) answers NOSCRIPT, and EVAL loads it.
+      let reply: unknown;
+      try {
+        reply = await redis.evalSha(REDIS_CAS_SHA1, args);
+      } catch (err) {
+        if (!String((err as Error)?.message).startsWith('NOSCRIPT')) throw err;
+        reply = await redis.eval(REDIS_CAS, args);
+      }
       return reply === 2 ? new CacheVersion(serialized) : reply === 1 ? 'conflict' : 'gone';
     }
 
@@ -380,6 +391,7 @@ interface RedisCommands {
   get(key: string): Promise<string | null>;
   set(key: string, value: string, options: { NX?: true; XX?: true; PX?: number }): Promise<string | null>;
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  evalSha(sha1: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
 }
 
 /**
@@ -393,6 +405,7 @@ if not current then return 0 end
 if current ~= ARGV[1] then return 1 end
 if ARGV[3] == '' then redis.call('SET', KEYS[1], ARGV[2]) else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
 return 2`;
+const REDIS_CAS_SHA1 = createHash('sha1').update(REDIS_CAS).digest('hex');
 
 interface MemjsResponse {
   header: { status: number; cas: Buffer };

@@ -242,6 +242,29 @@ describe_with('TEST_REDIS_URL')('cache engine on Redis', (url) => {
       await close_caches();
     }
   });
+
+  it('a save over an entry still works after Redis forgot its scripts (SCRIPT FLUSH, a restart)', async () => {
+    configure({ SECRET_KEY: TEST_SECRET_KEY, SESSION_ENGINE: 'cache', CACHES: { default: REDIS } });
+    try {
+      const client = (get_cache().store as { client: { sendCommand(args: string[]): Promise<unknown> } }).client;
+      const s = new SessionStore();
+      s.set('n', 1);
+      await s.save();
+      s.set('n', 2);
+      await s.save();
+      await client.sendCommand(['SCRIPT', 'FLUSH']);
+      s.set('n', 3);
+      await s.save();
+      s.set('n', 4);
+      await s.save();
+      const again = new SessionStore(s.session_key);
+      await again.preload();
+      expect(again.get('n')).toBe(4);
+      await s.delete_session();
+    } finally {
+      await close_caches();
+    }
+  });
 });
 
 describe_with('TEST_MEMCACHED_URL')('cache engine on Memcached', (url) => {
