@@ -257,7 +257,8 @@ export abstract class SessionBase implements SessionData {
 
   /** Django: `key and len(key) >= 8` (length in code points). Engines may be stricter. */
   protected _validate_session_key(key: string): boolean {
-    return [...key].length >= 8;
+    // 16 UTF-16 units hold at least 8 code points: only short keys need counting.
+    return key.length >= 16 || [...key].length >= 8;
   }
 
   /** Django's key_salt: the class's name namespaces the signature, so renaming the class invalidates stored data. */
