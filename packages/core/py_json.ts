@@ -28,6 +28,23 @@ export type PyJsonValue =
  * Python's float_repr_style 'short' / format code 'r' (Objects/floatobject.c).
  */
 export function py_float_repr(n: number): string {
+  // String() writes plain decimals for 1e-6 <= |n| < 1e21, Python's repr for
+  // 1e-4 <= |n| < 1e16, and both use the shortest round-trip digits; inside
+  // the overlap the texts agree except for the `.0` Python gives an integral
+  // float. That covers nearly every float a session holds.
+  const abs = Math.abs(n);
+  if (abs >= 1e-4 && abs < 1e16) {
+    const text = String(n);
+    return Number.isInteger(n) ? `${text}.0` : text;
+  }
+  return py_float_repr_by_digits(n);
+}
+
+/**
+ * The general layout of py_float_repr, from the shortest digits and the
+ * decimal exponent. Exported so tests can hold the fast path above to it.
+ */
+export function py_float_repr_by_digits(n: number): string {
   if (Number.isNaN(n)) return 'NaN';
   if (n === Infinity) return 'Infinity';
   if (n === -Infinity) return '-Infinity';
@@ -87,12 +104,34 @@ const ESCAPES: Record<string, string> = {
 // json.encoder.ESCAPE_ASCII: everything outside printable ASCII (so DEL and
 // every non-ASCII UTF-16 unit, surrogate halves included) becomes \uXXXX.
 const ESCAPE_ASCII = /[\\"]|[^ -~]/g;
+const NOT_PRINTABLE_ASCII = /[^ -~]/;
 
 function escapeChar(ch: string): string {
   return ESCAPES[ch] ?? `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;
 }
 
+/** True when `s` has nothing json.dumps would escape: only printable ASCII, no `"` or `\\`. */
+function isPlainAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return false;
+  }
+  return true;
+}
+
+/**
+ * Most strings in session data need no escaping at all, so they are checked
+ * with a plain loop first. Otherwise JSON.stringify is tried: it escapes
+ * exactly what Python escapes within printable ASCII (`"`, `\\`, C0 controls
+ * with the same short forms and lowercase \u00XX) and writes lone surrogates
+ * as lowercase \uXXXX as Python does, but leaves DEL and non-ASCII raw; so a
+ * result that is all printable ASCII is already Python's, and only the rest
+ * goes through the slower regex replace.
+ */
 function pyString(s: string): string {
+  if (isPlainAscii(s)) return `"${s}"`;
+  const quoted = JSON.stringify(s);
+  if (!NOT_PRINTABLE_ASCII.test(quoted)) return quoted;
   return `"${s.replace(ESCAPE_ASCII, escapeChar)}"`;
 }
 
@@ -120,70 +159,72 @@ function mapKey(key: unknown): string {
  * as Python does for values it cannot serialize, rather than vanish silently.
  */
 export function py_json_dumps(value: unknown): string {
-  const parts: string[] = [];
+  // Objects being written, for Python's circular-reference check.
   const stack = new Set<object>();
 
-  const write = (v: unknown, inArray: boolean): void => {
+  // Strings are concatenated rather than collected and joined: V8 builds
+  // ropes for +=, which beat an array of fragments for session-sized values.
+  const write = (v: unknown, inArray: boolean): string => {
     if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function') {
       v = (v as { toJSON: () => unknown }).toJSON();
     }
     switch (typeof v) {
       case 'string':
-        parts.push(pyString(v));
-        return;
+        return pyString(v);
       case 'number':
-        parts.push(pyNumber(v));
-        return;
+        return pyNumber(v);
       case 'bigint':
-        parts.push(v.toString());
-        return;
+        return v.toString();
       case 'boolean':
-        parts.push(v ? 'true' : 'false');
-        return;
+        return v ? 'true' : 'false';
       case 'undefined':
-        if (inArray) {
-          parts.push('null');
-          return;
-        }
+        if (inArray) return 'null';
         throw notSerializable(v);
       case 'object':
         break;
       default:
         throw notSerializable(v);
     }
-    if (v === null) {
-      parts.push('null');
-      return;
-    }
+    if (v === null) return 'null';
     const obj = v as object;
     if (stack.has(obj)) throw new TypeError('Circular reference detected');
     if (obj instanceof Set) throw notSerializable(obj);
     stack.add(obj);
+    let out: string;
     if (Array.isArray(obj)) {
-      parts.push('[');
+      out = '[';
       for (let i = 0; i < obj.length; i++) {
-        if (i > 0) parts.push(',');
-        write(obj[i], true);
+        if (i > 0) out += ',';
+        out += write(obj[i], true);
       }
-      parts.push(']');
+      out += ']';
     } else {
-      const entries: Iterable<[unknown, unknown]> = obj instanceof Map ? obj.entries() : Object.entries(obj);
-      parts.push('{');
+      out = '{';
       let first = true;
-      for (const [k, item] of entries) {
-        if (item === undefined) continue;
-        if (!first) parts.push(',');
-        first = false;
-        parts.push(pyString(mapKey(k)), ':');
-        write(item, false);
+      if (obj instanceof Map) {
+        for (const [k, item] of obj) {
+          if (item === undefined) continue;
+          out += `${first ? '' : ','}${pyString(mapKey(k))}:${write(item, false)}`;
+          first = false;
+        }
+      } else {
+        // Keys first, then each value read as it is written, as JSON.stringify
+        // does; Object.entries would build a pair array per member.
+        const keys = Object.keys(obj);
+        for (let i = 0; i < keys.length; i++) {
+          const item = (obj as Record<string, unknown>)[keys[i]];
+          if (item === undefined) continue;
+          out += `${first ? '' : ','}${pyString(keys[i])}:${write(item, false)}`;
+          first = false;
+        }
       }
-      parts.push('}');
+      out += '}';
     }
     stack.delete(obj);
+    return out;
   };
 
-  write(value, false);
-  return parts.join('');
+  return write(value, false);
 }
 
 /**

@@ -13,12 +13,12 @@
  */
 import * as nodeCrypto from 'node:crypto';
 import { inflateSync } from 'node:zlib';
-import { deflate } from 'pako';
-import { settings } from './conf';
+import { on_settings_changed, settings } from './conf';
 import { time } from './clock';
 import { constant_time_compare, resolve_algorithm, salted_hmac_key } from './crypto';
 import { BadSignature, SignatureExpired } from './errors';
 import { py_float_repr, py_json_dumps, py_json_loads, py_str } from './py_json';
+import { zlib_compress } from './zlib_compress';
 
 /** A key as Django accepts it: str (UTF-8 encoded) or bytes. */
 export type SigningKey = string | Buffer;
@@ -152,26 +152,54 @@ export const JSONSerializer: Serializer = {
 // newline; both quirks are kept so the same separators are refused.
 const SEP_UNSAFE = /^[A-z0-9\-_=]*\n?$/;
 
-// Derived HMAC keys, H(salt + "signer" + secret), by (algorithm, salt, secret).
-// Sessions and signed cookies sign on every request; the derivation is a
-// full hash, so it is done once per combination. FIFO-bounded: the set of
-// salts and keys in a process is small and fixed, but a caller could build
-// salts from input (cookie names), and that must not grow memory unboundedly.
-const DERIVED_KEY_CACHE_SIZE = 256;
-const derivedKeys = new Map<string, Buffer>();
+// Derived HMAC keys, H(salt + "signer" + secret), by secret, then by
+// (algorithm, salt). Sessions and signed cookies sign and verify on every
+// request and the derivation is a full hash, so it is done once per
+// combination. The secret is looked up by its value (a Buffer by its bytes,
+// in a map of its own so str and bytes keys cannot be confused), never by
+// the settings object, so a changed SECRET_KEY can never be served a key
+// derived from the old one. Looking the secret up on its own first keeps the
+// per-call work to two Map probes on strings V8 has already hashed, where one
+// long composite key had to be built and hashed on every call.
+//
+// Both levels are FIFO-bounded: a process has a few secrets and salts, but a
+// caller could build salts from input (cookie names), and that must not grow
+// memory without limit.
+const DERIVED_KEY_SECRETS = 16;
+const DERIVED_KEY_SALTS = 256;
+const derivedByStringSecret = new Map<string, Map<string, Buffer>>();
+const derivedByBytesSecret = new Map<string, Map<string, Buffer>>();
+
+function boundedSet<V>(map: Map<string, V>, key: string, value: V, limit: number): void {
+  if (map.size >= limit) map.delete(map.keys().next().value as string);
+  map.set(key, value);
+}
 
 function derivedKey(keySalt: string, secret: SigningKey, algorithm: string): Buffer {
-  const id = `${algorithm}\u0000${keySalt}\u0000${typeof secret === 'string' ? `s${secret}` : `b${secret.toString('latin1')}`}`;
-  let key = derivedKeys.get(id);
+  const bySecret = typeof secret === 'string' ? derivedByStringSecret : derivedByBytesSecret;
+  const secretId = typeof secret === 'string' ? secret : secret.toString('latin1');
+  let bySalt = bySecret.get(secretId);
+  if (bySalt === undefined) {
+    bySalt = new Map();
+    boundedSet(bySecret, secretId, bySalt, DERIVED_KEY_SECRETS);
+  }
+  // signature() has validated the algorithm first, and no hash name holds a NUL.
+  const saltId = `${algorithm}\u0000${keySalt}`;
+  let key = bySalt.get(saltId);
   if (key === undefined) {
     key = salted_hmac_key(keySalt, secret, algorithm);
-    if (derivedKeys.size >= DERIVED_KEY_CACHE_SIZE) {
-      derivedKeys.delete(derivedKeys.keys().next().value as string);
-    }
-    derivedKeys.set(id, key);
+    boundedSet(bySalt, saltId, key, DERIVED_KEY_SALTS);
   }
   return key;
 }
+
+// Keys derived from secrets that are no longer configured have no use left;
+// dropping them keeps old secrets' material out of memory. (Correctness does
+// not depend on this: the cache is keyed by the secret's value.)
+on_settings_changed(() => {
+  derivedByStringSecret.clear();
+  derivedByBytesSecret.clear();
+});
 
 function isEmptyKey(key: SigningKey | undefined): boolean {
   return key === undefined || key.length === 0;
@@ -260,16 +288,17 @@ export class Signer {
    * Django's Signer.sign_object: serialize, optionally zlib-compress (kept
    * only when it saves more than one byte, since the '.' marker costs one),
    * base64, sign. pako's deflate at the default level reproduces CPython's
-   * zlib.compress bytes, which node:zlib does not (reference §4.6).
+   * zlib.compress bytes, which node:zlib does not (reference §4.6);
+   * zlib_compress runs it on one reused stream.
    */
   sign_object(obj: unknown, opts: SignObjectOptions = {}): string {
     const serializer = opts.serializer ?? JSONSerializer;
     let data = serializer.dumps(obj);
     let compressed = false;
     if (opts.compress) {
-      const z = deflate(data);
+      const z = zlib_compress(data);
       if (z.length < data.length - 1) {
-        data = Buffer.from(z.buffer, z.byteOffset, z.length);
+        data = z;
         compressed = true;
       }
     }

@@ -8,7 +8,8 @@ import { settings } from '../conf';
 import { BadSignature, SignatureExpired } from '../errors';
 import { TimestampSigner, type SignableValue, type SigningKey } from '../signing';
 
-const COOKIE_KEY_PREFIX = Buffer.from('django.http.cookies', 'utf8');
+const COOKIE_KEY_PREFIX_TEXT = 'django.http.cookies';
+const COOKIE_KEY_PREFIX = Buffer.from(COOKIE_KEY_PREFIX_TEXT, 'utf8');
 
 /**
  * The salt since Django 5.2.15 / 6.0.6 (CVE-2026-6873). The length prefix
@@ -40,9 +41,42 @@ export function get_cookie_signer(salt = 'django.core.signing.get_cookie_signer'
   });
 }
 
+/**
+ * The signer sign_cookie_value and unsign_cookie_value use: get_cookie_signer's
+ * keys as strings. `'django.http.cookies' + key` encodes to the same bytes as
+ * the prefix Buffer joined to the UTF-8 key (the prefix is ASCII, so no
+ * surrogate can pair across the join), so signatures are unchanged, while the
+ * per-request path skips a Buffer.concat per key and the signer's derived-key
+ * cache can find the key by a string it has already hashed.
+ */
+function requestCookieSigner(salt: string): TimestampSigner {
+  return new TimestampSigner({
+    key: prefixedCookieKey(settings.SECRET_KEY),
+    fallback_keys: settings.SECRET_KEY_FALLBACKS.map(prefixedCookieKey),
+    salt,
+  });
+}
+
+// The prefixed keys, by secret value. Returning the same string object each
+// time matters: V8 caches a string's hash on the string, so the derived-key
+// lookup that follows does not rehash ~70 characters per request. Bounded
+// because settings can be reconfigured any number of times.
+const PREFIXED_KEYS_LIMIT = 16;
+const prefixedKeys = new Map<string, string>();
+
+function prefixedCookieKey(secret: string): string {
+  let key = prefixedKeys.get(secret);
+  if (key === undefined) {
+    key = COOKIE_KEY_PREFIX_TEXT + secret;
+    if (prefixedKeys.size >= PREFIXED_KEYS_LIMIT) prefixedKeys.delete(prefixedKeys.keys().next().value as string);
+    prefixedKeys.set(secret, key);
+  }
+  return key;
+}
+
 /** The value set_signed_cookie stores: always signed with the current (v2) salt. */
 export function sign_cookie_value(name: string, value: SignableValue, salt = ''): string {
-  return get_cookie_signer(cookie_signer_salt(name, salt)).sign(value);
+  return requestCookieSigner(cookie_signer_salt(name, salt)).sign(value);
 }
 
 /**
@@ -54,10 +88,10 @@ export function sign_cookie_value(name: string, value: SignableValue, salt = '')
 export function unsign_cookie_value(name: string, signed: string, opts: { salt?: string; max_age?: number } = {}): string {
   const salt = opts.salt ?? '';
   try {
-    return get_cookie_signer(cookie_signer_salt(name, salt)).unsign(signed, opts.max_age);
+    return requestCookieSigner(cookie_signer_salt(name, salt)).unsign(signed, opts.max_age);
   } catch (err) {
     if (!(err instanceof BadSignature) || err instanceof SignatureExpired) throw err;
     if (!settings.SIGNED_COOKIE_LEGACY_SALT_FALLBACK) throw err;
-    return get_cookie_signer(legacy_cookie_signer_salt(name, salt)).unsign(signed, opts.max_age);
+    return requestCookieSigner(legacy_cookie_signer_salt(name, salt)).unsign(signed, opts.max_age);
   }
 }
