@@ -114,7 +114,8 @@ export async function create_app(options: AppOptions = {}): Promise<FastifyInsta
       handler: async (req, reply) => {
         const request = to_request(req);
         let target = route;
-        let m = route.regex.exec(request.path);
+        // Fastify's router already matched a route without parameters: no regex to run.
+        let m = route.params.length === 0 && !shadowable ? null : route.regex.exec(request.path);
         if (shadowable) {
           const first = routes.find((r) => r.regex.test(request.path));
           if (first && first !== route) {

@@ -42,8 +42,8 @@ export class ResponseHeaders implements Iterable<[string, string]> {
     return this.map.size;
   }
 
-  *[Symbol.iterator](): Iterator<[string, string]> {
-    for (const pair of this.map.values()) yield pair;
+  [Symbol.iterator](): Iterator<[string, string]> {
+    return this.map.values();
   }
 
   toJSON(): Record<string, string> {

@@ -5,7 +5,13 @@ import type { HttpResponse } from './response';
  * case-insensitively and without duplicates; `*` absorbs everything.
  */
 export function patch_vary_headers(response: HttpResponse, newheaders: string[]): void {
-  const existing = (response.headers.get('Vary') ?? '').split(',').map((h) => h.trim()).filter(Boolean);
+  const current = response.headers.get('Vary');
+  // The common case (SessionMiddleware on a response without Vary): nothing to merge.
+  if (current === undefined && newheaders.length === 1) {
+    response.headers.set('Vary', newheaders[0]);
+    return;
+  }
+  const existing = (current ?? '').split(',').map((h) => h.trim()).filter(Boolean);
   const seen = new Set(existing.map((h) => h.toLowerCase()));
   const all = [...existing];
   for (const h of newheaders) {
