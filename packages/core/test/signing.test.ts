@@ -89,6 +89,22 @@ describe('constant_time_compare / get_random_string', () => {
     expect(constant_time_compare('é', 'e')).toBe(false);
   });
 
+  test('get_random_string is uniform over the alphabet (chi-square over 360,000 draws, 36 and 62 letters, and a 200-letter one)', () => {
+    for (const alphabet of [VALID_KEY_CHARS, 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789', Array.from({ length: 200 }, (_, i) => String.fromCharCode(0x100 + i)).join('')]) {
+      const n = alphabet.length;
+      const counts = new Map<string, number>();
+      const per = 10_000;
+      const text = get_random_string(n * per, alphabet);
+      for (const ch of text) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+      expect(counts.size).toBe(n);
+      let chi2 = 0;
+      for (const c of counts.values()) chi2 += (c - per) ** 2 / per;
+      // With n-1 degrees of freedom the mean is n-1 and the s.d. sqrt(2(n-1)); a byte-modulo
+      // bias (256 % 36 = 4 letters 1/7 likelier; 56 of 200 letters twice as likely) lands far beyond 6 s.d.
+      expect(chi2).toBeLessThan(n - 1 + 6 * Math.sqrt(2 * (n - 1)));
+    }
+  });
+
   test('get_random_string draws from the alphabet', () => {
     const s = get_random_string(32, VALID_KEY_CHARS);
     expect(s).toMatch(/^[a-z0-9]{32}$/);
