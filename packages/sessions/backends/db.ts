@@ -28,6 +28,29 @@ export interface SessionRow {
 /** How many rows clear_expired() deletes per statement, so a big purge never holds one long lock. */
 const CLEAR_BATCH = 10000;
 
+const clear_sql_by_table = new Map<string, Statement>();
+
+/**
+ * One batch of clear_expired(), addressed by physical row id. A subquery on
+ * session_key made PostgreSQL hash-join every batch against a scan of the
+ * whole table; ctid / rowid lookups touch only the rows found. When a
+ * concurrent save updates a picked row first, PostgreSQL re-evaluates the
+ * WHERE on the saved version: the outer expire_date test keeps that live row
+ * whatever the TID scan's own recheck does. Binds: the bound, twice.
+ */
+function clear_batch_sql(table: string): Statement {
+  let st = clear_sql_by_table.get(table);
+  if (!st) {
+    const t = quote_name(table);
+    st = {
+      sqlite: `DELETE FROM ${t} WHERE rowid IN (SELECT rowid FROM ${t} WHERE expire_date < ? LIMIT ${CLEAR_BATCH}) AND expire_date < ?`,
+      postgresql: `DELETE FROM ${t} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${t} WHERE expire_date < $1 LIMIT ${CLEAR_BATCH})) AND expire_date < $2`,
+    };
+    clear_sql_by_table.set(table, st);
+  }
+  return st;
+}
+
 /** The signing time (seconds) inside session_data `payload:<base62 time>:signature`, or null. */
 function signed_at(session_data: string): number | null {
   const m = /:([0-9A-Za-z]+):[^:]*$/.exec(session_data);
@@ -235,10 +258,10 @@ export class SessionStore extends SessionBase {
   static override async clear_expired(on_progress?: (removed: number) => void): Promise<number> {
     const knex = this.connection();
     const now = db_datetime_lower_bound(new Date(clock.now()), knex);
+    const st = clear_batch_sql(this.db_table);
     let total = 0;
     for (;;) {
-      const batch = knex(this.db_table).select('session_key').where('expire_date', '<', now).limit(CLEAR_BATCH);
-      const n = (await knex(this.db_table).whereIn('session_key', batch).del()) as number;
+      const n = (await run_statement(knex, st, [now, now])).count;
       total += n;
       if (n < CLEAR_BATCH) return total;
       on_progress?.(total);

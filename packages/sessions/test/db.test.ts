@@ -283,6 +283,33 @@ function store_suites(store: 'SQLite' | 'PostgreSQL', make: () => TestDatabase):
       expect(await SessionStore.clear_expired()).toBe(10_010);
       expect(await knex('django_session').count({ n: '*' })).toEqual([{ n: pg ? '40' : 40 }]);
     });
+
+    // The purge picked the row while it was expired; the save that extended it commits while the DELETE waits on its lock.
+    if (pg) test('an expired row that a concurrent transaction extends stays', async () => {
+      const knex = get_connection();
+      await knex('django_session').del();
+      const [saved, other] = ['s'.repeat(32), 'o'.repeat(32)];
+      const past = new Date(Date.now() - 86_400_000);
+      await knex('django_session').insert([saved, other].map((session_key) => ({ session_key, session_data: 'x', expire_date: past })));
+      const trx = await knex.transaction();
+      try {
+        const { rows } = await trx.raw<{ rows: { pid: number }[] }>('SELECT pg_backend_pid() AS pid');
+        await trx('django_session').where('session_key', saved).update({ expire_date: new Date(Date.now() + 86_400_000) });
+        let settled = false;
+        const purge = SessionStore.clear_expired().finally(() => (settled = true));
+        while (!settled) {
+          const waiting = await knex.raw<{ rows: { n: number }[] }>(
+            'SELECT count(*)::int AS n FROM pg_stat_activity WHERE ? = ANY(pg_blocking_pids(pid))', [rows[0].pid]);
+          if (waiting.rows[0].n > 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        await trx.commit();
+        expect(await purge).toBe(1);
+      } finally {
+        if (!trx.isCompleted()) await trx.rollback();
+      }
+      expect((await knex('django_session').select('session_key')).map((r: { session_key: string }) => r.session_key)).toEqual([saved]);
+    });
   });
 }
 
