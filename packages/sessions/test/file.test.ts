@@ -142,6 +142,67 @@ describe('file engine specifics', () => {
     });
   });
 
+  describe('clear_expired over many files at once', () => {
+    const key_of = (kind: string, i: number) => `${kind}${String(i).padStart(32 - kind.length, '0')}`;
+    /** A session file holding `data`, last modified `age_s` seconds ago. */
+    const write = (key: string, data: Record<string, unknown>, age_s: number): string => {
+      const file = path.join(dir, `sessionid${key}`);
+      fs.writeFileSync(file, new SessionStore().encode(data));
+      const t = new Date(Date.now() - age_s * 1000);
+      fs.utimesSync(file, t, t);
+      return file;
+    };
+
+    it('removes every expired file and only those, counting them and reporting progress', async () => {
+      await override_settings({ SESSION_COOKIE_AGE: 3600 }, async () => {
+        const keep: string[] = [];
+        for (let i = 0; i < 2100; i++) write(key_of('old', i), { i }, 7200);
+        for (let i = 0; i < 60; i++) keep.push(path.basename(write(key_of('new', i), { i }, 60)));
+        // Old by mtime but with an expiry still ahead, and the reverse.
+        keep.push(path.basename(write(key_of('ahead', 0), { _session_expiry: new Date(Date.now() + 60_000).toISOString() }, 7200)));
+        write(key_of('passed', 0), { _session_expiry: new Date(Date.now() - 60_000).toISOString() }, 60);
+        // An empty placeholder a save is about to fill, a name too short to be a key, a directory under a session name.
+        for (const name of [`sessionid${key_of('empty', 0)}`, 'sessionidabc', `sessionid${key_of('dir', 0)}`]) {
+          if (name.includes('dir')) fs.mkdirSync(path.join(dir, name));
+          else fs.writeFileSync(path.join(dir, name), name.includes('empty') ? '' : 'x');
+          fs.utimesSync(path.join(dir, name), new Date(0), new Date(0));
+          keep.push(name);
+        }
+        const seen: number[] = [];
+        await expect(SessionStore.clear_expired((n) => seen.push(n))).resolves.toBe(2101);
+        expect(seen).toEqual([1000, 2000]);
+        expect(files()).toEqual(keep.sort());
+      });
+    });
+
+    it('keeps a file that a save replaced while the purge waited for its lock', async () => {
+      await override_settings({ SESSION_COOKIE_AGE: 3600 }, async () => {
+        const key = key_of('raced', 0);
+        const file = write(key, { v: 'old' }, 7200);
+        const lock = `${file}_lock`;
+        fs.writeFileSync(lock, '');
+        const purge = SessionStore.clear_expired();
+        // Long enough for the purge to read the expired file and wait on the lock (were it slower, it would read the new one).
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const fresh = new SessionStore().encode({ v: 'new' });
+        fs.writeFileSync(`${file}_out_test`, fresh);
+        fs.renameSync(`${file}_out_test`, file);
+        fs.unlinkSync(lock);
+        await expect(purge).resolves.toBe(0);
+        expect(fs.readFileSync(file, 'ascii')).toBe(fresh);
+      });
+    });
+
+    it('fails with the error one file raised, after the other files settle', async () => {
+      for (let i = 0; i < 50; i++) write(key_of('old', i), { i }, 10 * 86_400 * 365);
+      // A naive datetime under USE_TZ=true: load() raises on it too (Python cannot compare the two).
+      write(key_of('naive', 0), { _session_expiry: '2000-01-01T00:00:00' }, 60);
+      await override_settings({ USE_TZ: true }, async () => {
+        await expect(SessionStore.clear_expired()).rejects.toThrow("can't subtract offset-naive and offset-aware datetimes");
+      });
+    });
+  });
+
   it('an expired file is removed on load and replaced by a new session', async () => {
     const s = new SessionStore();
     s.set('foo', 'bar');
