@@ -107,7 +107,8 @@ function build_config(alias: string, s: Settings): Knex.Config {
   // PostgreSQL. The session time zone decides how timestamptz values read back
   // as text and how naive literals are interpreted: Django sets it to UTC under
   // USE_TZ and to TIME_ZONE otherwise (DatabaseWrapper.timezone_name).
-  const { search_path, options: extraOptions, ...driverOptions } = opts;
+  // prepare_threshold is psycopg 3's name, which Django passes through: None turns prepared statements off.
+  const { search_path, options: extraOptions, prepare_threshold: _prepare, ...driverOptions } = opts;
   const tz = s.USE_TZ ? 'UTC' : s.TIME_ZONE;
   const startup = [`-c TimeZone=${tz}`, typeof extraOptions === 'string' ? extraOptions : ''].filter(Boolean).join(' ');
   const target: Record<string, unknown> = db.URL
@@ -161,7 +162,22 @@ export function get_connection(alias = 'default'): Knex {
   // Required lazily: see the module comment.
   const knex = (require('knex') as { default: (c: Knex.Config) => Knex }).default(config);
   connections.set(alias, { knex, fingerprint: fp, checked: settings });
+  const o = options_of(database_settings(alias, settings));
+  prepared.set(knex, vendor_of_engine(database_settings(alias, settings).ENGINE) === 'postgresql' && o.prepare_threshold !== null);
   return knex;
+}
+
+const prepared = new WeakMap<Knex, boolean>();
+
+/**
+ * Whether fixed statements (db_statements) run as named server-side prepared
+ * statements on this connection: yes on PostgreSQL unless
+ * `OPTIONS: { prepare_threshold: null }` (as with psycopg 3 under Django),
+ * which a pooler without prepared-statement support (pgbouncer before 1.21 in
+ * transaction mode) needs.
+ */
+export function uses_prepared_statements(conn: Knex): boolean {
+  return prepared.get(conn) ?? false;
 }
 
 function drop(alias: string, entry: Entry): void {

@@ -8,13 +8,16 @@
  * broken connections, the driver's query timeouts) is kept. knex's `query`
  * event still fires, so query logging and counting see these statements too.
  */
+import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import { vendor } from './db';
+import { uses_prepared_statements, vendor } from './db';
 
 /** A statement written once with `?` placeholders; PostgreSQL gets `$1…$n`. */
 export interface Statement {
   readonly sqlite: string;
   readonly postgresql: string;
+  /** The PostgreSQL prepared statement's name: from the text, so two texts never share one. */
+  readonly name: string;
 }
 
 export interface StatementResult<Row> {
@@ -23,9 +26,11 @@ export interface StatementResult<Row> {
   count: number;
 }
 
-export function statement(sql: string): Statement {
+/** `sql` for both databases, or a PostgreSQL text of its own (with `$n` placeholders) where the two differ. */
+export function statement(sql: string, postgresql_sql?: string): Statement {
   let n = 0;
-  return { sqlite: sql, postgresql: sql.replace(/\?/g, () => `$${++n}`) };
+  const postgresql = postgresql_sql ?? sql.replace(/\?/g, () => `$${++n}`);
+  return { sqlite: sql, postgresql, name: `tango_${createHash('sha1').update(postgresql).digest('hex').slice(0, 24)}` };
 }
 
 /** A double-quoted SQL identifier (both SQLite and PostgreSQL read it so). */
@@ -49,8 +54,14 @@ interface SqliteConnection {
   prepare(sql: string): SqliteStatement;
 }
 
+interface PgResult {
+  rows: unknown[];
+  rowCount: number | null;
+}
+
 interface PgConnection {
-  query(config: { text: string; values: readonly unknown[] }): Promise<{ rows: unknown[]; rowCount: number | null }>;
+  query(config: { name: string; text: string; values: readonly unknown[] }): Promise<PgResult>;
+  query(text: string, values: readonly unknown[]): Promise<PgResult>;
 }
 
 // better-sqlite3 re-prepares a statement itself when the schema changes, so a
@@ -81,7 +92,12 @@ export async function run_statement<Row = Record<string, unknown>>(conn: Knex, s
       }
       return { rows: [], count: prepared_st.run(...bindings).changes };
     }
-    const result = await (connection as PgConnection).query({ text: sql, values: bindings });
+    // A named statement is parsed and planned once per connection; pg copies a
+    // config object per call, which the plain (text, values) form avoids.
+    const pg = connection as PgConnection;
+    const result = uses_prepared_statements(conn)
+      ? await pg.query({ name: st.name, text: sql, values: bindings })
+      : await pg.query(sql, bindings);
     return { rows: result.rows as Row[], count: result.rowCount ?? 0 };
   } finally {
     await client.releaseConnection(connection);

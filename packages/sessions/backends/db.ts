@@ -42,10 +42,10 @@ function clear_batch_sql(table: string): Statement {
   let st = clear_sql_by_table.get(table);
   if (!st) {
     const t = quote_name(table);
-    st = {
-      sqlite: `DELETE FROM ${t} WHERE rowid IN (SELECT rowid FROM ${t} WHERE expire_date < ? LIMIT ${CLEAR_BATCH}) AND expire_date < ?`,
-      postgresql: `DELETE FROM ${t} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${t} WHERE expire_date < $1 LIMIT ${CLEAR_BATCH})) AND expire_date < $2`,
-    };
+    st = statement(
+      `DELETE FROM ${t} WHERE rowid IN (SELECT rowid FROM ${t} WHERE expire_date < ? LIMIT ${CLEAR_BATCH}) AND expire_date < ?`,
+      `DELETE FROM ${t} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${t} WHERE expire_date < $1 LIMIT ${CLEAR_BATCH})) AND expire_date < $2`,
+    );
     clear_sql_by_table.set(table, st);
   }
   return st;

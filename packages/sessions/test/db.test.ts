@@ -317,3 +317,35 @@ store_suites('SQLite', sqlite_database);
 describe_with('TEST_DATABASE_URL')('with TEST_DATABASE_URL', (url) => {
   store_suites('PostgreSQL', () => postgres_database(url));
 });
+
+describe_with('TEST_DATABASE_URL')('prepared statements on PostgreSQL', (url) => {
+  const db = postgres_database(url);
+  beforeAll(() => db.create());
+  afterAll(async () => {
+    await close_connections();
+    await db.drop();
+  });
+
+  it.each([
+    ['by default', {}, true],
+    ['not with OPTIONS.prepare_threshold = null (a pooler such as pgbouncer in transaction mode)', { prepare_threshold: null }, false],
+  ])('loads and saves run as named prepared statements %s', async (_label, extra, named) => {
+    const base = db.settings as { OPTIONS?: Record<string, unknown> };
+    // One pooled connection, so the statements it prepared are visible in pg_prepared_statements.
+    configure({
+      SECRET_KEY: TEST_SECRET_KEY, SESSION_ENGINE: 'db',
+      DATABASES: { default: { ...db.settings, OPTIONS: { ...base.OPTIONS, ...extra }, POOL: { min: 0, max: 1 } } },
+    });
+    await create_table();
+    const s = new SessionStore();
+    s.set('n', 1);
+    await s.save();
+    const again = await reopen(s.session_key);
+    again.set('n', 2);
+    await again.save();
+    expect((await reopen(s.session_key)).get('n')).toBe(2);
+    const { rows } = await get_connection().raw<{ rows: { name: string }[] }>("SELECT name FROM pg_prepared_statements WHERE name LIKE 'tango\\_%'");
+    expect(rows.length > 0).toBe(named);
+    await close_connections();
+  });
+});
