@@ -224,6 +224,26 @@ export interface UnsignObjectOptions {
 }
 
 /** django.core.signing.Signer */
+/**
+ * The part of sign_object()'s output before the signature (and timestamp):
+ * serialized, maybe compressed, base64. The same object always gives the same
+ * payload, so two signed values hold equal data exactly when their payloads match.
+ */
+export function object_payload(obj: unknown, opts: SignObjectOptions = {}): string {
+  const serializer = opts.serializer ?? JSONSerializer;
+  let data = serializer.dumps(obj);
+  let compressed = false;
+  if (opts.compress) {
+    const z = zlib_compress(data);
+    if (z.length < data.length - 1) {
+      data = z;
+      compressed = true;
+    }
+  }
+  const b64 = b64_encode(data);
+  return compressed ? `.${b64}` : b64;
+}
+
 export class Signer {
   /** Django derives this from the class's module and name ("<module>.<ClassName>"). */
   static default_salt = 'django.core.signing.Signer';
@@ -292,18 +312,7 @@ export class Signer {
    * zlib_compress runs it on one reused stream.
    */
   sign_object(obj: unknown, opts: SignObjectOptions = {}): string {
-    const serializer = opts.serializer ?? JSONSerializer;
-    let data = serializer.dumps(obj);
-    let compressed = false;
-    if (opts.compress) {
-      const z = zlib_compress(data);
-      if (z.length < data.length - 1) {
-        data = z;
-        compressed = true;
-      }
-    }
-    const b64 = b64_encode(data);
-    return this.sign(compressed ? `.${b64}` : b64);
+    return this.sign(object_payload(obj, opts));
   }
 
   /** Django's Signer.unsign_object; a leading '.' (covered by the signature) marks zlib data. */

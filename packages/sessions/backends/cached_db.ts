@@ -8,7 +8,8 @@
  * request (the database stays the truth).
  *
  * Concurrent saves (see SessionBase): the compare-and-swap is the db
- * engine's, on the row. Then the cache is written only over the entry this
+ * engine's, on the row (for a session read from the cache, on the data the
+ * row holds rather than its exact value, so no extra read is needed). Then the cache is written only over the entry this
  * request saw (the cache's own cas, or add for a new session): a slower
  * request cannot put an older version back, nor re-create an entry a logout
  * deleted. When the entry moved on meanwhile, it is dropped instead, and the
@@ -81,17 +82,14 @@ export class SessionStore extends DBStore {
   }
 
   /**
-   * A session loaded from the cache has no row value to compare with: read
-   * the row, and if its data is what was loaded, compare-and-swap on it;
+   * A session loaded from the cache has no row value to compare with, only
+   * its data: the row is written if it still holds that data (one UPDATE);
    * otherwise someone saved meanwhile (or the cache was stale): a conflict,
    * which SessionBase merges from the row.
    */
   protected override async _compare_and_swap(expected: StoredState | null, data: SessionDict): Promise<CasResult> {
     if (expected !== null && expected.version instanceof CacheVersion) {
-      const row = await this._read_stored();
-      if (row === null) return 'gone';
-      if (JSON.stringify(await row.data()) !== JSON.stringify(await expected.data())) return 'conflict';
-      expected = row;
+      return this._compare_data_and_swap(await expected.data(), data);
     }
     return super._compare_and_swap(expected, data);
   }

@@ -15,7 +15,7 @@ import type { Knex } from 'knex';
 import { clock } from '@tango/core/clock';
 import { db_datetime, db_datetime_candidates, db_datetime_lower_bound, get_connection, is_integrity_error } from '@tango/core/db';
 import { quote_name, run_statement, statement, type Statement } from '@tango/core/db_statements';
-import { base62_decode } from '@tango/core/signing';
+import { base62_decode, object_payload } from '@tango/core/signing';
 import { SessionBase, type CasResult, type ExpiryValue, type SessionDict, type StoredState } from '../base';
 import { CreateError } from '../exceptions';
 
@@ -70,6 +70,7 @@ interface SessionSql {
   insert: Statement;
   update: Statement;
   update_if: Statement;
+  update_if_payload: Statement;
   delete: Statement;
 }
 
@@ -86,6 +87,7 @@ function session_sql(table: string): SessionSql {
       insert: statement(`INSERT INTO ${t} (session_key, session_data, expire_date) VALUES (?, ?, ?)`),
       update: statement(`UPDATE ${t} SET session_data = ?, expire_date = ? WHERE session_key = ?`),
       update_if: statement(`UPDATE ${t} SET session_data = ?, expire_date = ? WHERE session_key = ? AND session_data = ?`),
+      update_if_payload: statement(`UPDATE ${t} SET session_data = ?, expire_date = ? WHERE session_key = ? AND substr(session_data, 1, ?) = ?`),
       delete: statement(`DELETE FROM ${t} WHERE session_key = ?`),
     };
     sql_by_table.set(table, sql);
@@ -228,17 +230,31 @@ export class SessionStore extends SessionBase {
    * plain UPDATE Django runs.
    */
   protected override async _compare_and_swap(expected: StoredState | null, data: SessionDict): Promise<CasResult> {
+    return expected === null
+      ? this._update(data, this.sql.update, [])
+      : this._update(data, this.sql.update_if, [expected.version as string]);
+  }
+
+  /**
+   * The compare-and-swap for a session whose row value is unknown but whose
+   * data is (cached_db, loaded from its cache): the row is written over only
+   * if its payload, the part before the timestamp, is what `loaded` encodes
+   * to, i.e. it still holds that data, whenever and by whom it was saved.
+   */
+  protected _compare_data_and_swap(loaded: SessionDict, data: SessionDict): Promise<CasResult> {
+    const prefix = `${object_payload(loaded, { compress: true })}:`;
+    return this._update(data, this.sql.update_if_payload, [prefix.length, prefix]);
+  }
+
+  /** One UPDATE of the row to `data`, with `conditions` bound after the key; 0 rows: 'gone' or 'conflict'. */
+  private async _update(data: SessionDict, st: Statement, conditions: unknown[]): Promise<CasResult> {
     const row = await this._row(data);
-    const knex = this.db;
-    const values = [row.session_data, db_datetime(row.expire_date, knex), row.session_key];
-    const updated = expected === null
-      ? await this._changed(this.sql.update, values, 'save')
-      : await this._changed(this.sql.update_if, [...values, expected.version as string], 'save');
-    if (updated > 0) {
+    const values = [row.session_data, db_datetime(row.expire_date, this.db), row.session_key, ...conditions];
+    if ((await this._changed(st, values, 'save')) > 0) {
       this._set_stored(this._state(row.session_data));
       return 'ok';
     }
-    if (expected === null) return 'gone';
+    if (conditions.length === 0) return 'gone';
     return (await this.exists(row.session_key)) ? 'conflict' : 'gone';
   }
 

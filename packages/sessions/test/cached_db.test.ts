@@ -159,6 +159,28 @@ function suites(label: string, make: () => TestDatabase, cache: CacheEntry, dead
       await s.delete_session();
     });
 
+    test('a save of a session read from the cache is one UPDATE that checks the row still holds the data read', async () => {
+      const s = new SessionStore();
+      s.set('foo', 'bar');
+      s.set('n', 1);
+      await s.save();
+      const again = await reopen(s.session_key);
+      again.set('n', 2);
+      const sql: string[] = [];
+      const listener = (q: { sql: string }) => sql.push(q.sql);
+      get_connection().on('query', listener);
+      try {
+        await again.save();
+      } finally {
+        get_connection().off('query', listener);
+      }
+      expect(sql).toHaveLength(1);
+      expect(sql[0]).toMatch(/^UPDATE .* AND substr\(session_data, 1, /);
+      const row = await get_connection()('django_session').where('session_key', s.session_key).first();
+      expect(new SessionStore().decode(row.session_data)).toEqual({ foo: 'bar', n: 2 });
+      await s.delete_session();
+    });
+
     test('exists() is answered by the cache first (49)', async () => {
       const s = new SessionStore();
       s.set('x', 1);
