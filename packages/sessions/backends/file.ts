@@ -17,7 +17,7 @@
  * delete of that session runs in between. Django takes no such lock: a Django
  * site writing the same directory is not serialized with Tango's saves.
  */
-import { close as close_cb, constants as C, fstat as fstat_cb, open as open_cb, read as read_cb, statSync } from 'node:fs';
+import { close as close_cb, constants as C, fstat as fstat_cb, open as open_cb, read as read_cb, statSync, write as write_cb } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -78,34 +78,34 @@ function is_os_error(err: unknown): err is NodeJS.ErrnoException {
     typeof (err as NodeJS.ErrnoException).syscall === 'string';
 }
 
-/** Reads a regular file without following a symlink; anything else at that name counts as missing. */
-async function read_regular_file(file: string): Promise<{ text: string; mtime_ms: number }> {
-  const handle = await fs.open(file, READ_FLAGS).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ELOOP') securityLog.warn(`Session file ${path.basename(file)} is a symbolic link; ignored`);
-    throw err;
-  });
-  try {
-    const st = await handle.stat();
-    if (!st.isFile()) throw Object.assign(new Error(`${file} is not a regular file`), { code: 'ENOENT', syscall: 'open' });
-    return { text: await handle.readFile('ascii'), mtime_ms: st.mtimeMs };
-  } finally {
-    await handle.close();
-  }
-}
-
-// Raw fds for clear_expired(): a FileHandle is an EventEmitter with a promise per call, which costs
-// more main-thread time than the syscalls themselves when 100,000 files go by.
+// Raw fds: a FileHandle is an EventEmitter with a promise per call, which costs
+// more main-thread time than the syscalls themselves (a load, a save, and
+// 100,000 files going by in clear_expired).
 const open_fd = promisify(open_cb);
 const fstat_fd = promisify(fstat_cb);
 const read_fd = promisify(read_cb);
+const write_fd = promisify(write_cb);
 const close_fd = promisify(close_cb);
 
+/** Reads a regular file without following a symlink; anything else at that name counts as missing. */
+async function read_regular_file(file: string): Promise<{ text: string; mtime_ms: number }> {
+  let read: Awaited<ReturnType<typeof read_session_file>>;
+  try {
+    read = await read_session_file(file);
+  } catch (err) {
+    if (is_os_error(err) && err.code === 'ELOOP') securityLog.warn(`Session file ${path.basename(file)} is a symbolic link; ignored`);
+    throw err;
+  }
+  if (read === null) throw Object.assign(new Error(`${file} is not a regular file`), { code: 'ENOENT', syscall: 'open' });
+  return read;
+}
+
 /**
- * read_regular_file for clear_expired(), in the fewest syscalls (open, fstat,
- * read, close), with the inode so the caller can tell whether the name still
- * holds this file. null: not a regular file.
+ * A session file in the fewest syscalls (open without following a symlink,
+ * fstat, read, close), with the inode so clear_expired() can tell whether the
+ * name still holds this file. null: not a regular file.
  */
-async function read_for_clear(file: string): Promise<{ text: string; mtime_ms: number; ino: number; dev: number } | null> {
+async function read_session_file(file: string): Promise<{ text: string; mtime_ms: number; ino: number; dev: number } | null> {
   const fd = await open_fd(file, READ_FLAGS);
   try {
     const st = await fstat_fd(fd);
@@ -123,6 +123,18 @@ async function read_for_clear(file: string): Promise<{ text: string; mtime_ms: n
   }
 }
 
+/** Creates `file` with `flags` and writes all of `content` into it. */
+async function write_new_file(file: string, flags: number, content: string): Promise<void> {
+  const fd = await open_fd(file, flags, FILE_MODE);
+  try {
+    const buf = Buffer.from(content, 'ascii');
+    let written = 0;
+    while (written < buf.length) written += (await write_fd(fd, buf, written, buf.length - written)).bytesWritten;
+  } finally {
+    await close_fd(fd);
+  }
+}
+
 /**
  * Runs `fn` holding `<file>_lock`, so that the writers of one session take
  * turns. The '_' keeps lock files out of clear_expired (not a key character),
@@ -135,7 +147,7 @@ async function with_lock<T>(file: string, fn: () => Promise<T>): Promise<T> {
   const started = Date.now();
   for (;;) {
     try {
-      await (await fs.open(lock, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, FILE_MODE)).close();
+      await close_fd(await open_fd(lock, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, FILE_MODE));
       break;
     } catch (err) {
       if (!is_os_error(err) || err.code !== 'EEXIST') throw err;
@@ -202,17 +214,24 @@ export class SessionStore extends SessionBase {
     return { version: text, data: async () => (text ? this.decode(text) : new_dict()) };
   }
 
-  /** must_create: O_EXCL claims the name (or finds someone's record: CreateError); the content goes in by rename beside it. */
+  /**
+   * must_create: O_EXCL claims the name (or finds someone's record:
+   * CreateError) and the content is written straight into it. No temp file
+   * and rename: nobody knows a new key yet, and a reader that somehow came
+   * early sees an empty file, which loads as a placeholder, not as corrupt.
+   */
   protected override async _insert(data: SessionDict): Promise<void> {
     const file = this._key_to_file(this.session_key as string);
+    const content = this.encode(data);
     try {
-      await this.io(fs.open(file, C.O_WRONLY | C.O_NOFOLLOW | C.O_NONBLOCK | C.O_CREAT | C.O_EXCL, FILE_MODE).then((h) => h.close()), 'file open');
+      await this.io(write_new_file(file, C.O_WRONLY | C.O_NOFOLLOW | C.O_NONBLOCK | C.O_CREAT | C.O_EXCL, content), 'file write');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new CreateError();
-      throw err;
+      // The name is claimed but the write failed (a full disk): ignored, as Django ignores it, but logged.
+      if (!is_os_error(err) || err.syscall !== 'write') throw err;
+      log.warn(`Could not write session file ${path.basename(file)}: ${err.message}`);
+      return;
     }
-    const content = this.encode(data);
-    await this.io(this._write_atomically(file, content), 'file write');
     this._set_stored(this._state(content));
   }
 
@@ -256,12 +275,7 @@ export class SessionStore extends SessionBase {
     const tmp = `${file}_out_${get_random_string(8, VALID_KEY_CHARS)}`;
     let renamed = false;
     try {
-      const handle = await fs.open(tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, FILE_MODE);
-      try {
-        await handle.writeFile(content, 'ascii');
-      } finally {
-        await handle.close();
-      }
+      await write_new_file(tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, content);
       // rename() replaces the name itself and never follows a symlink at the destination.
       await fs.rename(tmp, file);
       renamed = true;
@@ -351,7 +365,7 @@ export class SessionStore extends SessionBase {
   private async _remove_if_expired(): Promise<boolean> {
     const file = this._key_to_file(this.session_key as string);
     try {
-      const read = await read_for_clear(file);
+      const read = await read_session_file(file);
       if (read === null || !this._expired(read.text, read.mtime_ms)) return false;
       return await with_lock(file, async () => {
         const st = await fs.lstat(file);
