@@ -90,12 +90,18 @@ export class Cache extends Keyv<unknown> {
     super(atomic, { ttl: opts.default_ttl_ms, namespace: opts.key_prefix, useKeyPrefix: false, throwOnErrors: true, serialize, deserialize });
   }
 
-  /** Keyv's stored form of `value`, and the store TTL. `ttl_ms` as for set(): undefined is the default TIMEOUT, 0 is no expiry. */
-  private async stored_form(what: string, value: unknown, ttl_ms: number | undefined): Promise<{ serialized: string; ttl: number | undefined }> {
+  /**
+   * Keyv's stored form of `value`, and the store TTL. `ttl_ms` as for set():
+   * undefined is the default TIMEOUT, 0 is no expiry. Keyv's serializeData
+   * and deserializeData are async only for compression, which these caches
+   * never configure; calling the serializer directly spares each session
+   * load and save a few promise turns.
+   */
+  private stored_form(what: string, value: unknown, ttl_ms: number | undefined): { serialized: string; ttl: number | undefined } {
     if (ttl_ms !== undefined && !(ttl_ms >= 0)) throw new RangeError(`Cache.${what} needs a ttl >= 0 ms, got ${ttl_ms}`);
     const ttl = ttl_ms ?? this.ttl;
     const expires = typeof ttl === 'number' && ttl > 0 ? Date.now() + ttl : undefined;
-    const serialized = String(await this.serializeData({ value, expires }));
+    const serialized = serialize({ value, expires });
     return { serialized, ttl: expires === undefined ? undefined : ttl };
   }
 
@@ -106,20 +112,24 @@ export class Cache extends Keyv<unknown> {
 
   /** add(), returning the version it stored (for a later cas()), or null. */
   async add_versioned(key: string, value: unknown, ttl_ms?: number): Promise<CacheVersion | null> {
-    const { serialized, ttl } = await this.stored_form('add', value, ttl_ms);
+    const { serialized, ttl } = this.stored_form('add', value, ttl_ms);
     return (await this.atomic.add(key, serialized, ttl)) ? new CacheVersion(serialized) : null;
   }
 
   /** The live entry and its version, or undefined. */
   async gets(key: string): Promise<{ value: unknown; version: CacheVersion } | undefined> {
     const version = await this.atomic.gets(key);
-    const value = version && (await this.value_of(version));
+    const value = version && this.value_now(version);
     return value === undefined ? undefined : { value, version: version as CacheVersion };
   }
 
   /** The value a version holds, deserialized afresh (so a caller gets a copy nobody has mutated); undefined once expired. */
   async value_of(version: CacheVersion): Promise<unknown> {
-    const data = (await this.deserializeData(version.serialized)) as { value?: unknown; expires?: number } | undefined;
+    return this.value_now(version);
+  }
+
+  private value_now(version: CacheVersion): unknown {
+    const data = deserialize<{ value?: unknown; expires?: number } | undefined>(version.serialized);
     if (data === undefined || data === null || data.value === undefined || data.value === null) return undefined;
     // Keyv keeps the expiry in the payload too and treats a past one as a miss (its get() does the same).
     if (typeof data.expires === 'number' && Date.now() > data.expires) return undefined;
@@ -133,13 +143,13 @@ export class Cache extends Keyv<unknown> {
    * 'gone' if there is no live entry (nothing is written then).
    */
   async cas(key: string, expected: CacheVersion, value: unknown, ttl_ms?: number): Promise<CacheVersion | CasFailure> {
-    const { serialized, ttl } = await this.stored_form('cas', value, ttl_ms);
+    const { serialized, ttl } = this.stored_form('cas', value, ttl_ms);
     return this.atomic.cas(key, expected, serialized, ttl);
   }
 
   /** Stores `value` only over a live entry (never re-creates a deleted one); null when there is none. */
   async replace(key: string, value: unknown, ttl_ms?: number): Promise<CacheVersion | null> {
-    const { serialized, ttl } = await this.stored_form('replace', value, ttl_ms);
+    const { serialized, ttl } = this.stored_form('replace', value, ttl_ms);
     return this.atomic.replace(key, serialized, ttl);
   }
 
@@ -328,6 +338,9 @@ function make_redis(alias: string, entry: CacheSettings): Store {
     }
 
     private async redis(): Promise<RedisCommands> {
+      // Connected: the client itself, without the promise chain of getClient().
+      const client = this.client as unknown as RedisCommands & { isReady?: boolean };
+      if (client.isReady) return client;
       return (await this.getClient()) as unknown as RedisCommands;
     }
 

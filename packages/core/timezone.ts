@@ -122,5 +122,10 @@ export function fromisoformat(s: string, tz: string): { date: Date; aware: boole
 
 /** RFC 7231 IMF-fixdate (django.utils.http.http_date). */
 export function http_date(epochSeconds: number): string {
-  return new Date(Math.floor(epochSeconds) * 1000).toUTCString();
+  const s = Math.floor(epochSeconds);
+  // Responses in the same second ask for the same string (cookie expiries, mostly).
+  if (s !== last_http_date.s) last_http_date = { s, text: new Date(s * 1000).toUTCString() };
+  return last_http_date.text;
 }
+
+let last_http_date = { s: NaN, text: '' };
