@@ -88,6 +88,8 @@ export const MAX_SAVE_RETRIES = 5;
 const securityLog = get_logger('tango.security.SuspiciousSession');
 const log = get_logger('tango.sessions');
 
+const LOADED: Promise<void> = Promise.resolve();
+
 export function new_dict(source?: Record<string, unknown>): SessionDict {
   const d = Object.create(null) as SessionDict;
   // Object.assign defines '__proto__' as an own key here: the target has no prototype setter.
@@ -284,12 +286,10 @@ export abstract class SessionBase implements SessionData {
    * key, the data and the flags are put back as they were: load's effects on
    * them are applied by the first data access, as Django's lazy load would.
    */
-  async preload(): Promise<void> {
-    if (this.__cache !== null || this.__preloaded !== null || this.__key === null) return;
-    this.__preloading ??= this.__run_preload().finally(() => {
-      this.__preloading = null;
-    });
-    return this.__preloading;
+  preload(): Promise<void> {
+    if (this.__cache !== null || this.__preloaded !== null || this.__key === null) return LOADED;
+    // __run_preload clears this when it ends: it always awaits load() first, so that comes after this assignment.
+    return (this.__preloading ??= this.__run_preload());
   }
 
   private async __run_preload(): Promise<void> {
@@ -298,8 +298,11 @@ export abstract class SessionBase implements SessionData {
     const accessed = this.accessed;
     try {
       const data = await this.load();
-      this.__preloaded = { for_key: key, data: is_plain_object(data) ? new_dict(data) : new_dict(), key: this.__key, modified: this.modified };
+      // The built-in engines return a fresh null-prototype dict: no need to copy it again.
+      const own = is_plain_object(data) ? (Object.getPrototypeOf(data) === null ? data as SessionDict : new_dict(data)) : new_dict();
+      this.__preloaded = { for_key: key, data: own, key: this.__key, modified: this.modified };
     } finally {
+      this.__preloading = null;
       // Whatever load() did to the session (a new key and a save from create(), say) waits for the first access.
       this.__key = key;
       this.__cache = null;
