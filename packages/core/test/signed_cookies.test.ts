@@ -3,7 +3,6 @@
  * and the signed-cookie behaviours of §7 items 116–127, following Django's
  * tests/signed_cookies_tests/tests.py including the CVE-2026-6873 salt change.
  */
-import { freeze_time } from '../clock';
 import { configure } from '../conf';
 import { salted_hmac_key } from '../crypto';
 import { BadSignature, SignatureExpired } from '../errors';
@@ -15,26 +14,10 @@ import {
   unsign_cookie_value,
 } from '../http/signed_cookies';
 import { Signer } from '../signing';
+import { SECRET_KEY, at, freeze_signing_each_test } from './frozen_signing';
 
-const SECRET_KEY = 'django-insecure-example-secret';
+freeze_signing_each_test();
 
-let unfreeze: () => void;
-
-beforeEach(() => {
-  configure({ SECRET_KEY });
-  unfreeze = freeze_time(1700000000_000);
-});
-
-afterEach(() => unfreeze());
-
-function at(seconds: number, fn: () => void): void {
-  const restore = freeze_time(seconds * 1000);
-  try {
-    fn();
-  } finally {
-    restore();
-  }
-}
 
 /** What a Django before 5.2.15 / 6.0.6 wrote for set_signed_cookie(name, value, salt=salt). */
 function legacySigned(name: string, value: string, salt = ''): string {

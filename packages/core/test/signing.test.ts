@@ -4,7 +4,6 @@
  * (items 129–146), which follow Django's tests/signing/tests.py.
  */
 import * as fc from 'fast-check';
-import { freeze_time } from '../clock';
 import { configure } from '../conf';
 import { constant_time_compare, get_random_string, salted_hmac, salted_hmac_key, VALID_KEY_CHARS } from '../crypto';
 import { BadSignature, InvalidAlgorithm, SignatureExpired } from '../errors';
@@ -18,27 +17,10 @@ import {
   Signer,
   TimestampSigner,
 } from '../signing';
+import { SECRET_KEY, T, at, freeze_signing_each_test } from './frozen_signing';
 
-const SECRET_KEY = 'django-insecure-example-secret';
-const T = 1700000000;
+freeze_signing_each_test();
 
-let unfreeze: () => void;
-
-beforeEach(() => {
-  configure({ SECRET_KEY });
-  unfreeze = freeze_time(T * 1000);
-});
-
-afterEach(() => unfreeze());
-
-function at(seconds: number, fn: () => void): void {
-  const restore = freeze_time(seconds * 1000);
-  try {
-    fn();
-  } finally {
-    restore();
-  }
-}
 
 function base64_hmac(salt: string, value: string, key: string | Buffer, algorithm = 'sha1'): string {
   return b64_encode(salted_hmac(salt, value, key, algorithm));

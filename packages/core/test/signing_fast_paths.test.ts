@@ -8,7 +8,6 @@
 import * as nodeCrypto from 'node:crypto';
 import * as fc from 'fast-check';
 import { deflate } from 'pako';
-import { freeze_time } from '../clock';
 import { configure } from '../conf';
 import { salted_hmac_key } from '../crypto';
 import { BadSignature } from '../errors';
@@ -16,18 +15,9 @@ import { cookie_signer_salt, get_cookie_signer, sign_cookie_value, unsign_cookie
 import { py_float_repr, py_float_repr_by_digits, py_json_dumps } from '../py_json';
 import { b64_encode, dumps, loads, Signer, TimestampSigner } from '../signing';
 import { zlib_compress } from '../zlib_compress';
+import { SECRET_KEY, freeze_signing_each_test } from './frozen_signing';
 
-const SECRET_KEY = 'django-insecure-example-secret';
-const T = 1700000000;
-
-let unfreeze: () => void;
-
-beforeEach(() => {
-  configure({ SECRET_KEY });
-  unfreeze = freeze_time(T * 1000);
-});
-
-afterEach(() => unfreeze());
+freeze_signing_each_test();
 
 /** A small deterministic PRNG (mulberry32), so a failure reproduces. */
 function prng(seed: number): (n: number) => number {
