@@ -18,6 +18,7 @@ import { time } from './clock';
 import { constant_time_compare, resolve_algorithm, salted_hmac_key } from './crypto';
 import { BadSignature, SignatureExpired } from './errors';
 import { py_float_repr, py_json_dumps, py_json_loads, py_str } from './py_json';
+import { deflate_cannot_shorten } from './deflate_bound';
 import { zlib_compress } from './zlib_compress';
 
 /** A key as Django accepts it: str (UTF-8 encoded) or bytes. */
@@ -233,7 +234,7 @@ export function object_payload(obj: unknown, opts: SignObjectOptions = {}): stri
   const serializer = opts.serializer ?? JSONSerializer;
   let data = serializer.dumps(obj);
   let compressed = false;
-  if (opts.compress) {
+  if (opts.compress && !deflate_cannot_shorten(data)) {
     const z = zlib_compress(data);
     if (z.length < data.length - 1) {
       data = z;

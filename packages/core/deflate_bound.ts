@@ -1,0 +1,73 @@
+/**
+ * A proof, cheaper than trying, that zlib cannot make small data shorter.
+ *
+ * signing.dumps(compress=True) keeps the compressed form only when it is at
+ * least two bytes shorter than the data, and running deflate on a small
+ * session (most are a few dozen bytes) costs more than the rest of a save.
+ * For data in which no 3-byte sequence occurs twice, deflate can find no
+ * match, so its single block holds only literals and the end-of-block code.
+ * A stored block is n + 5 bytes and a fixed-Huffman one at least n bytes, so
+ * only a dynamic block could win, and it cannot be shorter than:
+ *
+ *   29 bits  block type, HLIT, HDIST, HCLEN and at least four 3-bit
+ *            code-length code lengths,
+ *   ½ bit    per non-zero code length sent (the used bytes, end of block and
+ *            the two distance codes zlib always sends): a repeat code covers
+ *            at most six of them for at least three bits,
+ *   min(r,4) bits for each run of r unused byte values between them (a run
+ *            needs an explicit zero; four or more zeros cost at least four bits),
+ *   Σ c·log2(N/c) bits of literals and end of block, N = n + 1 symbols: no
+ *            prefix code does better than the data's own entropy,
+ *
+ * plus the zlib header and checksum (6 bytes). When that lower bound is
+ * already too long, compressing would be wasted work: the caller's result is
+ * the same either way, which the tests check against real deflate.
+ */
+
+/** Above this, entropy coding alone can win and the check would rarely answer yes. */
+const MAX_CHECKED = 64;
+
+const counts = new Uint16Array(256);
+
+/** True when deflate (zlib format, one block) cannot give fewer than `data.length - 1` bytes. */
+export function deflate_cannot_shorten(data: Uint8Array): boolean {
+  const n = data.length;
+  if (n > MAX_CHECKED) return false;
+  if (n <= 8) return true; // zlib's 6-byte frame plus any block is already n - 1 bytes or more
+  if (has_repeated_trigram(data)) return false;
+
+  counts.fill(0);
+  for (let i = 0; i < n; i++) counts[data[i]]++;
+  const N = n + 1; // the literals and the end-of-block code
+  let entropy_bits = Math.log2(N); // the end-of-block code, seen once
+  let used = 0;
+  let zero_run_bits = 0;
+  let run = 0;
+  for (let b = 0; b < 256; b++) {
+    const c = counts[b];
+    if (c === 0) {
+      run++;
+      continue;
+    }
+    if (run > 0) zero_run_bits += Math.min(run, 4);
+    run = 0;
+    used++;
+    entropy_bits += c * Math.log2(N / c);
+  }
+  // The run reaching up to the end-of-block code (symbol 256, always used).
+  if (run > 0) zero_run_bits += Math.min(run, 4);
+  const nonzero_lengths = used + 1 + 2;
+  const bits = 29 + nonzero_lengths / 2 + zero_run_bits + entropy_bits;
+  const shortest = 6 + Math.ceil(bits / 8);
+  return shortest >= n - 1;
+}
+
+function has_repeated_trigram(data: Uint8Array): boolean {
+  const seen = new Set<number>();
+  for (let i = 0; i + 2 < data.length; i++) {
+    const t = (data[i] << 16) | (data[i + 1] << 8) | data[i + 2];
+    if (seen.has(t)) return true;
+    seen.add(t);
+  }
+  return false;
+}
