@@ -22,7 +22,7 @@
 import { get_cache, type Cache, type CacheVersion } from '@tango/core/cache';
 import { settings } from '@tango/core/conf';
 import { StoreUnavailable } from '@tango/core/errors';
-import { SessionBase, new_dict, type CasResult, type SessionDict, type StoredState } from '../base';
+import { SessionBase, new_dict, unproxied, type CasResult, type SessionDict, type StoredState } from '../base';
 import { CreateError } from '../exceptions';
 
 export const KEY_PREFIX = 'django.contrib.sessions.cache';
@@ -30,13 +30,18 @@ export const KEY_PREFIX = 'django.contrib.sessions.cache';
 const ISSUABLE_KEY = /^[a-z0-9]{8,40}$/;
 
 export class SessionStore extends SessionBase {
-  readonly cache_key_prefix: string = KEY_PREFIX;
-  protected readonly _cache: Cache;
+  declare protected _cache: Cache;
 
   constructor(session_key: string | null = null) {
     super(session_key);
+    // Set on the session itself: `this` is the bracket-access proxy here, and
+    // defining properties through it costs more than the rest of construction.
     // Resolved at construction, as Django does: an unknown alias fails here.
-    this._cache = get_cache(settings.SESSION_CACHE_ALIAS);
+    unproxied(this)._cache = get_cache(settings.SESSION_CACHE_ALIAS);
+  }
+
+  get cache_key_prefix(): string {
+    return KEY_PREFIX;
   }
 
   /** Django's cache_key (without its create-a-key side effect: save() first). */

@@ -18,7 +18,7 @@
 import { CacheVersion, get_cache, type Cache } from '@tango/core/cache';
 import { settings } from '@tango/core/conf';
 import { get_logger } from '@tango/core/log';
-import { new_dict, type CasResult, type SessionDict, type StoredState } from '../base';
+import { new_dict, unproxied, type CasResult, type SessionDict, type StoredState } from '../base';
 import { SessionStore as DBStore } from './db';
 
 export const KEY_PREFIX = 'django.contrib.sessions.cached_db';
@@ -26,15 +26,20 @@ export const KEY_PREFIX = 'django.contrib.sessions.cached_db';
 const logger = get_logger('tango.sessions');
 
 export class SessionStore extends DBStore {
-  readonly cache_key_prefix = KEY_PREFIX;
-  protected readonly _cache_store: Cache;
-  /** The cache entry as this session last read or wrote it: null for none, undefined when unknown. */
-  private _cache_version: CacheVersion | null | undefined = undefined;
+  declare protected _cache_store: Cache;
+  /** The cache entry as this session last read or wrote it: null for none, undefined when unknown (never set). */
+  declare private _cache_version: CacheVersion | null | undefined;
 
   constructor(session_key: string | null = null) {
     super(session_key);
+    // Set on the session itself: `this` is the bracket-access proxy here, and
+    // defining properties through it costs more than the rest of construction.
     // Resolved at construction, as Django does: an unknown alias fails here.
-    this._cache_store = get_cache(settings.SESSION_CACHE_ALIAS);
+    unproxied(this)._cache_store = get_cache(settings.SESSION_CACHE_ALIAS);
+  }
+
+  get cache_key_prefix(): string {
+    return KEY_PREFIX;
   }
 
   get cache_key(): string {
