@@ -142,24 +142,26 @@ function as_unavailable(err: unknown, what: string): unknown {
 // `await store` or a failing expect() would touch the session.
 const PROBED = new Set(['then', 'toJSON', 'asymmetricMatch', 'nodeType', 'tagName', 'inspect', '_isMockFunction', 'getMockName']);
 
-// `session['user_id'] = 'x'` and `session['user_id']` read and write the data;
-// anything the object itself has (methods, fields, accessors) stays direct.
-// Methods are handed out bound to the target: called on the proxy, every
-// `this.field` inside them would go through these traps, which cost more than
-// the data access itself. One bound copy per method and session, so
-// `session.get === session.get` still holds; own properties (a test's spy) are
-// returned as they are.
-const BOUND = Symbol('tango.sessions.bound');
+// Methods reached through the proxy run on the target: called with the proxy
+// as `this`, every `this.field` inside them would go through these traps,
+// which cost more than the data access itself. One shared wrapper per method
+// (so `session.get === session.get` still holds, and no session allocates
+// anything for it); own properties (a test's spy) are returned as they are.
+const on_target = new WeakMap<(...args: never[]) => unknown, unknown>();
+
+function target_method(fn: (...args: never[]) => unknown): unknown {
+  let wrapper = on_target.get(fn);
+  if (wrapper === undefined) {
+    wrapper = function (this: unknown, ...args: never[]): unknown {
+      return fn.apply(unproxied(this), args);
+    };
+    on_target.set(fn, wrapper);
+  }
+  return wrapper;
+}
 
 /** The session object behind the bracket-access proxy (see unproxied()). */
 const TARGET = Symbol('tango.sessions.target');
-
-function bound_method(target: SessionBase, fn: (...args: never[]) => unknown): unknown {
-  const methods = (target[BOUND] ??= new Map());
-  let b = methods.get(fn);
-  if (b === undefined) methods.set(fn, (b = fn.bind(target)));
-  return b;
-}
 
 /**
  * The session itself rather than its bracket-access proxy, for framework code
@@ -171,12 +173,14 @@ export function unproxied<T>(session: T): T {
   return target ?? session;
 }
 
+// `session['user_id'] = 'x'` and `session['user_id']` read and write the data;
+// anything the object itself has (methods, fields, accessors) stays direct.
 const bracketAccess: ProxyHandler<SessionBase> = {
   get(target, prop) {
     if (typeof prop === 'symbol' || prop in target || PROBED.has(prop) || prop.startsWith('@@') || prop.startsWith('$$')) {
       const value: unknown = Reflect.get(target, prop, target);
       if (typeof value === 'function' && prop !== 'constructor' && !Object.prototype.hasOwnProperty.call(target, prop)) {
-        return bound_method(target, value as (...args: never[]) => unknown);
+        return target_method(value as (...args: never[]) => unknown);
       }
       return value;
     }
@@ -213,8 +217,6 @@ interface Preloaded {
 export abstract class SessionBase implements SessionData {
   /** Bracket access to the data (see bracketAccess). */
   [key: string]: unknown;
-  /** Methods bound to this object, made on first access through the proxy. */
-  [BOUND]?: Map<(...args: never[]) => unknown, unknown>;
 
   /** Read through the proxy, this is the object behind it (unproxied()). */
   get [TARGET](): this {
