@@ -55,7 +55,10 @@ function install_counters(): void {
 
   const under = (p: unknown) => typeof p === 'string' && p.startsWith(SESSION_DIR);
   const promises = fs.promises as unknown as Record<string, (...a: unknown[]) => unknown>;
-  const callbacks = fs as unknown as Record<string, (...a: unknown[]) => unknown>;
+  // The module object itself: an `import * as` namespace may be a copy, and
+  // patching a copy would miss every engine that calls the callback API.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const callbacks = require('node:fs') as Record<string, (...a: unknown[]) => unknown>;
   const wrap = (obj: Record<string, (...a: unknown[]) => unknown>, key: string) => {
     const orig = obj[key];
     if (typeof orig !== 'function') return;
