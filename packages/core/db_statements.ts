@@ -18,6 +18,8 @@ export interface Statement {
   readonly postgresql: string;
   /** The PostgreSQL prepared statement's name: from the text, so two texts never share one. */
   readonly name: string;
+  /** A SELECT by primary key: SQLite stops at the first row instead of stepping on to prove there is no second. */
+  readonly one_row: boolean;
 }
 
 export interface StatementResult<Row> {
@@ -27,10 +29,11 @@ export interface StatementResult<Row> {
 }
 
 /** `sql` for both databases, or a PostgreSQL text of its own (with `$n` placeholders) where the two differ. */
-export function statement(sql: string, postgresql_sql?: string): Statement {
+export function statement(sql: string, postgresql_sql?: string, opts: { one_row?: boolean } = {}): Statement {
   let n = 0;
   const postgresql = postgresql_sql ?? sql.replace(/\?/g, () => `$${++n}`);
-  return { sqlite: sql, postgresql, name: `tango_${createHash('sha1').update(postgresql).digest('hex').slice(0, 24)}` };
+  const name = `tango_${createHash('sha1').update(postgresql).digest('hex').slice(0, 24)}`;
+  return { sqlite: sql, postgresql, name, one_row: opts.one_row ?? false };
 }
 
 /** A double-quoted SQL identifier (both SQLite and PostgreSQL read it so). */
@@ -39,6 +42,7 @@ export function quote_name(name: string): string {
 }
 
 interface KnexClient {
+  pool?: { numUsed(): number; numFree(): number; numPendingAcquires(): number } | null;
   acquireConnection(): Promise<unknown>;
   releaseConnection(connection: unknown): Promise<void>;
   emit(event: 'query', data: { sql: string; bindings: readonly unknown[]; method: 'raw' }): boolean;
@@ -47,10 +51,12 @@ interface KnexClient {
 interface SqliteStatement {
   readonly reader: boolean;
   all(...bindings: unknown[]): unknown[];
+  get(...bindings: unknown[]): unknown;
   run(...bindings: unknown[]): { changes: number };
 }
 
 interface SqliteConnection {
+  readonly open: boolean;
   prepare(sql: string): SqliteStatement;
 }
 
@@ -76,21 +82,44 @@ function sqlite_statement(connection: SqliteConnection, sql: string): SqliteStat
   return st;
 }
 
+function run_sqlite<Row>(connection: SqliteConnection, st: Statement, bindings: readonly unknown[]): StatementResult<Row> {
+  const prepared_st = sqlite_statement(connection, st.sqlite);
+  if (prepared_st.reader && st.one_row) {
+    const row = prepared_st.get(...bindings) as Row | undefined;
+    return { rows: row === undefined ? [] : [row], count: 0 };
+  }
+  if (prepared_st.reader) return { rows: prepared_st.all(...bindings) as Row[], count: 0 };
+  return { rows: [], count: prepared_st.run(...bindings).changes };
+}
+
+// knex gives SQLite one pooled connection, and better-sqlite3 runs a
+// statement synchronously: while nobody holds or waits for that connection
+// (no transaction is open on it), a statement can run on it at once, with
+// nothing able to come between, instead of a round through the pool.
+const idle_sqlite = new WeakMap<object, SqliteConnection>();
+
+function idle_sqlite_connection(client: KnexClient): SqliteConnection | undefined {
+  const connection = idle_sqlite.get(client);
+  const pool = client.pool;
+  if (connection === undefined || !connection.open || !pool) return undefined;
+  return pool.numUsed() === 0 && pool.numPendingAcquires() === 0 && pool.numFree() > 0 ? connection : undefined;
+}
+
 /** Runs `st` with `bindings` on a pooled connection of `conn`. */
 export async function run_statement<Row = Record<string, unknown>>(conn: Knex, st: Statement, bindings: readonly unknown[]): Promise<StatementResult<Row>> {
   const client = conn.client as unknown as KnexClient;
   const sqlite = vendor(conn) === 'sqlite';
   const sql = sqlite ? st.sqlite : st.postgresql;
   client.emit('query', { sql, bindings, method: 'raw' });
+  if (sqlite) {
+    const idle = idle_sqlite_connection(client);
+    if (idle !== undefined) return run_sqlite<Row>(idle, st, bindings);
+  }
   const connection = await client.acquireConnection();
   try {
     if (sqlite) {
-      const prepared_st = sqlite_statement(connection as SqliteConnection, sql);
-      if (prepared_st.reader) {
-        const rows = prepared_st.all(...bindings) as Row[];
-        return { rows, count: 0 };
-      }
-      return { rows: [], count: prepared_st.run(...bindings).changes };
+      idle_sqlite.set(client, connection as SqliteConnection);
+      return run_sqlite<Row>(connection as SqliteConnection, st, bindings);
     }
     // A named statement is parsed and planned once per connection; pg copies a
     // config object per call, which the plain (text, values) form avoids.

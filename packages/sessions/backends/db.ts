@@ -81,9 +81,9 @@ function session_sql(table: string): SessionSql {
   if (!sql) {
     const t = quote_name(table);
     sql = {
-      load: statement(`SELECT session_data, expire_date FROM ${t} WHERE session_key = ?`),
-      read: statement(`SELECT session_data FROM ${t} WHERE session_key = ?`),
-      exists: statement(`SELECT session_key FROM ${t} WHERE session_key = ?`),
+      load: statement(`SELECT session_data, expire_date FROM ${t} WHERE session_key = ?`, undefined, { one_row: true }),
+      read: statement(`SELECT session_data FROM ${t} WHERE session_key = ?`, undefined, { one_row: true }),
+      exists: statement(`SELECT session_key FROM ${t} WHERE session_key = ?`, undefined, { one_row: true }),
       insert: statement(`INSERT INTO ${t} (session_key, session_data, expire_date) VALUES (?, ?, ?)`),
       update: statement(`UPDATE ${t} SET session_data = ?, expire_date = ? WHERE session_key = ?`),
       update_if: statement(`UPDATE ${t} SET session_data = ?, expire_date = ? WHERE session_key = ? AND session_data = ?`),

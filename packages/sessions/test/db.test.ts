@@ -349,3 +349,48 @@ describe_with('TEST_DATABASE_URL')('prepared statements on PostgreSQL', (url) =>
     await close_connections();
   });
 });
+
+describe('SQLite: statements never run inside a transaction another caller holds open', () => {
+  const db = sqlite_database();
+  beforeAll(async () => {
+    await db.create();
+  });
+  afterAll(async () => {
+    await close_connections();
+    await db.drop();
+  });
+
+  it('a load while a transaction holds the one connection waits for it, and reads what was committed', async () => {
+    configure({ SECRET_KEY: TEST_SECRET_KEY, SESSION_ENGINE: 'db', DATABASES: { default: db.settings } });
+    await create_table();
+    const s = new SessionStore();
+    s.set('who', 'committed');
+    await s.save();
+    const key = s.session_key as string;
+    const other = new SessionStore();
+    other.set('who', 'uncommitted');
+    const uncommitted = other.encode({ who: 'uncommitted' });
+
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => { release = resolve; });
+    let in_trx!: () => void;
+    const started = new Promise<void>((resolve) => { in_trx = resolve; });
+    const trx_done = get_connection().transaction(async (trx) => {
+      await trx('django_session').where('session_key', key).update({ session_data: uncommitted });
+      in_trx();
+      await held;
+      throw new Error('roll back');
+    }).catch(() => undefined);
+    await started;
+
+    let loaded: string | undefined;
+    const load = reopen(key).then((r) => { loaded = r.get('who') as string; });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Still waiting for the connection: it did not read inside the open transaction.
+    expect(loaded).toBeUndefined();
+    release();
+    await trx_done;
+    await load;
+    expect(loaded).toBe('committed');
+  });
+});
