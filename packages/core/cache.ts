@@ -331,6 +331,8 @@ function make_redis(alias: string, entry: CacheSettings): Store {
      * A client reconnecting on its own (open, not ready) still fails fast.
      */
     override getClient(): ReturnType<KeyvRedisType<string>['getClient']> {
+      // Connected: the client itself, without the connect attempt's promise chain (every command asks).
+      if ((this.client as { isReady?: boolean }).isReady) return Promise.resolve(this.client) as ReturnType<KeyvRedisType<string>['getClient']>;
       this.connecting ??= super.getClient().finally(() => {
         this.connecting = null;
       });
@@ -338,9 +340,6 @@ function make_redis(alias: string, entry: CacheSettings): Store {
     }
 
     private async redis(): Promise<RedisCommands> {
-      // Connected: the client itself, without the promise chain of getClient().
-      const client = this.client as unknown as RedisCommands & { isReady?: boolean };
-      if (client.isReady) return client;
       return (await this.getClient()) as unknown as RedisCommands;
     }
 

@@ -162,8 +162,8 @@ export function get_connection(alias = 'default'): Knex {
   // Required lazily: see the module comment.
   const knex = (require('knex') as { default: (c: Knex.Config) => Knex }).default(config);
   connections.set(alias, { knex, fingerprint: fp, checked: settings });
-  const o = options_of(database_settings(alias, settings));
-  prepared.set(knex, vendor_of_engine(database_settings(alias, settings).ENGINE) === 'postgresql' && o.prepare_threshold !== null);
+  const db = database_settings(alias, settings);
+  prepared.set(knex, vendor_of_engine(db.ENGINE) === 'postgresql' && options_of(db).prepare_threshold !== null);
   return knex;
 }
 

@@ -28,29 +28,6 @@ export interface SessionRow {
 /** How many rows clear_expired() deletes per statement, so a big purge never holds one long lock. */
 const CLEAR_BATCH = 10000;
 
-const clear_sql_by_table = new Map<string, Statement>();
-
-/**
- * One batch of clear_expired(), addressed by physical row id. A subquery on
- * session_key made PostgreSQL hash-join every batch against a scan of the
- * whole table; ctid / rowid lookups touch only the rows found. When a
- * concurrent save updates a picked row first, PostgreSQL re-evaluates the
- * WHERE on the saved version: the outer expire_date test keeps that live row
- * whatever the TID scan's own recheck does. Binds: the bound, twice.
- */
-function clear_batch_sql(table: string): Statement {
-  let st = clear_sql_by_table.get(table);
-  if (!st) {
-    const t = quote_name(table);
-    st = statement(
-      `DELETE FROM ${t} WHERE rowid IN (SELECT rowid FROM ${t} WHERE expire_date < ? LIMIT ${CLEAR_BATCH}) AND expire_date < ?`,
-      `DELETE FROM ${t} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${t} WHERE expire_date < $1 LIMIT ${CLEAR_BATCH})) AND expire_date < $2`,
-    );
-    clear_sql_by_table.set(table, st);
-  }
-  return st;
-}
-
 /** The signing time (seconds) inside session_data `payload:<base62 time>:signature`, or null. */
 function signed_at(session_data: string): number | null {
   const m = /:([0-9A-Za-z]+):[^:]*$/.exec(session_data);
@@ -72,6 +49,15 @@ interface SessionSql {
   update_if: Statement;
   update_if_payload: Statement;
   delete: Statement;
+  /**
+   * One batch of clear_expired(), addressed by physical row id. A subquery on
+   * session_key made PostgreSQL hash-join every batch against a scan of the
+   * whole table; ctid / rowid lookups touch only the rows found. When a
+   * concurrent save updates a picked row first, PostgreSQL re-evaluates the
+   * WHERE on the saved version: the outer expire_date test keeps that live row
+   * whatever the TID scan's own recheck does. Binds: the bound, twice.
+   */
+  clear_batch: Statement;
 }
 
 const sql_by_table = new Map<string, SessionSql>();
@@ -89,6 +75,10 @@ function session_sql(table: string): SessionSql {
       update_if: statement(`UPDATE ${t} SET session_data = ?, expire_date = ? WHERE session_key = ? AND session_data = ?`),
       update_if_payload: statement(`UPDATE ${t} SET session_data = ?, expire_date = ? WHERE session_key = ? AND substr(session_data, 1, ?) = ?`),
       delete: statement(`DELETE FROM ${t} WHERE session_key = ?`),
+      clear_batch: statement(
+        `DELETE FROM ${t} WHERE rowid IN (SELECT rowid FROM ${t} WHERE expire_date < ? LIMIT ${CLEAR_BATCH}) AND expire_date < ?`,
+        `DELETE FROM ${t} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${t} WHERE expire_date < $1 LIMIT ${CLEAR_BATCH})) AND expire_date < $2`,
+      ),
     };
     sql_by_table.set(table, sql);
   }
@@ -274,7 +264,7 @@ export class SessionStore extends SessionBase {
   static override async clear_expired(on_progress?: (removed: number) => void): Promise<number> {
     const knex = this.connection();
     const now = db_datetime_lower_bound(new Date(clock.now()), knex);
-    const st = clear_batch_sql(this.db_table);
+    const st = session_sql(this.db_table).clear_batch;
     let total = 0;
     for (;;) {
       const n = (await run_statement(knex, st, [now, now])).count;
