@@ -238,6 +238,12 @@ export function db_datetime_candidates(value: unknown, conn: Knex): Date[] {
   if (tz === 'UTC') return [parse_naive(value, 'UTC')];
   const wall = parse_naive(value, 'UTC').getTime();
   const DAY = 86_400_000;
+  const before = utc_offset_ms(new Date(wall - DAY), tz);
+  if (before === utc_offset_ms(new Date(wall), tz) && before === utc_offset_ms(new Date(wall + DAY), tz)) {
+    // The usual case, no offset change within a day: what the general search below finds, without its arrays.
+    const t = wall - before;
+    if (utc_offset_ms(new Date(t), tz) === before) return [new Date(t)];
+  }
   const offsets = new Set([-DAY, 0, DAY].map((d) => utc_offset_ms(new Date(wall + d), tz)));
   const found = [...offsets]
     .map((off) => wall - off)

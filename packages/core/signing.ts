@@ -231,10 +231,14 @@ export interface UnsignObjectOptions {
  * payload, so two signed values hold equal data exactly when their payloads match.
  */
 export function object_payload(obj: unknown, opts: SignObjectOptions = {}): string {
-  const serializer = opts.serializer ?? JSONSerializer;
-  let data = serializer.dumps(obj);
+  return data_payload((opts.serializer ?? JSONSerializer).dumps(obj), opts.compress ?? false);
+}
+
+/** object_payload() of bytes a serializer already produced. */
+function data_payload(serialized: Buffer, compress: boolean): string {
+  let data = serialized;
   let compressed = false;
-  if (opts.compress && !deflate_cannot_shorten(data)) {
+  if (compress && !deflate_cannot_shorten(data)) {
     const z = zlib_compress(data);
     if (z.length < data.length - 1) {
       data = z;
@@ -318,14 +322,17 @@ export class Signer {
 
   /** Django's Signer.unsign_object; a leading '.' (covered by the signature) marks zlib data. */
   unsign_object(signed_obj: string, opts: UnsignObjectOptions = {}): unknown {
-    const serializer = opts.serializer ?? JSONSerializer;
-    let b64 = this.unsignWithMaxAge(signed_obj, opts.max_age);
+    return (opts.serializer ?? JSONSerializer).loads(this.unsign_object_data(signed_obj, opts.max_age));
+  }
+
+  /** unsign_object() up to the serializer: the verified, decompressed bytes. */
+  unsign_object_data(signed_obj: string, max_age?: number): Buffer {
+    let b64 = this.unsignWithMaxAge(signed_obj, max_age);
     const decompress = b64.startsWith('.');
     if (decompress) b64 = b64.slice(1);
-    let data = b64_decode(b64);
+    const data = b64_decode(b64);
     // No size limit on inflate: only data that passed the signature check gets here.
-    if (decompress) data = inflateSync(data);
-    return serializer.loads(data);
+    return decompress ? inflateSync(data) : data;
   }
 
   /**
@@ -394,16 +401,27 @@ export interface LoadsOptions {
 
 /** django.core.signing.dumps: a URL-safe, signed, timestamped serialization of `obj`. */
 export function dumps(obj: unknown, opts: DumpsOptions = {}): string {
+  return dumps_with_data(obj, opts).value;
+}
+
+/** dumps(), also giving the serialized bytes the value carries (what loads_data() returns for it). */
+export function dumps_with_data(obj: unknown, opts: DumpsOptions = {}): { value: string; data: Buffer } {
   const signer = new TimestampSigner({ key: opts.key, salt: opts.salt ?? 'django.core.signing' });
-  return signer.sign_object(obj, { compress: opts.compress ?? false, serializer: opts.serializer });
+  const data = (opts.serializer ?? JSONSerializer).dumps(obj);
+  return { value: signer.sign(data_payload(data, opts.compress ?? false)), data };
 }
 
 /** django.core.signing.loads: the inverse of dumps(); throws BadSignature / SignatureExpired. */
 export function loads(s: string, opts: LoadsOptions = {}): unknown {
+  return (opts.serializer ?? JSONSerializer).loads(loads_data(s, opts));
+}
+
+/** loads() up to the serializer: the verified, decompressed bytes of `s`. */
+export function loads_data(s: string, opts: Omit<LoadsOptions, 'serializer'> = {}): Buffer {
   const signer = new TimestampSigner({
     key: opts.key,
     salt: opts.salt ?? 'django.core.signing',
     fallback_keys: opts.fallback_keys,
   });
-  return signer.unsign_object(s, { max_age: opts.max_age, serializer: opts.serializer });
+  return signer.unsign_object_data(s, opts.max_age);
 }

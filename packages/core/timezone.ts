@@ -86,6 +86,7 @@ export function parse_naive(s: string, tz: string): Date {
   if (!m) throw new RangeError(`Invalid naive datetime: '${s}'`);
   const ms = m[7] ? Math.floor(Number(m[7].padEnd(6, '0')) / 1000) : 0;
   const wall = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], m[6] ? +m[6] : 0, ms);
+  if (tz === 'UTC') return new Date(wall);
   // Two passes converge on the right offset, including just after a DST change.
   let guess = wall - utc_offset_ms(new Date(wall), tz);
   guess = wall - utc_offset_ms(new Date(guess), tz);

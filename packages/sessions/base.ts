@@ -32,10 +32,12 @@ import { get_random_string, VALID_KEY_CHARS } from '@tango/core/crypto';
 import { BadSignature, KeyError, StoreUnavailable } from '@tango/core/errors';
 import type { SessionData, SessionValue } from '@tango/core/http/session_api';
 import { get_logger } from '@tango/core/log';
-import { dumps, loads } from '@tango/core/signing';
+import { py_json_loads } from '@tango/core/py_json';
+import { dumps_with_data, loads_data } from '@tango/core/signing';
 import { is_connection_error } from '@tango/core/db';
 import { fromisoformat, isoformat } from '@tango/core/timezone';
 import { CreateError, NotImplementedError, UpdateError } from './exceptions';
+import { recall, remember } from './verified_records';
 
 export { VALID_KEY_CHARS };
 
@@ -511,7 +513,10 @@ export abstract class SessionBase implements SessionData {
 
   /** signing.dumps with the class's key_salt, compressed: the format Django's db/file engines store. */
   encode(session_dict: SessionDict): string {
-    return dumps(session_dict, { salt: this.key_salt, compress: true });
+    const { value, data } = dumps_with_data(session_dict, { salt: this.key_salt, compress: true });
+    // The next request of this session most likely reads back what was just written.
+    remember(this.key_salt, value, data.toString('latin1'));
+    return value;
   }
 
   /**
@@ -521,7 +526,11 @@ export abstract class SessionBase implements SessionData {
    */
   decode(session_data: string): SessionDict {
     try {
-      const data = loads(session_data, { salt: this.key_salt });
+      const salt = this.key_salt;
+      let text = recall(salt, session_data);
+      // JSONSerializer.loads, split so that the verified text can be kept.
+      if (text === undefined) remember(salt, session_data, (text = loads_data(session_data, { salt }).toString('latin1')));
+      const data = py_json_loads(text);
       if (is_plain_object(data)) return new_dict(data);
       securityLog.warn('Session data corrupted');
     } catch (err) {

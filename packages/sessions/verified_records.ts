@@ -1,0 +1,60 @@
+/**
+ * Session records (the signed session_data the db and file engines store)
+ * that this process has already verified or written itself, with the
+ * serialized text each one carries (kept as strings: a small Buffer would pin
+ * the whole pool slab it was cut from). A record is read many times for each
+ * time it is written, and one record always decodes to the same text under the
+ * same keys, so the HMAC check, base64 and inflate run once per record
+ * instead of once per request. The JSON is still parsed on every read: each
+ * request gets data of its own to change.
+ *
+ * Only text read from the session store, or written to it by this process,
+ * belongs here, never a value a client sent (a signed cookie): a hit is found
+ * by plain string comparison, which must not stand in for the constant-time
+ * signature check on input an attacker chooses.
+ *
+ * Bounded (oldest entries go first) so that many sessions, or one huge one,
+ * cannot grow memory without limit; emptied when settings change, so a
+ * SECRET_KEY rotation that drops an old key also drops what it verified.
+ */
+import { on_settings_changed } from '@tango/core/conf';
+
+/** Entries kept per key salt (one per engine class, so a process has one or two). */
+export const MAX_RECORDS = 4096;
+/** Longer records are verified on every read rather than kept. */
+export const MAX_RECORD_LENGTH = 16 * 1024;
+const MAX_SALTS = 16;
+
+const by_salt = new Map<string, Map<string, string>>();
+
+/** The serialized text `record` (stored under key salt `salt`) was verified to carry, or undefined. */
+export function recall(salt: string, record: string): string | undefined {
+  return by_salt.get(salt)?.get(record);
+}
+
+/** Notes that `record` verifies under `salt` and carries `text`. */
+export function remember(salt: string, record: string, text: string): void {
+  if (record.length > MAX_RECORD_LENGTH) return;
+  let records = by_salt.get(salt);
+  if (records === undefined) {
+    if (by_salt.size >= MAX_SALTS) by_salt.delete(by_salt.keys().next().value as string);
+    by_salt.set(salt, (records = new Map()));
+  }
+  // A Map iterates in insertion order: the first key is the oldest entry.
+  if (records.size >= MAX_RECORDS) records.delete(records.keys().next().value as string);
+  records.set(record, text);
+}
+
+/** Forgets every record (settings changed, or a test wants a cold start). */
+export function forget_all(): void {
+  by_salt.clear();
+}
+
+/** How many records are kept, over all salts. */
+export function remembered(): number {
+  let n = 0;
+  for (const records of by_salt.values()) n += records.size;
+  return n;
+}
+
+on_settings_changed(forget_all);
