@@ -20,6 +20,21 @@ beforeEach(() => {
 });
 afterEach(() => jest.restoreAllMocks());
 
+/**
+ * Runs `fn` with fresh copies of the db engine and settings modules, so that
+ * they bind whatever crypto function the test has spied on.
+ */
+function with_fresh_store(fn: (Store: typeof SessionStore) => void): void {
+  jest.isolateModules(() => {
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const { configure: fresh_configure } = require('../../core/conf') as typeof import('../../core/conf');
+    const { SessionStore: Fresh } = require('../backends/db') as typeof import('../backends/db');
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    fresh_configure({ SECRET_KEY: TEST_SECRET_KEY });
+    fn(Fresh);
+  });
+}
+
 function record(data: Record<string, unknown>, key = TEST_SECRET_KEY): string {
   return signing.dumps(data, { key, salt: new SessionStore().key_salt, compress: true });
 }
@@ -28,13 +43,7 @@ describe('SessionBase.decode with verified records', () => {
   it('verifies a record once and decodes it on every later read', () => {
     const text = record({ user_id: 'zhiliao', cart: [1, 2] });
     const hmac = jest.spyOn(crypto, 'createHmac');
-    // Fresh copies of the modules, so that they bind the spied function.
-    jest.isolateModules(() => {
-      /* eslint-disable @typescript-eslint/no-require-imports */
-      const { configure: fresh_configure } = require('../../core/conf') as typeof import('../../core/conf');
-      const { SessionStore: Fresh } = require('../backends/db') as typeof import('../backends/db');
-      /* eslint-enable @typescript-eslint/no-require-imports */
-      fresh_configure({ SECRET_KEY: TEST_SECRET_KEY });
+    with_fresh_store((Fresh) => {
       const s = new Fresh();
       expect(s.decode(text)).toEqual(new_dict({ user_id: 'zhiliao', cart: [1, 2] }));
       expect(hmac).toHaveBeenCalledTimes(1);
@@ -56,12 +65,7 @@ describe('SessionBase.decode with verified records', () => {
 
   it('a record this process wrote decodes without a second verification', () => {
     const hmac = jest.spyOn(crypto, 'createHmac');
-    jest.isolateModules(() => {
-      /* eslint-disable @typescript-eslint/no-require-imports */
-      const { configure: fresh_configure } = require('../../core/conf') as typeof import('../../core/conf');
-      const { SessionStore: Fresh } = require('../backends/db') as typeof import('../backends/db');
-      /* eslint-enable @typescript-eslint/no-require-imports */
-      fresh_configure({ SECRET_KEY: TEST_SECRET_KEY });
+    with_fresh_store((Fresh) => {
       const s = new Fresh();
       const text = s.encode(new_dict({ count: 7 }));
       expect(hmac).toHaveBeenCalledTimes(1);
