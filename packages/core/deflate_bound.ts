@@ -28,6 +28,8 @@
 const MAX_CHECKED = 64;
 
 const counts = new Uint16Array(256);
+/** log2(i) for every count and symbol total the check can meet (N ≤ MAX_CHECKED + 1). */
+const LOG2 = Float64Array.from({ length: MAX_CHECKED + 2 }, (_, i) => (i === 0 ? 0 : Math.log2(i)));
 
 /** True when deflate (zlib format, one block) cannot give fewer than `data.length - 1` bytes. */
 export function deflate_cannot_shorten(data: Uint8Array): boolean {
@@ -39,7 +41,9 @@ export function deflate_cannot_shorten(data: Uint8Array): boolean {
   counts.fill(0);
   for (let i = 0; i < n; i++) counts[data[i]]++;
   const N = n + 1; // the literals and the end-of-block code
-  let entropy_bits = Math.log2(N); // the end-of-block code, seen once
+  const log2_N = LOG2[N];
+  // Σ c·log2(N/c) = Σ c·(log2 N − log2 c), with the end-of-block code seen once.
+  let entropy_bits = log2_N;
   let used = 0;
   let zero_run_bits = 0;
   let run = 0;
@@ -52,7 +56,7 @@ export function deflate_cannot_shorten(data: Uint8Array): boolean {
     if (run > 0) zero_run_bits += Math.min(run, 4);
     run = 0;
     used++;
-    entropy_bits += c * Math.log2(N / c);
+    entropy_bits += c * (log2_N - LOG2[c]);
   }
   // The run reaching up to the end-of-block code (symbol 256, always used).
   if (run > 0) zero_run_bits += Math.min(run, 4);
@@ -62,12 +66,27 @@ export function deflate_cannot_shorten(data: Uint8Array): boolean {
   return shortest >= n - 1;
 }
 
+// An open-addressing set of the 3-byte sequences seen, reused across calls:
+// a slot belongs to this call when its stamp is the call's.
+const SLOTS = 128; // a power of two, over twice the MAX_CHECKED - 2 sequences
+const slot_key = new Int32Array(SLOTS);
+const slot_stamp = new Uint32Array(SLOTS);
+let stamp = 0;
+
 function has_repeated_trigram(data: Uint8Array): boolean {
-  const seen = new Set<number>();
+  if (++stamp === 0x1_0000_0000) {
+    slot_stamp.fill(0);
+    stamp = 1;
+  }
   for (let i = 0; i + 2 < data.length; i++) {
     const t = (data[i] << 16) | (data[i + 1] << 8) | data[i + 2];
-    if (seen.has(t)) return true;
-    seen.add(t);
+    let h = Math.imul(t, 0x9e3779b1) >>> 25;
+    while (slot_stamp[h] === stamp) {
+      if (slot_key[h] === t) return true;
+      h = (h + 1) & (SLOTS - 1);
+    }
+    slot_stamp[h] = stamp;
+    slot_key[h] = t;
   }
   return false;
 }

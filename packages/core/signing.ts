@@ -11,11 +11,11 @@
  * namespaces signatures so a value signed for one purpose (a session) cannot
  * be replayed for another (a cookie).
  */
-import * as nodeCrypto from 'node:crypto';
 import { inflateSync } from 'node:zlib';
 import { on_settings_changed, settings } from './conf';
 import { time } from './clock';
 import { constant_time_compare, resolve_algorithm, salted_hmac_key } from './crypto';
+import { HmacKey } from './hmac';
 import { BadSignature, SignatureExpired } from './errors';
 import { py_float_repr, py_json_dumps, py_json_loads, py_str } from './py_json';
 import { deflate_cannot_shorten } from './deflate_bound';
@@ -168,15 +168,15 @@ const SEP_UNSAFE = /^[A-z0-9\-_=]*\n?$/;
 // memory without limit.
 const DERIVED_KEY_SECRETS = 16;
 const DERIVED_KEY_SALTS = 256;
-const derivedByStringSecret = new Map<string, Map<string, Buffer>>();
-const derivedByBytesSecret = new Map<string, Map<string, Buffer>>();
+const derivedByStringSecret = new Map<string, Map<string, HmacKey>>();
+const derivedByBytesSecret = new Map<string, Map<string, HmacKey>>();
 
 function boundedSet<V>(map: Map<string, V>, key: string, value: V, limit: number): void {
   if (map.size >= limit) map.delete(map.keys().next().value as string);
   map.set(key, value);
 }
 
-function derivedKey(keySalt: string, secret: SigningKey, algorithm: string): Buffer {
+function derivedKey(keySalt: string, secret: SigningKey, algorithm: string): HmacKey {
   const bySecret = typeof secret === 'string' ? derivedByStringSecret : derivedByBytesSecret;
   const secretId = typeof secret === 'string' ? secret : secret.toString('latin1');
   let bySalt = bySecret.get(secretId);
@@ -188,7 +188,7 @@ function derivedKey(keySalt: string, secret: SigningKey, algorithm: string): Buf
   const saltId = `${algorithm}\u0000${keySalt}`;
   let key = bySalt.get(saltId);
   if (key === undefined) {
-    key = salted_hmac_key(keySalt, secret, algorithm);
+    key = new HmacKey(resolve_algorithm(algorithm), salted_hmac_key(keySalt, secret, algorithm));
     boundedSet(bySalt, saltId, key, DERIVED_KEY_SALTS);
   }
   return key;
@@ -288,9 +288,8 @@ export class Signer {
 
   signature(value: SignableValue, key?: SigningKey): string {
     const secret = isEmptyKey(key) ? this.key : (key as SigningKey);
-    const algorithm = resolve_algorithm(this.algorithm);
-    const hmacKey = derivedKey(`${this.salt}signer`, secret, this.algorithm);
-    return b64_encode(nodeCrypto.createHmac(algorithm, hmacKey).update(py_str(value), 'utf8').digest());
+    resolve_algorithm(this.algorithm);
+    return b64_encode(derivedKey(`${this.salt}signer`, secret, this.algorithm).digest(py_str(value)));
   }
 
   sign(value: SignableValue): string {

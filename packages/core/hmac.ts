@@ -1,0 +1,61 @@
+/**
+ * HMAC (RFC 2104) for a key used over and over, as two one-shot hashes.
+ *
+ * `crypto.createHmac` builds a native Hmac object and prepares the key on
+ * every call; a signer that signs or verifies with the same derived key on
+ * every request pays for that each time. With the key's inner and outer pads
+ * computed once, an HMAC is H(opad ‖ H(ipad ‖ message)): two `crypto.hash`
+ * calls on reused buffers, with the very bytes createHmac gives (tested).
+ * Where `crypto.hash` is missing (Node before 20.12) or the hash's block size
+ * is unknown, createHmac is used.
+ */
+import * as nodeCrypto from 'node:crypto';
+
+const BLOCK_BYTES: Readonly<Record<string, number>> = {
+  md5: 64, sha1: 64, sha224: 64, sha256: 64, sha384: 128, sha512: 128, 'sha512-224': 128, 'sha512-256': 128,
+};
+
+type OneShotHash = (algorithm: string, data: Uint8Array, encoding: 'buffer') => Buffer;
+const one_shot = (nodeCrypto as unknown as { hash?: OneShotHash }).hash;
+
+/** Message bytes go after the inner pad in this buffer; it grows for long messages. */
+let scratch = Buffer.allocUnsafe(1024);
+
+export class HmacKey {
+  private readonly inner: Buffer | null = null;
+  private readonly outer: Buffer | null = null;
+  private readonly block: number;
+
+  constructor(readonly algorithm: string, private readonly key: Buffer) {
+    this.block = BLOCK_BYTES[algorithm] ?? 0;
+    if (!one_shot || this.block === 0) return;
+    const k = key.length > this.block ? nodeCrypto.createHash(algorithm).update(key).digest() : key;
+    const inner = Buffer.alloc(this.block, 0x36);
+    const digest_bytes = nodeCrypto.createHash(algorithm).digest().length;
+    const outer = Buffer.alloc(this.block + digest_bytes, 0x5c);
+    for (let i = 0; i < k.length; i++) {
+      inner[i] ^= k[i];
+      outer[i] ^= k[i];
+    }
+    this.inner = inner;
+    this.outer = outer;
+  }
+
+  /** HMAC of the UTF-8 bytes of `message`. */
+  digest(message: string): Buffer {
+    const inner = this.inner;
+    const outer = this.outer;
+    if (inner === null || outer === null || one_shot === undefined) {
+      return nodeCrypto.createHmac(this.algorithm, this.key).update(message, 'utf8').digest();
+    }
+    const block = this.block;
+    // A UTF-16 code unit is at most 3 UTF-8 bytes.
+    if (scratch.length < block + message.length * 3) scratch = Buffer.allocUnsafe(block + message.length * 3);
+    inner.copy(scratch, 0);
+    const n = scratch.write(message, block, 'utf8');
+    const inner_hash = one_shot(this.algorithm, scratch.subarray(0, block + n), 'buffer');
+    // `outer` is only ever used here, synchronously: its tail can be overwritten each call.
+    inner_hash.copy(outer, block);
+    return one_shot(this.algorithm, outer, 'buffer');
+  }
+}
