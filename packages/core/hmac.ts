@@ -18,8 +18,10 @@ const BLOCK_BYTES: Readonly<Record<string, number>> = {
 type OneShotHash = (algorithm: string, data: Uint8Array, encoding: 'buffer') => Buffer;
 const one_shot = (nodeCrypto as unknown as { hash?: OneShotHash }).hash;
 
-/** Message bytes go after the inner pad in this buffer; it grows for long messages. */
+/** Message bytes go after the inner pad in this buffer, which grows up to SCRATCH_MAX. */
 let scratch = Buffer.allocUnsafe(1024);
+/** Longer messages go through createHmac: one huge value must not pin a huge buffer for good. */
+const SCRATCH_MAX = 64 * 1024;
 
 export class HmacKey {
   private readonly inner: Buffer | null = null;
@@ -45,12 +47,13 @@ export class HmacKey {
   digest(message: string): Buffer {
     const inner = this.inner;
     const outer = this.outer;
-    if (inner === null || outer === null || one_shot === undefined) {
-      return nodeCrypto.createHmac(this.algorithm, this.key).update(message, 'utf8').digest();
-    }
     const block = this.block;
     // A UTF-16 code unit is at most 3 UTF-8 bytes.
-    if (scratch.length < block + message.length * 3) scratch = Buffer.allocUnsafe(block + message.length * 3);
+    const room = block + message.length * 3;
+    if (inner === null || outer === null || one_shot === undefined || room > SCRATCH_MAX) {
+      return nodeCrypto.createHmac(this.algorithm, this.key).update(message, 'utf8').digest();
+    }
+    if (scratch.length < room) scratch = Buffer.allocUnsafe(Math.min(SCRATCH_MAX, Math.max(room, scratch.length * 2)));
     inner.copy(scratch, 0);
     const n = scratch.write(message, block, 'utf8');
     const inner_hash = one_shot(this.algorithm, scratch.subarray(0, block + n), 'buffer');
