@@ -93,9 +93,11 @@ function build_config(alias: string, s: Settings): Knex.Config {
       acquireConnectionTimeout: timeout,
       pool: {
         // knex gives SQLite a single connection; a second writer waits on the file lock for `timeout`.
-        afterCreate(conn: { pragma(sql: string): unknown }, done: (err: Error | null, conn: unknown) => void) {
+        afterCreate(conn: { pragma(sql: string): unknown; exec(sql: string): unknown }, done: (err: Error | null, conn: unknown) => void) {
           try {
             conn.pragma(`busy_timeout = ${Math.floor(timeout)}`);
+            // Django 5.1's OPTIONS['init_command'], run on every new connection (e.g. 'PRAGMA journal_mode=WAL').
+            if (typeof opts.init_command === 'string' && opts.init_command.trim()) conn.exec(opts.init_command);
             done(null, conn);
           } catch (err) {
             done(err as Error, conn);

@@ -35,6 +35,10 @@ const database = z.object({
   POOL: z.object({ min: z.number().int().nonnegative(), max: z.number().int().positive() }).optional(),
   /** Milliseconds to wait for a connection or a query before giving up (a 5xx, never a hang). */
   TIMEOUT: z.number().int().positive().optional(),
+  /** Driver options; the keys Tango reads itself are checked here, the rest pass through. */
+  OPTIONS: z.object({
+    init_command: z.string({ error: 'SQL text run on each new SQLite connection' }).optional(),
+  }).loose().optional(),
 }).loose();
 
 /** Maps a CACHES BACKEND, short or Django-dotted, to the kind of store. */

@@ -100,3 +100,36 @@ test('integrity errors are recognised on SQLite', async () => {
   expect(is_integrity_error(err)).toBe(true);
   expect(is_connection_error(err)).toBe(false);
 });
+
+describe("SQLite OPTIONS['init_command'] (Django 5.1)", () => {
+  test('runs on each new connection: WAL journal mode for a file database', async () => {
+    configure({ ...base, DATABASES: { default: { ENGINE: 'sqlite3', NAME: 'wal.sqlite3', OPTIONS: { init_command: 'PRAGMA journal_mode=WAL' } } } }, dir);
+    const knex = get_connection();
+    expect(await knex.raw('PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
+    await knex.raw('CREATE TABLE t (x integer)');
+    await knex('t').insert({ x: 1 });
+    expect(fs.existsSync(path.join(dir, 'wal.sqlite3-wal'))).toBe(true);
+    // A rebuilt connection runs it again (WAL sticks to the file; synchronous is per connection).
+    configure({ ...base, DATABASES: { default: { ENGINE: 'sqlite3', NAME: 'wal.sqlite3', OPTIONS: { init_command: 'PRAGMA synchronous=NORMAL' } } } }, dir);
+    expect(await get_connection().raw('PRAGMA synchronous')).toEqual([{ synchronous: 1 }]);
+  });
+
+  test('without it the connection keeps SQLite defaults', async () => {
+    sqlite();
+    expect(await get_connection().raw('PRAGMA journal_mode')).toEqual([{ journal_mode: 'delete' }]);
+  });
+
+  test('a failing init_command fails the query with SQLite\'s own message, within TIMEOUT', async () => {
+    configure({ ...base, DATABASES: { default: { ENGINE: 'sqlite3', NAME: 'bad.sqlite3', TIMEOUT: 300, OPTIONS: { init_command: 'PRAGMA nonsense syntax here' } } } }, dir);
+    const started = Date.now();
+    // Not `.rejects.toThrow`: better-sqlite3's error class may come from the realm of an earlier test file in this worker.
+    const outcome = await Promise.resolve(get_connection().raw('SELECT 1')).then((rows: unknown) => ({ rows }), (err: unknown) => ({ err: String(err) }));
+    expect(outcome).toEqual({ err: expect.stringMatching(/syntax error/) });
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  test('a non-string init_command stops configure with one line naming it', () => {
+    expect(() => configure({ ...base, DATABASES: { default: { ENGINE: 'sqlite3', NAME: 'x.sqlite3', OPTIONS: { init_command: 42 } } } }, dir))
+      .toThrow(/DATABASES\.default\.OPTIONS\.init_command/);
+  });
+});
