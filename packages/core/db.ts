@@ -240,19 +240,16 @@ export function db_datetime_candidates(value: unknown, conn: Knex): Date[] {
   if (tz === 'UTC') return [parse_naive(value, 'UTC')];
   const wall = parse_naive(value, 'UTC').getTime();
   const DAY = 86_400_000;
-  const before = utc_offset_ms(new Date(wall - DAY), tz);
-  if (before === utc_offset_ms(new Date(wall), tz) && before === utc_offset_ms(new Date(wall + DAY), tz)) {
-    // The usual case, no offset change within a day: what the general search below finds, without its arrays.
-    const t = wall - before;
-    if (utc_offset_ms(new Date(t), tz) === before) return [new Date(t)];
+  // Each offset in force within a day gives one reading; it counts if that offset holds at the instant read.
+  // Usually all three are one offset, checked once.
+  const found: number[] = [];
+  for (const d of [-DAY, 0, DAY]) {
+    const off = utc_offset_ms(new Date(wall + d), tz);
+    const t = wall - off;
+    if (!found.includes(t) && utc_offset_ms(new Date(t), tz) === off) found.push(t);
   }
-  const offsets = new Set([-DAY, 0, DAY].map((d) => utc_offset_ms(new Date(wall + d), tz)));
-  const found = [...offsets]
-    .map((off) => wall - off)
-    .filter((t) => utc_offset_ms(new Date(t), tz) === wall - t)
-    .sort((a, b) => a - b)
-    .map((t) => new Date(t));
-  return found.length ? found : [parse_naive(value, tz)];
+  if (found.length === 0) return [parse_naive(value, tz)];
+  return found.sort((a, b) => a - b).map((t) => new Date(t));
 }
 
 /** The instant a datetime column value denotes; in a repeated DST hour, the first reading (Python's fold=0). */

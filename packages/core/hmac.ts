@@ -23,42 +23,45 @@ let scratch = Buffer.allocUnsafe(1024);
 /** Longer messages go through createHmac: one huge value must not pin a huge buffer for good. */
 const SCRATCH_MAX = 64 * 1024;
 
+/** A key's inner pad, and its outer pad with room for the inner hash after it. */
+interface Pads {
+  readonly inner: Buffer;
+  readonly outer: Buffer;
+}
+
 export class HmacKey {
-  private readonly inner: Buffer | null = null;
-  private readonly outer: Buffer | null = null;
-  private readonly block: number;
+  /** Null where createHmac does the work (no one-shot hash, or an unknown block size). */
+  private readonly pads: Pads | null = null;
 
   constructor(readonly algorithm: string, private readonly key: Buffer) {
-    this.block = BLOCK_BYTES[algorithm] ?? 0;
-    if (!one_shot || this.block === 0) return;
-    const k = key.length > this.block ? nodeCrypto.createHash(algorithm).update(key).digest() : key;
-    const inner = Buffer.alloc(this.block, 0x36);
+    const block = BLOCK_BYTES[algorithm];
+    if (!one_shot || block === undefined) return;
+    const k = key.length > block ? nodeCrypto.createHash(algorithm).update(key).digest() : key;
+    const inner = Buffer.alloc(block, 0x36);
     const digest_bytes = nodeCrypto.createHash(algorithm).digest().length;
-    const outer = Buffer.alloc(this.block + digest_bytes, 0x5c);
+    const outer = Buffer.alloc(block + digest_bytes, 0x5c);
     for (let i = 0; i < k.length; i++) {
       inner[i] ^= k[i];
       outer[i] ^= k[i];
     }
-    this.inner = inner;
-    this.outer = outer;
+    this.pads = { inner, outer };
   }
 
   /** HMAC of the UTF-8 bytes of `message`. */
   digest(message: string): Buffer {
-    const inner = this.inner;
-    const outer = this.outer;
-    const block = this.block;
+    const pads = this.pads;
     // A UTF-16 code unit is at most 3 UTF-8 bytes.
-    const room = block + message.length * 3;
-    if (inner === null || outer === null || one_shot === undefined || room > SCRATCH_MAX) {
+    const room = pads === null ? 0 : pads.inner.length + message.length * 3;
+    if (pads === null || one_shot === undefined || room > SCRATCH_MAX) {
       return nodeCrypto.createHmac(this.algorithm, this.key).update(message, 'utf8').digest();
     }
+    const { inner, outer } = pads;
     if (scratch.length < room) scratch = Buffer.allocUnsafe(Math.min(SCRATCH_MAX, Math.max(room, scratch.length * 2)));
     inner.copy(scratch, 0);
-    const n = scratch.write(message, block, 'utf8');
-    const inner_hash = one_shot(this.algorithm, scratch.subarray(0, block + n), 'buffer');
+    const n = scratch.write(message, inner.length, 'utf8');
+    const inner_hash = one_shot(this.algorithm, scratch.subarray(0, inner.length + n), 'buffer');
     // `outer` is only ever used here, synchronously: its tail can be overwritten each call.
-    inner_hash.copy(outer, block);
+    inner_hash.copy(outer, inner.length);
     return one_shot(this.algorithm, outer, 'buffer');
   }
 }

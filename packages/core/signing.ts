@@ -16,6 +16,7 @@ import { on_settings_changed, settings } from './conf';
 import { time } from './clock';
 import { constant_time_compare, resolve_algorithm, salted_hmac_key } from './crypto';
 import { HmacKey } from './hmac';
+import { set_bounded } from './bounded_map';
 import { BadSignature, SignatureExpired } from './errors';
 import { py_float_repr, py_json_dumps, py_json_loads, py_str } from './py_json';
 import { deflate_cannot_shorten } from './deflate_bound';
@@ -145,8 +146,13 @@ export interface Serializer {
  */
 export const JSONSerializer: Serializer = {
   dumps: (obj) => Buffer.from(py_json_dumps(obj), 'latin1'),
-  loads: (data) => py_json_loads(data.toString('latin1')),
+  loads: (data) => py_json_loads(json_text(data)),
 };
+
+/** The JSON text in JSONSerializer bytes (what its loads() parses with py_json_loads). */
+export function json_text(data: Buffer): string {
+  return data.toString('latin1');
+}
 
 // Django's _SEP_UNSAFE = r"^[A-z0-9-_=]*$" used with re.match. A-z also spans
 // [ \ ] ^ _ and the backtick, and Python's $ also matches before one trailing
@@ -171,25 +177,20 @@ const DERIVED_KEY_SALTS = 256;
 const derivedByStringSecret = new Map<string, Map<string, HmacKey>>();
 const derivedByBytesSecret = new Map<string, Map<string, HmacKey>>();
 
-function boundedSet<V>(map: Map<string, V>, key: string, value: V, limit: number): void {
-  if (map.size >= limit) map.delete(map.keys().next().value as string);
-  map.set(key, value);
-}
-
 function derivedKey(keySalt: string, secret: SigningKey, algorithm: string): HmacKey {
   const bySecret = typeof secret === 'string' ? derivedByStringSecret : derivedByBytesSecret;
   const secretId = typeof secret === 'string' ? secret : secret.toString('latin1');
   let bySalt = bySecret.get(secretId);
   if (bySalt === undefined) {
     bySalt = new Map();
-    boundedSet(bySecret, secretId, bySalt, DERIVED_KEY_SECRETS);
+    set_bounded(bySecret, secretId, bySalt, DERIVED_KEY_SECRETS);
   }
   // signature() has validated the algorithm first, and no hash name holds a NUL.
   const saltId = `${algorithm}\u0000${keySalt}`;
   let key = bySalt.get(saltId);
   if (key === undefined) {
     key = new HmacKey(resolve_algorithm(algorithm), salted_hmac_key(keySalt, secret, algorithm));
-    boundedSet(bySalt, saltId, key, DERIVED_KEY_SALTS);
+    set_bounded(bySalt, saltId, key, DERIVED_KEY_SALTS);
   }
   return key;
 }

@@ -33,7 +33,7 @@ import { BadSignature, KeyError, StoreUnavailable } from '@tango/core/errors';
 import type { SessionData, SessionValue } from '@tango/core/http/session_api';
 import { get_logger } from '@tango/core/log';
 import { py_json_loads } from '@tango/core/py_json';
-import { dumps_with_data, loads_data } from '@tango/core/signing';
+import { dumps_with_data, json_text, loads_data } from '@tango/core/signing';
 import { is_connection_error } from '@tango/core/db';
 import { fromisoformat, isoformat } from '@tango/core/timezone';
 import { CreateError, NotImplementedError, UpdateError } from './exceptions';
@@ -515,7 +515,7 @@ export abstract class SessionBase implements SessionData {
   encode(session_dict: SessionDict): string {
     const { value, data } = dumps_with_data(session_dict, { salt: this.key_salt, compress: true });
     // The next request of this session most likely reads back what was just written.
-    remember(this.key_salt, value, data.toString('latin1'));
+    remember(this.key_salt, value, json_text(data));
     return value;
   }
 
@@ -528,8 +528,8 @@ export abstract class SessionBase implements SessionData {
     try {
       const salt = this.key_salt;
       let text = recall(salt, session_data);
-      // JSONSerializer.loads, split so that the verified text can be kept.
-      if (text === undefined) remember(salt, session_data, (text = loads_data(session_data, { salt }).toString('latin1')));
+      // JSONSerializer.loads in its two steps, so that the verified text can be kept.
+      if (text === undefined) remember(salt, session_data, (text = json_text(loads_data(session_data, { salt }))));
       const data = py_json_loads(text);
       if (is_plain_object(data)) return new_dict(data);
       securityLog.warn('Session data corrupted');

@@ -17,6 +17,7 @@
  * cannot grow memory without limit; emptied when settings change, so a
  * SECRET_KEY rotation that drops an old key also drops what it verified.
  */
+import { set_bounded } from '@tango/core/bounded_map';
 import { on_settings_changed } from '@tango/core/conf';
 
 /** Entries kept per key salt (one per engine class, so a process has one or two). */
@@ -36,13 +37,8 @@ export function recall(salt: string, record: string): string | undefined {
 export function remember(salt: string, record: string, text: string): void {
   if (record.length > MAX_RECORD_LENGTH) return;
   let records = by_salt.get(salt);
-  if (records === undefined) {
-    if (by_salt.size >= MAX_SALTS) by_salt.delete(by_salt.keys().next().value as string);
-    by_salt.set(salt, (records = new Map()));
-  }
-  // A Map iterates in insertion order: the first key is the oldest entry.
-  if (records.size >= MAX_RECORDS) records.delete(records.keys().next().value as string);
-  records.set(record, text);
+  if (records === undefined) set_bounded(by_salt, salt, (records = new Map()), MAX_SALTS);
+  set_bounded(records, record, text, MAX_RECORDS);
 }
 
 /** Forgets every record (settings changed, or a test wants a cold start). */

@@ -37,7 +37,7 @@ const database = z.object({
   TIMEOUT: z.number().int().positive().optional(),
   /** Driver options; the keys Tango reads itself are checked here, the rest pass through. */
   OPTIONS: z.object({
-    init_command: z.string({ error: 'SQL text run on each new SQLite connection' }).optional(),
+    init_command: z.string().optional(),
   }).loose().optional(),
 }).loose();
 

@@ -4,6 +4,7 @@
  * django/core/signing.py get_cookie_signer), kept apart from cookie rendering
  * so both the request and the response side share one salt rule.
  */
+import { set_bounded } from '../bounded_map';
 import { settings } from '../conf';
 import { BadSignature, SignatureExpired } from '../errors';
 import { TimestampSigner, type SignableValue, type SigningKey } from '../signing';
@@ -68,8 +69,7 @@ function prefixedCookieKey(secret: string): string {
   let key = prefixedKeys.get(secret);
   if (key === undefined) {
     key = COOKIE_KEY_PREFIX_TEXT + secret;
-    if (prefixedKeys.size >= PREFIXED_KEYS_LIMIT) prefixedKeys.delete(prefixedKeys.keys().next().value as string);
-    prefixedKeys.set(secret, key);
+    set_bounded(prefixedKeys, secret, key, PREFIXED_KEYS_LIMIT);
   }
   return key;
 }
