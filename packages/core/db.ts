@@ -14,6 +14,7 @@
 import * as path from 'node:path';
 import type { Knex } from 'knex';
 import { settings, on_settings_changed, type Settings, type DatabaseSettings } from './conf';
+import { release_all, type LeasePool } from './connection_lease';
 import { ImproperlyConfigured } from './errors';
 import { get_logger } from './log';
 import { on_shutdown } from './shutdown';
@@ -184,6 +185,8 @@ export function uses_prepared_statements(conn: Knex): boolean {
 
 function drop(alias: string, entry: Entry): void {
   connections.delete(alias);
+  const pool = (entry.knex.client as { pool?: LeasePool | null }).pool;
+  if (pool) release_all(pool);
   const p: Promise<void> = entry.knex.destroy().catch(() => undefined).finally(() => closing.delete(p));
   closing.add(p);
 }

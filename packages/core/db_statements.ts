@@ -10,6 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
+import { give_back, take, type LeasePool } from './connection_lease';
 import { uses_prepared_statements, vendor } from './db';
 
 /** A statement written once with `?` placeholders; PostgreSQL gets `$1…$n`. */
@@ -42,7 +43,7 @@ export function quote_name(name: string): string {
 }
 
 interface KnexClient {
-  pool?: { numUsed(): number; numFree(): number; numPendingAcquires(): number } | null;
+  pool?: (LeasePool & { numUsed(): number; numFree(): number }) | null;
   acquireConnection(): Promise<unknown>;
   releaseConnection(connection: unknown): Promise<void>;
   emit(event: 'query', data: { sql: string; bindings: readonly unknown[]; method: 'raw' }): boolean;
@@ -106,29 +107,42 @@ function idle_sqlite_connection(client: KnexClient): SqliteConnection | undefine
 }
 
 /** Runs `st` with `bindings` on a pooled connection of `conn`. */
-export async function run_statement<Row = Record<string, unknown>>(conn: Knex, st: Statement, bindings: readonly unknown[]): Promise<StatementResult<Row>> {
+export function run_statement<Row = Record<string, unknown>>(conn: Knex, st: Statement, bindings: readonly unknown[]): Promise<StatementResult<Row>> {
   const client = conn.client as unknown as KnexClient;
-  const sqlite = vendor(conn) === 'sqlite';
-  const sql = sqlite ? st.sqlite : st.postgresql;
-  client.emit('query', { sql, bindings, method: 'raw' });
-  if (sqlite) {
-    const idle = idle_sqlite_connection(client);
-    if (idle !== undefined) return run_sqlite<Row>(idle, st, bindings);
+  if (vendor(conn) === 'sqlite') {
+    client.emit('query', { sql: st.sqlite, bindings, method: 'raw' });
+    return run_sqlite_pooled<Row>(client, st, bindings);
   }
+  client.emit('query', { sql: st.postgresql, bindings, method: 'raw' });
+  return run_pg<Row>(conn, client, st, bindings);
+}
+
+async function run_sqlite_pooled<Row>(client: KnexClient, st: Statement, bindings: readonly unknown[]): Promise<StatementResult<Row>> {
+  const idle = idle_sqlite_connection(client);
+  if (idle !== undefined) return run_sqlite<Row>(idle, st, bindings);
   const connection = await client.acquireConnection();
   try {
-    if (sqlite) {
-      idle_sqlite.set(client, connection as SqliteConnection);
-      return run_sqlite<Row>(connection as SqliteConnection, st, bindings);
-    }
-    // A named statement is parsed and planned once per connection; pg copies a
-    // config object per call, which the plain (text, values) form avoids.
-    const pg = connection as PgConnection;
-    const result = uses_prepared_statements(conn)
-      ? await pg.query({ name: st.name, text: sql, values: bindings })
-      : await pg.query(sql, bindings);
-    return { rows: result.rows as Row[], count: result.rowCount ?? 0 };
+    idle_sqlite.set(client, connection as SqliteConnection);
+    return run_sqlite<Row>(connection as SqliteConnection, st, bindings);
   } finally {
     await client.releaseConnection(connection);
+  }
+}
+
+async function run_pg<Row>(conn: Knex, client: KnexClient, st: Statement, bindings: readonly unknown[]): Promise<StatementResult<Row>> {
+  const pool = client.pool;
+  const connection = ((pool && take(pool)) ?? await client.acquireConnection()) as PgConnection;
+  let healthy = false;
+  try {
+    // A named statement is parsed and planned once per connection; pg copies a
+    // config object per call, which the plain (text, values) form avoids.
+    const result = uses_prepared_statements(conn)
+      ? await connection.query({ name: st.name, text: st.postgresql, values: bindings })
+      : await connection.query(st.postgresql, bindings);
+    healthy = true;
+    return { rows: result.rows as Row[], count: result.rowCount ?? 0 };
+  } finally {
+    if (pool) give_back(pool, connection, healthy);
+    else await client.releaseConnection(connection);
   }
 }

@@ -32,7 +32,8 @@ const database = z.object({
   USER: z.string().optional(),
   PASSWORD: z.string().optional(),
   URL: z.string().min(1, 'a non-empty database URL').optional(),
-  POOL: z.object({ min: z.number().int().nonnegative(), max: z.number().int().positive() }).optional(),
+  POOL: z.object({ min: z.number().int().nonnegative().optional(), max: z.number().int().positive().optional() })
+    .refine((p) => (p.min ?? 0) <= (p.max ?? 10), 'min no larger than max (defaults: min 0, max 10)').optional(),
   /** Milliseconds to wait for a connection or a query before giving up (a 5xx, never a hang). */
   TIMEOUT: z.number().int().positive().optional(),
   /** Driver options; the keys Tango reads itself are checked here, the rest pass through. */

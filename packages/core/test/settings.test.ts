@@ -35,6 +35,13 @@ describe('settings defaults', () => {
   });
 });
 
+test('POOL takes min or max alone, the other keeping its default', () => {
+  for (const POOL of [{ max: 20 }, { min: 2 }]) {
+    const s = validate_settings({ SECRET_KEY: 'k', DATABASES: { default: { ENGINE: 'postgresql', URL: 'postgres://h/d', POOL } } });
+    expect(s.DATABASES.default.POOL).toEqual(POOL);
+  }
+});
+
 describe('a bad setting is one line naming the setting, the value and what is expected', () => {
   const cases: Array<[string, Record<string, unknown>, RegExp]> = [
     ['empty SECRET_KEY', { SECRET_KEY: '' }, /^Invalid setting SECRET_KEY = '': expected a non-empty string\.$/],
@@ -46,6 +53,10 @@ describe('a bad setting is one line naming the setting, the value and what is ex
     ['unknown SESSION_ENGINE', { SESSION_ENGINE: 'nosuch' }, /^Invalid setting SESSION_ENGINE = 'nosuch': expected one of db, file, cache, cached_db, signed_cookies/],
     ['DATABASES entry without ENGINE', { DATABASES: { default: { NAME: 'x.sqlite3' } } }, /^Invalid setting DATABASES\.default\.ENGINE = \(missing\): expected an ENGINE: 'sqlite3' or 'postgresql'\.$/],
     ['USE_TZ not a boolean', { USE_TZ: 'yes' }, /^Invalid setting USE_TZ = 'yes': expected/],
+    ['POOL min above max', { DATABASES: { default: { ENGINE: 'postgresql', URL: 'postgres://h/d', POOL: { min: 5, max: 2 } } } },
+      /^Invalid setting DATABASES\.default\.POOL = \{.*\}: expected min no larger than max \(defaults: min 0, max 10\)\.$/],
+    ['POOL max 0', { DATABASES: { default: { ENGINE: 'postgresql', URL: 'postgres://h/d', POOL: { max: 0 } } } },
+      /^Invalid setting DATABASES\.default\.POOL\.max = 0: expected/],
   ];
   it.each(cases)('%s', (_name, raw, message) => {
     const withKey = 'SECRET_KEY' in raw || Object.keys(raw).length === 0 ? raw : { SECRET_KEY: 'k', ...raw };
