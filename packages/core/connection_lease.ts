@@ -8,20 +8,38 @@
  *
  * A kept connection stays checked out of the pool, so the pool's limits and
  * timeouts still hold for everyone else. It goes back to the pool when anyone
- * is waiting for a connection, when it broke (knex marks it disposed, or a
- * statement on it failed), and otherwise once it has been idle through one
- * whole turn of the event loop.
+ * is waiting there for a connection, when it broke (knex marks it disposed,
+ * or a statement on it failed), and otherwise once it has been idle through
+ * one whole turn of the event loop.
+ *
+ * When the pool is full, a statement waits here rather than in the pool: a
+ * statement that ends hands its connection straight to the first one waiting.
+ * Code waiting in the pool itself comes first (the pool gets every connection
+ * while anyone waits there), and a statement waits here at most
+ * PARKED_MS before it queues in the pool like anyone else.
  */
 
 /** The part of a tarn pool used here. */
 export interface LeasePool {
+  readonly max: number;
+  numFree(): number;
+  numUsed(): number;
+  numPendingCreates(): number;
   numPendingAcquires(): number;
   release(connection: object): boolean;
+  on(event: 'release', fn: () => void): void;
 }
 
 /** knex sets this on a connection that errored or ended; the pool destroys such a connection instead of lending it again. */
 interface Disposable {
   __knex__disposed?: unknown;
+}
+
+interface Parked {
+  since: number;
+  resolve(connection: object): void;
+  reject(err: unknown): void;
+  from_pool(): Promise<object>;
 }
 
 interface Kept {
@@ -30,17 +48,29 @@ interface Kept {
   /** Idle through a whole sweep already: returned to the pool at the next one. */
   old: object[];
   sweeping: boolean;
+  /** Statements waiting for a connection while the pool is full, oldest first. */
+  parked: Parked[];
+  watchdog: NodeJS.Timeout | undefined;
 }
+
+/** The longest a statement waits here for a connection before it asks the pool (ms). */
+export const PARKED_MS = 50;
 
 const kept = new WeakMap<LeasePool, Kept>();
 
 function kept_of(pool: LeasePool): Kept {
   let k = kept.get(pool);
-  if (k === undefined) kept.set(pool, (k = { fresh: [], old: [], sweeping: false }));
+  if (k === undefined) {
+    kept.set(pool, (k = { fresh: [], old: [], sweeping: false, parked: [], watchdog: undefined }));
+    // Whoever returns a connection to the pool while statements wait here lets the first of them queue there for it.
+    pool.on('release', () => {
+      if (k!.parked.length > 0 && pool.numPendingAcquires() === 0) unpark(k!.parked.shift()!);
+    });
+  }
   return k;
 }
 
-/** A kept connection of `pool` that is still usable, or undefined (then acquire one from the pool). */
+/** A kept connection of `pool` that is still usable, or undefined. */
 export function take(pool: LeasePool): object | undefined {
   const k = kept.get(pool);
   if (k === undefined) return undefined;
@@ -52,13 +82,53 @@ export function take(pool: LeasePool): object | undefined {
   }
 }
 
-/** Hands `connection` back after a statement: kept for the next one, or returned to the pool (see the module comment). */
+function full(pool: LeasePool): boolean {
+  return pool.numFree() === 0 && pool.numUsed() + pool.numPendingCreates() >= pool.max;
+}
+
+/**
+ * A connection for one statement: a kept one, or (the pool being full) the
+ * next one a statement gives back, or else one from the pool (`from_pool`).
+ */
+export function lease(pool: LeasePool, from_pool: () => Promise<object>): object | Promise<object> {
+  const connection = take(pool);
+  if (connection !== undefined) return connection;
+  if (!full(pool) || pool.numPendingAcquires() > 0) return from_pool();
+  const k = kept_of(pool);
+  return new Promise<object>((resolve, reject) => {
+    k.parked.push({ since: Date.now(), resolve, reject, from_pool });
+    watch(k);
+  });
+}
+
+function unpark(p: Parked): void {
+  p.from_pool().then(p.resolve, p.reject);
+}
+
+/** While statements wait here, a timer sends those waiting longer than PARKED_MS to the pool. */
+function watch(k: Kept): void {
+  if (k.watchdog !== undefined) return;
+  k.watchdog = setTimeout(() => {
+    k.watchdog = undefined;
+    const overdue = Date.now() - PARKED_MS;
+    while (k.parked.length > 0 && k.parked[0].since <= overdue) unpark(k.parked.shift()!);
+    if (k.parked.length > 0) watch(k);
+  }, PARKED_MS);
+  k.watchdog.unref();
+}
+
+/** Hands `connection` back after a statement: to a waiting statement, kept for the next one, or returned to the pool. */
 export function give_back(pool: LeasePool, connection: object, healthy: boolean): void {
   if (!healthy || (connection as Disposable).__knex__disposed || pool.numPendingAcquires() > 0) {
     pool.release(connection);
     return;
   }
   const k = kept_of(pool);
+  const waiting = k.parked.shift();
+  if (waiting !== undefined) {
+    waiting.resolve(connection);
+    return;
+  }
   k.fresh.push(connection);
   if (!k.sweeping) {
     k.sweeping = true;
@@ -74,11 +144,12 @@ function sweep(pool: LeasePool, k: Kept): void {
   if (k.sweeping) setImmediate(sweep, pool, k);
 }
 
-/** Returns every kept connection of `pool` now (before the pool is destroyed). */
+/** Returns every kept connection of `pool` now and sends waiting statements to the pool (before it is destroyed). */
 export function release_all(pool: LeasePool): void {
   const k = kept.get(pool);
   if (k === undefined) return;
   for (const connection of k.old.concat(k.fresh)) pool.release(connection);
   k.old = [];
   k.fresh = [];
+  for (const p of k.parked.splice(0)) unpark(p);
 }

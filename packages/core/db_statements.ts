@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import { give_back, take, type LeasePool } from './connection_lease';
+import { give_back, lease, type LeasePool } from './connection_lease';
 import { uses_prepared_statements, vendor } from './db';
 
 /** A statement written once with `?` placeholders; PostgreSQL gets `$1…$n`. */
@@ -43,7 +43,7 @@ export function quote_name(name: string): string {
 }
 
 interface KnexClient {
-  pool?: (LeasePool & { numUsed(): number; numFree(): number }) | null;
+  pool?: LeasePool | null;
   acquireConnection(): Promise<unknown>;
   releaseConnection(connection: unknown): Promise<void>;
   emit(event: 'query', data: { sql: string; bindings: readonly unknown[]; method: 'raw' }): boolean;
@@ -131,7 +131,9 @@ async function run_sqlite_pooled<Row>(client: KnexClient, st: Statement, binding
 
 async function run_pg<Row>(conn: Knex, client: KnexClient, st: Statement, bindings: readonly unknown[]): Promise<StatementResult<Row>> {
   const pool = client.pool;
-  const connection = ((pool && take(pool)) ?? await client.acquireConnection()) as PgConnection;
+  const acquire = () => client.acquireConnection() as Promise<object>;
+  const leased = pool ? lease(pool, acquire) : acquire();
+  const connection = (leased instanceof Promise ? await leased : leased) as PgConnection;
   let healthy = false;
   try {
     // A named statement is parsed and planned once per connection; pg copies a

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import type { Knex } from 'knex';
 import { configure } from '../conf';
 import { close_connections, get_connection } from '../db';
-import { give_back, release_all, take } from '../connection_lease';
+import { give_back, PARKED_MS, release_all, take } from '../connection_lease';
 import { run_statement, statement } from '../db_statements';
 import { describe_with } from '../testing/services';
 
@@ -100,6 +100,51 @@ describe_with('TEST_DATABASE_URL')('connections kept between fixed statements', 
     expect(Date.now() - started).toBeLessThan(1000); // the acquire timeout would be far longer
   });
 
+  test('on a full pool, a statement that ends hands its connection to the next waiting one, not through the pool', async () => {
+    const knex = await connect(1);
+    const pids = await Promise.all(Array.from({ length: 6 }, () => backend_pid(knex)));
+    expect(new Set(pids).size).toBe(1);
+    expect(acquires).toBe(1);
+  });
+
+  test('code waiting in the pool itself gets a connection before statements waiting for one here', async () => {
+    const knex = await connect(1);
+    const order: string[] = [];
+    const first = backend_pid(knex).then(() => order.push('first statement'));
+    const parked = backend_pid(knex).then(() => order.push('waiting statement'));
+    await turn();
+    const user = knex.raw('SELECT 1').then(() => order.push('user query'));
+    await Promise.all([first, parked, user]);
+    expect(order).toEqual(['first statement', 'user query', 'waiting statement']);
+  });
+
+  test('a statement waiting here asks the pool as soon as other code returns a connection to it', async () => {
+    const knex = await connect(1);
+    const trx = await knex.transaction();
+    const statement = backend_pid(knex);
+    await turn();
+    expect(acquires).toBe(1); // the transaction's
+    await trx.commit();
+    await turn();
+    expect(acquires).toBe(2); // long before the PARKED_MS timer would have sent it
+    expect(typeof (await statement)).toBe('number');
+  });
+
+  test(`a statement waiting here longer than ${PARKED_MS} ms queues in the pool like anyone else`, async () => {
+    const knex = await connect(1);
+    const trx = await knex.transaction(); // holds the only connection
+    const statement = backend_pid(knex);
+    try {
+      await turn();
+      expect(pool_of(knex).numPendingAcquires()).toBe(0); // waiting here, not in the pool
+      await new Promise((resolve) => setTimeout(resolve, PARKED_MS * 3));
+      expect(pool_of(knex).numPendingAcquires()).toBe(1);
+    } finally {
+      await trx.commit();
+    }
+    expect(typeof (await statement)).toBe('number');
+  });
+
   test('a failed statement gives its connection back to the pool at once', async () => {
     const knex = await connect(5);
     await expect(run_statement(knex, FAILING, [])).rejects.toThrow(/no_such_column/);
@@ -147,7 +192,10 @@ describe_with('TEST_DATABASE_URL')('connections kept between fixed statements', 
 describe('the keeping rules (on a pool that records what it gets back)', () => {
   function recording_pool(pending = 0) {
     const released: object[] = [];
-    return { released, numPendingAcquires: () => pending, release: (c: object) => (released.push(c), true) };
+    return {
+      released, max: 10, numFree: () => 1, numUsed: () => 0, numPendingCreates: () => 0, on: () => undefined,
+      numPendingAcquires: () => pending, release: (c: object) => (released.push(c), true),
+    };
   }
 
   test('a connection knex marked disposed while kept is released, never handed out', () => {
