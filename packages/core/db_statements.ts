@@ -67,8 +67,28 @@ interface PgResult {
 }
 
 interface PgConnection {
-  query(config: { name: string; text: string; values: readonly unknown[] }): Promise<PgResult>;
   query(text: string, values: readonly unknown[]): Promise<PgResult>;
+  query(submittable: import('pg').Query): unknown;
+}
+
+/** pg, loaded with the first PostgreSQL statement: SQLite-only projects never load it. */
+let pg_query: typeof import('pg').Query | undefined;
+
+/**
+ * A named (prepared) statement as a pg Query handed to client.query as it is.
+ * The config-object form would have pg copy the config through property
+ * descriptors and chain a promise of its own onto each query, per statement.
+ */
+function run_named(connection: PgConnection, st: Statement, bindings: readonly unknown[]): Promise<PgResult> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  pg_query ??= (require('pg') as typeof import('pg')).Query;
+  const Query = pg_query;
+  return new Promise<PgResult>((resolve, reject) => {
+    const query = new Query(st.postgresql, bindings as unknown[], (err: Error | undefined, result: PgResult) => (err ? reject(err) : resolve(result)));
+    // Query's constructor takes the name only from a config object (which it copies); it reads the field when submitted.
+    (query as { name?: string }).name = st.name;
+    connection.query(query);
+  });
 }
 
 // better-sqlite3 re-prepares a statement itself when the schema changes, so a
@@ -136,13 +156,16 @@ async function run_pg<Row>(conn: Knex, client: KnexClient, st: Statement, bindin
   const connection = (leased instanceof Promise ? await leased : leased) as PgConnection;
   let healthy = false;
   try {
-    // A named statement is parsed and planned once per connection; pg copies a
-    // config object per call, which the plain (text, values) form avoids.
+    // A named statement is parsed and planned once per connection.
     const result = uses_prepared_statements(conn)
-      ? await connection.query({ name: st.name, text: st.postgresql, values: bindings })
+      ? await run_named(connection, st, bindings)
       : await connection.query(st.postgresql, bindings);
     healthy = true;
     return { rows: result.rows as Row[], count: result.rowCount ?? 0 };
+  } catch (err) {
+    // Rejected from a socket read: captured again here, the stack leads back through the awaiting callers, as pg's own promises do.
+    if (err instanceof Error) Error.captureStackTrace(err);
+    throw err;
   } finally {
     if (pool) give_back(pool, connection, healthy);
     else await client.releaseConnection(connection);

@@ -145,6 +145,13 @@ describe_with('TEST_DATABASE_URL')('connections kept between fixed statements', 
     expect(typeof (await statement)).toBe('number');
   });
 
+  test("a failed statement's error has a stack that leads back to its caller", async () => {
+    const knex = await connect(5);
+    const err = await run_statement(knex, FAILING, []).then(() => null, (e: Error) => e);
+    expect(err?.message).toMatch(/no_such_column/);
+    expect(err?.stack).toMatch(/connection_lease\.test\.ts/);
+  });
+
   test('a failed statement gives its connection back to the pool at once', async () => {
     const knex = await connect(5);
     await expect(run_statement(knex, FAILING, [])).rejects.toThrow(/no_such_column/);
