@@ -19,6 +19,8 @@ export interface RunSpec {
   cookies?: string[];
   /** A fixed Cookie header on every request (S1). */
   cookie?: string;
+  /** Requests per second over all connections (autocannon's overallRate); unset, as fast as the server answers. */
+  rate?: number;
 }
 
 export interface RunResult {
@@ -96,6 +98,7 @@ function run(spec: RunSpec): Promise<RunResult> {
       requests: [request],
       timeout: 10,
     };
+    if (spec.rate) opts.overallRate = spec.rate;
     if (spec.amount) opts.amount = spec.amount;
     else opts.duration = spec.duration ?? 5;
     const instance = autocannon(opts, (err, r) => {

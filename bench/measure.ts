@@ -47,6 +47,7 @@ export class LoadGen {
 /** The load for `scenario`: S1 carries ordinary cookies, S3/S5 one session cookie per request in turn, S2/S4 none. */
 export function spec_for(scenario: Scenario, port: number, o: Options, cookies: string[], duration: number): RunSpec {
   const spec: RunSpec = { url: `http://127.0.0.1:${port}${PATHS[scenario]}`, connections: o.connections, duration, max_seconds: duration * 3 + 10 };
+  if (o.rate) spec.rate = o.rate;
   if (scenario === 'S1') spec.cookie = S1_COOKIE_HEADER;
   if (scenario === 'S3' || scenario === 'S5') spec.cookies = cookies.map((c) => `${SESSION_COOKIE_NAME}=${c}`);
   return spec;
@@ -93,6 +94,14 @@ function problems_of(name: string, rounds: RunResult[]): string[] {
   return out;
 }
 
+/** Under --rate, a server that could not keep up ran at a rate of its own: its CPU per request is not comparable. */
+function rate_problems(rate: number | undefined, tango: SideStats, baseline: SideStats): string[] {
+  if (!rate) return [];
+  return ([['tango', tango], ['baseline', baseline]] as const)
+    .filter(([, s]) => s.rps < rate * 0.95)
+    .map(([name, s]) => `${name}: served ${s.rps.toFixed(0)} req/s, under the set rate of ${rate}: lower --rate`);
+}
+
 export async function measure(
   load: LoadGen, scenario: Scenario, engine: EngineId, tango: Child, baseline: Child, o: Options, cookies: string[],
   log: (s: string) => void,
@@ -113,10 +122,11 @@ export async function measure(
   const base_s = side(tb);
   // Each round's Tango run and baseline run are neighbours in time: their ratio cancels slow drift, and the
   // median over rounds discards a round that a burst of outside load hit.
-  const round_ratios = ta.map((r, i) => r.rps / tb[i].rps);
+  // At one fixed rate both serve the same requests per second: what differs is the CPU each spends on one.
+  const round_ratios = ta.map((r, i) => (o.rate ? tb[i].cpu_us_per_req / r.cpu_us_per_req : r.rps / tb[i].rps));
   const ratio = median(round_ratios);
   const target = TARGETS[scenario];
-  const problems = [...problems_of('tango', ta), ...problems_of('baseline', tb)];
+  const problems = [...problems_of('tango', ta), ...problems_of('baseline', tb), ...rate_problems(o.rate, tango_s, base_s)];
   return {
     scenario,
     engine,
@@ -130,6 +140,6 @@ export async function measure(
     pass: ratio >= target && problems.length === 0,
     problems,
     measured_at: new Date().toISOString(),
-    settings: { connections: o.connections, duration_s: o.duration, warmup_s: o.warmup, rounds: o.rounds },
+    settings: { connections: o.connections, duration_s: o.duration, warmup_s: o.warmup, rounds: o.rounds, ...(o.rate ? { rate: o.rate } : {}) },
   };
 }

@@ -24,6 +24,8 @@ export interface Options {
   clear_rows: number;
   clear_files: number;
   profile: boolean;
+  /** Both servers at this many requests per second; the ratio is then of CPU per request. */
+  rate: number | undefined;
   docs: boolean;
   /** Measure nothing: re-render today's .md (and, with --docs, docs/performance.md) from today's .json. */
   report_only: boolean;
@@ -62,12 +64,14 @@ export function parse_options(argv: string[]): Options {
     .option('--clear-rows <n>', 'expired (and as many live) PostgreSQL rows for the clearsessions timing', positive, env('CLEAR_ROWS') ? Number(env('CLEAR_ROWS')) : undefined)
     .option('--clear-files <n>', 'expired session files for the file-engine clearsessions timing', positive, env('CLEAR_FILES') ? Number(env('CLEAR_FILES')) : undefined)
     .option('--profile', 'run the servers (Tango and baseline) under node --cpu-prof and print their top self-time functions', env('PROFILE') === '1')
+    .option('--rate <n>', 'drive both servers at this many requests/s and compare their CPU per request instead of their req/s', positive, env('RATE') ? Number(env('RATE')) : undefined)
     .option('--docs', 'also rewrite the results section of docs/performance.md', env('DOCS') === '1')
     .option('--report-only', "measure nothing: re-render today's results .md (and docs with --docs) from its .json")
     .allowExcessArguments(false);
   program.parse(argv, { from: 'user' });
   const o = program.opts<Record<string, unknown>>();
   const quick = Boolean(o.quick);
+  if (o.rate !== undefined && o.docs) program.error('--rate cannot be combined with --docs: the docs table compares full-speed throughput');
   const only = o.only as (Scenario | Phase)[] | undefined;
   return {
     quick,
@@ -85,6 +89,7 @@ export function parse_options(argv: string[]): Options {
     clear_rows: (o.clearRows as number | undefined) ?? (quick ? 20_000 : 1_000_000),
     clear_files: (o.clearFiles as number | undefined) ?? (quick ? 2_000 : 100_000),
     profile: Boolean(o.profile),
+    rate: o.rate as number | undefined,
     docs: Boolean(o.docs),
     report_only: Boolean(o.reportOnly),
   };

@@ -36,7 +36,7 @@ export interface ScenarioResult {
   /** Anything that makes the numbers suspect (non-2xx, errors, lost sessions). */
   problems: string[];
   measured_at: string;
-  settings: { connections: number; duration_s: number; warmup_s: number; rounds: number };
+  settings: { connections: number; duration_s: number; warmup_s: number; rounds: number; rate?: number };
 }
 
 export interface CheckResult {
@@ -95,6 +95,8 @@ export interface Report {
   date: string;
   machine: Machine;
   quick: boolean;
+  /** Set by --rate: both servers ran at this many requests/s and ratios are of CPU per request. */
+  rate?: number;
   results: ScenarioResult[];
   check: CheckResult[];
   memory: MemoryResult[];
@@ -158,13 +160,15 @@ export function markdown(report: Report): string {
   const by_settings = new Map<string, Set<string>>();
   for (const r of report.results) {
     const s = r.settings;
-    const k = `${s.connections} connections, ${s.duration_s} s runs × ${s.rounds} rounds alternated Tango/baseline after a ${s.warmup_s} s warm-up of each`;
+    const k = `${s.connections} connections${s.rate ? ` at ${s.rate} req/s` : ''}, ${s.duration_s} s runs × ${s.rounds} rounds alternated Tango/baseline after a ${s.warmup_s} s warm-up of each`;
     (by_settings.get(k) ?? by_settings.set(k, new Set()).get(k)!).add(r.scenario);
   }
   for (const [k, scenarios] of by_settings) lines.push(`Load (${[...scenarios].sort().join(', ')}): autocannon, ${k}.  `);
   lines.push('');
   if (report.results.length) {
-    lines.push('## Throughput and latency (ratio = Tango req/s ÷ baseline req/s)');
+    lines.push(report.rate
+      ? `## CPU per request, both servers at ${report.rate} req/s (ratio = baseline CPU µs/req ÷ Tango CPU µs/req)`
+      : '## Throughput and latency (ratio = Tango req/s ÷ baseline req/s)');
     lines.push('');
     lines.push(results_table(report.results));
     const problems = report.results.filter((r) => r.problems.length);
@@ -224,10 +228,15 @@ export function rerender(json_file: string): Report {
   return report;
 }
 
+/** bench/results/<date>, -quick for a smoke run, -rate<N> for a fixed-rate run: each kind merges only with its own. */
+export function results_base(date: string, quick: boolean, rate: number | undefined): string {
+  return path.join(RESULTS_DIR, `${date}${quick ? '-quick' : ''}${rate ? `-rate${rate}` : ''}`);
+}
+
 /** Merges `report` into today's files (rows keyed by scenario+engine, sections by engine/kind) and writes .json and .md. */
 export function write_report(report: Report): { json: string; md: string; merged: Report } {
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
-  const base = path.join(RESULTS_DIR, `${report.date}${report.quick ? '-quick' : ''}`);
+  const base = results_base(report.date, report.quick, report.rate);
   let merged = report;
   if (fs.existsSync(`${base}.json`)) {
     try {

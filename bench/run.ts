@@ -25,7 +25,7 @@ import { memory_run } from './memory';
 import { parse_options, type Options } from './options';
 import { Child } from './procs';
 import { format_summary, summarise } from './profile';
-import { machine, markdown, rerender, results_table, today, write_report, type Report, type ScenarioResult } from './report';
+import { machine, markdown, rerender, results_base, results_table, today, write_report, type Report, type ScenarioResult } from './report';
 import { cache_prefix, cleanup, copy_sqlite_for_baseline, create_sessions, missing_service, prepare, services, type ServiceStatus } from './stores';
 
 const log = (s: string) => console.log(s);
@@ -141,16 +141,16 @@ function update_docs(report: Report): void {
 async function main(): Promise<void> {
   const o = parse_options(process.argv.slice(2));
   if (o.report_only) {
-    const json = path.join(RESULTS_DIR, `${today()}${o.quick ? '-quick' : ''}.json`);
+    const json = `${results_base(today(), o.quick, o.rate)}.json`;
     if (!fs.existsSync(json)) throw new Error(`${path.relative(ROOT, json)} does not exist: nothing to re-render`);
     const report = rerender(json);
     log(`Re-rendered ${path.relative(ROOT, json.replace(/\.json$/, '.md'))}`);
     if (o.docs) update_docs(report);
     return;
   }
-  const report: Report = { date: today(), machine: machine(), quick: o.quick, results: [], check: [], memory: [], clear: [], profiles: [], skipped: [] };
+  const report: Report = { date: today(), machine: machine(), quick: o.quick, ...(o.rate ? { rate: o.rate } : {}), results: [], check: [], memory: [], clear: [], profiles: [], skipped: [] };
   const m = report.machine;
-  log(`Tango bench ${report.date}${o.quick ? ' (quick)' : ''}: ${m.nproc} cores, ${m.cpu}, Node ${m.node}`);
+  log(`Tango bench ${report.date}${o.quick ? ' (quick)' : ''}${o.rate ? `, both servers at ${o.rate} req/s (ratio = CPU per request)` : ''}: ${m.nproc} cores, ${m.cpu}, Node ${m.node}`);
   log(`  ${o.connections} connections, ${o.duration} s runs, ${o.warmup} s warm-up, ${o.rounds} A/B rounds; scenarios ${o.scenarios.join(',') || '-'}; ` +
     `phases ${o.phases.join(',') || '-'}; engines ${o.engines.join(',')}`);
   const svc: ServiceStatus = await services();
