@@ -59,15 +59,16 @@ export const PARKED_MS = 50;
 const kept = new WeakMap<LeasePool, Kept>();
 
 function kept_of(pool: LeasePool): Kept {
-  let k = kept.get(pool);
-  if (k === undefined) {
-    kept.set(pool, (k = { fresh: [], old: [], sweeping: false, parked: [], watchdog: undefined }));
-    // Whoever returns a connection to the pool while statements wait here lets the first of them queue there for it.
-    pool.on('release', () => {
-      if (k!.parked.length > 0 && pool.numPendingAcquires() === 0) unpark(k!.parked.shift()!);
-    });
-  }
-  return k;
+  const k = kept.get(pool);
+  if (k !== undefined) return k;
+  const state: Kept = { fresh: [], old: [], sweeping: false, parked: [], watchdog: undefined };
+  kept.set(pool, state);
+  // Whoever returns a connection to the pool while statements wait here lets the first of them queue there for it.
+  pool.on('release', () => {
+    const first = state.parked.length > 0 && pool.numPendingAcquires() === 0 ? state.parked.shift() : undefined;
+    if (first !== undefined) unpark(first);
+  });
+  return state;
 }
 
 /** A kept connection of `pool` that is still usable, or undefined. */

@@ -81,8 +81,7 @@ let pg_query: typeof import('pg').Query | undefined;
  */
 function run_named(connection: PgConnection, st: Statement, bindings: readonly unknown[]): Promise<PgResult> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  pg_query ??= (require('pg') as typeof import('pg')).Query;
-  const Query = pg_query;
+  const Query = (pg_query ??= (require('pg') as typeof import('pg')).Query);
   return new Promise<PgResult>((resolve, reject) => {
     const query = new Query(st.postgresql, bindings as unknown[], (err: Error | undefined, result: PgResult) => (err ? reject(err) : resolve(result)));
     // Query's constructor takes the name only from a config object (which it copies); it reads the field when submitted.
