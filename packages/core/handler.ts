@@ -4,37 +4,46 @@ import { check_host } from './http/hosts';
 import { response_for_exception } from './http/exception_response';
 import type { HttpRequest } from './http/request';
 import { HttpResponse } from './http/response';
-import { build_handler, load_middleware, type GetResponse, type MiddlewareFactory } from './middleware';
+import { chain_middleware, load_middleware, type GetResponse, type MiddlewareFactory } from './middleware';
 import { resolve, Resolver404, type CompiledRoute } from './urls/resolvers';
 
 /**
  * Calls the view the router matched (or resolves the path when the request
  * did not come through Fastify's router, as with the in-process test client).
+ * It converts its own exceptions to responses (the innermost layer of
+ * convert_exception_to_response), so the view costs one async layer, and a
+ * view that returns its response directly is not awaited at all.
  */
 export function view_runner(routes: () => CompiledRoute[]): GetResponse {
   return async (request: HttpRequest) => {
-    let match = request.resolver_match;
-    if (!match) {
-      try {
-        const { route, args } = resolve(request.path, routes());
-        match = request.resolver_match = { func: route.view, route: route.route, url_name: route.name, args };
-      } catch (err) {
-        if (err instanceof Resolver404) throw new Http404(err.message);
-        throw err;
+    try {
+      let match = request.resolver_match;
+      if (!match) {
+        try {
+          const { route, args } = resolve(request.path, routes());
+          match = request.resolver_match = { func: route.view, route: route.route, url_name: route.name, args };
+        } catch (err) {
+          if (err instanceof Resolver404) throw new Http404(err.message);
+          throw err;
+        }
       }
+      const view = match.func as (r: HttpRequest, ...a: unknown[]) => unknown;
+      let response: unknown = match.args.length === 0 ? view(request) : view(request, ...match.args);
+      if (response instanceof Promise) response = await response;
+      if (!(response instanceof HttpResponse)) {
+        const name = match.func.name || 'anonymous';
+        throw new TypeError(`The view ${name} didn't return an HttpResponse object. It returned ${response === undefined ? 'undefined' : typeof response} instead.`);
+      }
+      return response;
+    } catch (err) {
+      return response_for_exception(request, err);
     }
-    const response: unknown = await (match.func as (r: HttpRequest, ...a: unknown[]) => unknown)(request, ...match.args);
-    if (!(response instanceof HttpResponse)) {
-      const name = match.func.name || 'anonymous';
-      throw new TypeError(`The view ${name} didn't return an HttpResponse object. It returned ${response === undefined ? 'undefined' : typeof response} instead.`);
-    }
-    return response;
   };
 }
 
 /** The whole request pipeline: settings.MIDDLEWARE around the view runner (Django's BaseHandler). */
 export function get_handler(routes: () => CompiledRoute[], middleware: MiddlewareFactory[] = load_middleware()): GetResponse {
-  const chain = build_handler(view_runner(routes), middleware);
+  const chain = chain_middleware(view_runner(routes), middleware);
   // Not async: the chain's own promise is returned as it is, one layer of promise turns fewer per request.
   return (request) => {
     try {

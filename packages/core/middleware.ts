@@ -43,7 +43,12 @@ export function import_middleware(spec: Spec, baseDir = settings.BASE_DIR): Midd
  * (django.core.handlers.exception.convert_exception_to_response).
  */
 export function build_handler(inner: GetResponse, middleware: MiddlewareFactory[]): GetResponse {
-  let handler = convert_exception_to_response(inner);
+  return chain_middleware(convert_exception_to_response(inner), middleware);
+}
+
+/** build_handler for an inner handler that already turns its exceptions into responses. */
+export function chain_middleware(inner: GetResponse, middleware: MiddlewareFactory[]): GetResponse {
+  let handler = inner;
   for (let i = middleware.length - 1; i >= 0; i--) {
     handler = convert_exception_to_response(middleware[i](handler));
   }

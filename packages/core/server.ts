@@ -30,16 +30,9 @@ function toWire(s: string): string {
 
 export function write_response(reply: FastifyReply, response: HttpResponse): FastifyReply {
   reply.code(response.status_code);
-  let rawBytes = false;
-  for (const [name, value] of response.headers) {
-    // Nearly every header is ASCII: one test, and toWire only for the rest.
-    if (NON_ASCII.test(value)) {
-      rawBytes = true;
-      reply.header(name, toWire(value));
-    } else {
-      reply.header(name, value);
-    }
-  }
+  // Nearly every response is ASCII, which ResponseHeaders noted as values were set.
+  let rawBytes = response.headers.non_ascii;
+  for (const [name, value] of response.headers) reply.header(name, rawBytes ? toWire(value) : value);
   if (response.cookies.size) {
     const lines: string[] = [];
     for (const morsel of response.cookies.values()) {
@@ -126,7 +119,7 @@ export async function create_app(options: AppOptions = {}): Promise<FastifyInsta
         const params = req.params as Record<string, string>;
         const args = target.params.map((p, i) => p.converter.to_js(m ? m[i + 1] : (params[p.name] ?? params['*'])));
         request.resolver_match = { func: target.view, route: target.route, url_name: target.name, args };
-        return write_response(reply, await handler(request));
+        write_response(reply, await handler(request));
       },
     });
   }

@@ -8,10 +8,29 @@ export class BadHeaderError extends TangoError {
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+// Printable ASCII and tab: the one test nearly every value passes.
+const PLAIN = /[^\t\x20-\x7e]/;
+
+// Code sets the same few header names over and over: each spelling is checked
+// and lower-cased once, and the lower-cased key (already hashed) is reused.
+const checked_names = new Map<string, string>();
+
+function lower_name(name: string): string {
+  let lower = checked_names.get(name);
+  if (lower === undefined) {
+    if (!TOKEN.test(name)) throw new BadHeaderError(`Header names must be HTTP tokens: '${name}'`);
+    lower = name.toLowerCase();
+    // Bounded: names built from user input must not grow it without end.
+    if (checked_names.size < 256) checked_names.set(name, lower);
+  }
+  return lower;
+}
 
 /** Case-insensitive response headers that keep the spelling they were set with (Django's ResponseHeaders). */
 export class ResponseHeaders implements Iterable<[string, string]> {
   private readonly map = new Map<string, [string, string]>();
+  /** Whether a value with characters above U+007F was ever set (the server then writes values as bytes). */
+  non_ascii = false;
 
   constructor(init?: Record<string, string>) {
     if (init) for (const [k, v] of Object.entries(init)) this.set(k, v);
@@ -25,9 +44,12 @@ export class ResponseHeaders implements Iterable<[string, string]> {
     const v = String(value);
     // Refuse here, in the view, what Node would refuse later while writing the
     // head (outside the error handling): a CR/LF would also inject a header.
-    if (!TOKEN.test(name)) throw new BadHeaderError(`Header names must be HTTP tokens: '${name}'`);
-    if (CONTROL.test(v)) throw new BadHeaderError(`Header values can't contain newlines or control characters: '${name}'`);
-    this.map.set(name.toLowerCase(), [name, v]);
+    const key = lower_name(name);
+    if (PLAIN.test(v)) {
+      if (CONTROL.test(v)) throw new BadHeaderError(`Header values can't contain newlines or control characters: '${name}'`);
+      this.non_ascii = true;
+    }
+    this.map.set(key, [name, v]);
   }
 
   has(name: string): boolean {

@@ -5,20 +5,25 @@ export class DisallowedHost extends SuspiciousOperation {
 }
 
 interface HostPatterns {
+  allowed: readonly string[];
   any: boolean;
   exact: Set<string>;
   /** '.example.com' kept as-is: a host matches it by suffix, or by equalling it without the dot. */
   domains: string[];
+  /** The Host header last accepted: nearly every request repeats it. */
+  last_ok: string | undefined;
 }
 
 // ALLOWED_HOSTS is frozen with the settings, so its lower-cased form is
 // computed once per list rather than on every request.
 const compiled = new WeakMap<readonly string[], HostPatterns>();
+let latest: HostPatterns | undefined;
 
 function compile(allowed: readonly string[]): HostPatterns {
+  if (latest?.allowed === allowed) return latest;
   let c = compiled.get(allowed);
   if (!c) {
-    c = { any: false, exact: new Set(), domains: [] };
+    c = { allowed, any: false, exact: new Set(), domains: [], last_ok: undefined };
     for (const pattern of allowed) {
       const p = pattern.toLowerCase();
       if (p === '*') c.any = true;
@@ -27,6 +32,7 @@ function compile(allowed: readonly string[]): HostPatterns {
     }
     compiled.set(allowed, c);
   }
+  latest = c;
   return c;
 }
 
@@ -48,11 +54,12 @@ function host_name(host: string): string {
  */
 export function validate_host(host: string, allowed: readonly string[]): boolean {
   const c = compile(allowed);
-  if (c.any) return true;
+  if (c.any || host === c.last_ok) return true;
   const name = host_name(host);
-  if (c.exact.has(name)) return true;
-  for (const d of c.domains) if (name === d.slice(1) || name.endsWith(d)) return true;
-  return false;
+  let ok = c.exact.has(name);
+  for (let i = 0; !ok && i < c.domains.length; i++) ok = name === c.domains[i].slice(1) || name.endsWith(c.domains[i]);
+  if (ok) c.last_ok = host;
+  return ok;
 }
 
 /**

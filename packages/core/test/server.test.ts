@@ -35,6 +35,20 @@ function missing(): HttpResponse {
   throw new Http404('no such thing');
 }
 
+async function later(request: HttpRequest, name: string): Promise<HttpResponse> {
+  await new Promise((resolve) => setImmediate(resolve));
+  if (name === 'boom') throw new Error('kaboom after an await');
+  return new HttpResponse(`later ${name}`);
+}
+
+function not_a_response(): unknown {
+  return 'just a string';
+}
+
+async function not_a_response_later(): Promise<unknown> {
+  return undefined;
+}
+
 const blog = [path('<int:year>/<slug:slug>/', article, { name: 'article' })];
 
 const urlpatterns = [
@@ -44,6 +58,9 @@ const urlpatterns = [
   path('blog/', include(blog)),
   path('boom/', boom),
   path('missing/', missing),
+  path('later/<str:name>/', later),
+  path('not_a_response/', not_a_response as unknown as () => HttpResponse),
+  path('not_a_response_later/', not_a_response_later as unknown as () => Promise<HttpResponse>),
 ];
 
 describe('server', () => {
@@ -103,6 +120,33 @@ describe('server', () => {
       logs.stop();
     }
     expect((await client.get('/missing/')).status).toBe(404);
+  });
+
+  it('an async view answers after its awaits; its rejection is a logged 500', async () => {
+    const ok = await client.get('/later/x/');
+    expect([ok.status, ok.text]).toEqual([200, 'later x']);
+    const logs = capture_logs();
+    try {
+      expect((await client.get('/later/boom/')).status).toBe(500);
+      expect(logs.records.find((r) => r.level === 'error')?.err?.stack).toContain('kaboom after an await');
+    } finally {
+      logs.stop();
+    }
+  });
+
+  it("a view that returns something else than an HttpResponse is a 500 naming the view, sync or async", async () => {
+    const logs = capture_logs();
+    try {
+      expect((await client.get('/not_a_response/')).status).toBe(500);
+      expect((await client.get('/not_a_response_later/')).status).toBe(500);
+      const messages = logs.records.filter((r) => r.level === 'error').map((r) => r.err?.message);
+      expect(messages).toEqual([
+        "The view not_a_response didn't return an HttpResponse object. It returned string instead.",
+        "The view not_a_response_later didn't return an HttpResponse object. It returned undefined instead.",
+      ]);
+    } finally {
+      logs.stop();
+    }
   });
 
   it('DEBUG shows a debug page with the error, escaped', async () => {

@@ -1,0 +1,36 @@
+import { BadHeaderError, ResponseHeaders } from '../http/headers';
+
+describe('ResponseHeaders', () => {
+  it('is case-insensitive and keeps the spelling a header was set with', () => {
+    const h = new ResponseHeaders({ 'X-Frame-Options': 'DENY' });
+    h.set('content-TYPE', 'text/plain');
+    expect(h.get('x-frame-options')).toBe('DENY');
+    expect(h.get('Content-Type')).toBe('text/plain');
+    expect([...h]).toEqual([['X-Frame-Options', 'DENY'], ['content-TYPE', 'text/plain']]);
+  });
+
+  it('refuses a bad name every time, and a bad value under a name it accepted before', () => {
+    const h = new ResponseHeaders();
+    for (let i = 0; i < 2; i++) expect(() => h.set('Bad Name', 'x')).toThrow(BadHeaderError);
+    h.set('X-Note', 'fine');
+    for (const bad of ['a\r\nSet-Cookie: x=1', 'nul\u0000', 'del\u007f']) expect(() => h.set('X-Note', bad)).toThrow(/X-Note/);
+    expect(h.get('X-Note')).toBe('fine');
+    h.set('X-Note', 'tab\tis fine');
+    expect(h.get('x-note')).toBe('tab\tis fine');
+  });
+
+  it('notes a value above U+007F, so the server writes the values as bytes', () => {
+    const h = new ResponseHeaders({ Location: '/plain/' });
+    expect(h.non_ascii).toBe(false);
+    h.set('Location', '/caf\u00e9/');
+    expect(h.non_ascii).toBe(true);
+  });
+
+  it('takes any number of distinct names', () => {
+    const h = new ResponseHeaders();
+    for (let i = 0; i < 600; i++) h.set(`X-Name-${i}`, String(i));
+    expect(h.size).toBe(600);
+    expect(h.get('x-name-599')).toBe('599');
+    expect(() => h.set('X Name 600', '')).toThrow(BadHeaderError);
+  });
+});
