@@ -28,6 +28,8 @@
 const MAX_CHECKED = 64;
 
 const counts = new Uint16Array(256);
+/** Which byte values occur, one bit each: the scan below visits only those, in ascending order. */
+const seen = new Uint32Array(8);
 /** log2(i) for every count and symbol total the check can meet (N ≤ MAX_CHECKED + 1). */
 const LOG2 = Float64Array.from({ length: MAX_CHECKED + 2 }, (_, i) => (i === 0 ? 0 : Math.log2(i)));
 
@@ -38,28 +40,35 @@ export function deflate_cannot_shorten(data: Uint8Array): boolean {
   if (n <= 8) return true; // zlib's 6-byte frame plus any block is already n - 1 bytes or more
   if (has_repeated_trigram(data)) return false;
 
-  counts.fill(0);
-  for (let i = 0; i < n; i++) counts[data[i]]++;
+  for (let i = 0; i < n; i++) {
+    const b = data[i];
+    if (counts[b]++ === 0) seen[b >>> 5] |= 1 << (b & 31);
+  }
   const N = n + 1; // the literals and the end-of-block code
   const log2_N = LOG2[N];
   // Σ c·log2(N/c) = Σ c·(log2 N − log2 c), with the end-of-block code seen once.
   let entropy_bits = log2_N;
   let used = 0;
   let zero_run_bits = 0;
-  let run = 0;
-  for (let b = 0; b < 256; b++) {
-    const c = counts[b];
-    if (c === 0) {
-      run++;
-      continue;
+  let next = 0; // the byte value after the last used one
+  for (let w = 0; w < 8; w++) {
+    let word = seen[w];
+    seen[w] = 0;
+    while (word !== 0) {
+      const low = word & -word;
+      word ^= low;
+      const b = (w << 5) | (31 - Math.clz32(low));
+      const c = counts[b];
+      counts[b] = 0; // left clean for the next call
+      // The run of unused values before b.
+      if (b > next) zero_run_bits += Math.min(b - next, 4);
+      next = b + 1;
+      used++;
+      entropy_bits += c * (log2_N - LOG2[c]);
     }
-    if (run > 0) zero_run_bits += Math.min(run, 4);
-    run = 0;
-    used++;
-    entropy_bits += c * (log2_N - LOG2[c]);
   }
   // The run reaching up to the end-of-block code (symbol 256, always used).
-  if (run > 0) zero_run_bits += Math.min(run, 4);
+  if (next < 256) zero_run_bits += Math.min(256 - next, 4);
   const nonzero_lengths = used + 1 + 2;
   const bits = 29 + nonzero_lengths / 2 + zero_run_bits + entropy_bits;
   const shortest = 6 + Math.ceil(bits / 8);

@@ -19,7 +19,6 @@ export interface AppOptions {
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
-const NON_ASCII = /[^\u0000-\u007f]/;
 // eslint-disable-next-line no-control-regex
 const ABOVE_LATIN1 = /[^\u0000-\u00ff]/;
 
@@ -37,7 +36,7 @@ export function write_response(reply: FastifyReply, response: HttpResponse): Fas
     const lines: string[] = [];
     for (const morsel of response.cookies.values()) {
       const line = morsel.output();
-      if (NON_ASCII.test(line)) {
+      if (morsel.non_ascii) {
         rawBytes = true;
         lines.push(toWire(line));
       } else {

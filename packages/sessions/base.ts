@@ -177,8 +177,48 @@ export function unproxied<T>(session: T): T {
 
 // `session['user_id'] = 'x'` and `session['user_id']` read and write the data;
 // anything the object itself has (methods, fields, accessors) stays direct.
+// The shared wrapper of a method on a session's prototype chain, as read
+// through the proxy. Views call the same few methods on every request; this
+// spares each call the `in`, Reflect.get and hasOwnProperty walks. Own
+// properties still come first, and a method replaced on the prototype (a
+// test's spy) is seen: the entry holds the function it wraps.
+interface CachedMethod { fn: unknown; wrapper: unknown }
+// Keyed by the class: reading `constructor` is an ordinary cached load, where
+// Object.getPrototypeOf is a runtime call.
+const methods_by_class = new WeakMap<object, Map<string, CachedMethod | null>>();
+
+function method_through_proxy(target: SessionBase, prop: string): unknown {
+  const cls = target.constructor;
+  let methods = methods_by_class.get(cls);
+  if (methods === undefined) methods_by_class.set(cls, (methods = new Map()));
+  const cached = methods.get(prop);
+  if (cached === null) return undefined; // not a plain method: the general path decides
+  // The caller checked that prop is not an own property: this reads the prototype chain.
+  if (cached !== undefined && target[prop] === cached.fn) return cached.wrapper;
+  const d = method_descriptor(Object.getPrototypeOf(target) as object, prop);
+  // Only plain methods: an accessor's value may change from one read to the next.
+  const entry = d && typeof d.value === 'function' && prop !== 'constructor'
+    ? { fn: d.value as unknown, wrapper: target_method(d.value as (...args: never[]) => unknown) }
+    : null;
+  if (methods.size < 512) methods.set(prop, entry);
+  return entry?.wrapper;
+}
+
+function method_descriptor(proto: object | null, prop: string): PropertyDescriptor | undefined {
+  for (let o = proto; o !== null; o = Object.getPrototypeOf(o) as object | null) {
+    const d = Object.getOwnPropertyDescriptor(o, prop);
+    if (d) return d;
+  }
+  return undefined;
+}
+
 const bracketAccess: ProxyHandler<SessionBase> = {
   get(target, prop) {
+    if (prop === TARGET) return target;
+    if (typeof prop === 'string' && !Object.prototype.hasOwnProperty.call(target, prop)) {
+      const method = method_through_proxy(target, prop);
+      if (method !== undefined) return method;
+    }
     if (typeof prop === 'symbol' || prop in target || PROBED.has(prop) || prop.startsWith('@@') || prop.startsWith('$$')) {
       const value: unknown = Reflect.get(target, prop, target);
       if (typeof value === 'function' && prop !== 'constructor' && !Object.prototype.hasOwnProperty.call(target, prop)) {

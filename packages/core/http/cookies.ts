@@ -166,7 +166,11 @@ const RESERVED_NAMES = new Set([
   'expires', 'path', 'comment', 'domain', 'max-age', 'secure', 'httponly', 'version', 'samesite', 'partitioned',
 ]);
 
+// Views set the same cookie names on every request: the last one that passed is not checked again.
+let last_valid_name = '';
+
 export function validate_cookie_name(name: string): void {
+  if (name === last_valid_name) return;
   // Morsel.set checks the reserved names first, then the legal characters.
   if (typeof name === 'string' && RESERVED_NAMES.has(name.toLowerCase())) {
     throw new CookieError(`Attempt to set a reserved cookie name ${py_repr(name)}`);
@@ -176,6 +180,7 @@ export function validate_cookie_name(name: string): void {
       `Illegal cookie name ${py_repr(String(name))}: a cookie name must be made of ASCII token characters`,
     );
   }
+  last_valid_name = name;
 }
 
 // A lone surrogate cannot be encoded as UTF-8: it would reach the browser as
@@ -191,19 +196,27 @@ function check_value(key: string, value: string): void {
 
 // Anything that could end the attribute or the header line.
 const UNSAFE_ATTRIBUTE_RE = /[\x00-\x1f\x7f;]/;
+// Printable ASCII but ';': the one test nearly every attribute passes.
+const PLAIN_ATTRIBUTE_RE = /[^\x20-\x3a\x3c-\x7e]/;
 
-function check_attribute(option: string, value: string): void {
+/** Refuses what could end the attribute; true when the value is ASCII. */
+function check_attribute(option: string, value: string): boolean {
+  if (!PLAIN_ATTRIBUTE_RE.test(value)) return true;
   if (UNSAFE_ATTRIBUTE_RE.test(value)) {
     throw new CookieError(`Invalid cookie ${option} ${py_repr(value)}: it must not contain ';' or control characters`);
   }
+  return !NON_ASCII_RE.test(value);
 }
 
 const SAMESITE_VALUES = new Set(['lax', 'none', 'strict']);
+let last_valid_samesite = '';
 
 function check_samesite(samesite: string): void {
+  if (samesite === last_valid_samesite) return;
   if (!SAMESITE_VALUES.has(String(samesite).toLowerCase())) {
     throw new CookieError('samesite must be "lax", "none", or "strict".');
   }
+  last_valid_samesite = samesite;
 }
 
 function check_max_age(max_age: number): number {
@@ -231,6 +244,9 @@ export class Morsel {
   #samesite: string | null = null;
   #partitioned = false;
   #rendered: string | null = null;
+  // Which parts of the Set-Cookie text have characters above U+007F.
+  #non_ascii_value = false;
+  #non_ascii_attrs = 0;
 
   constructor(key: string, value = '') {
     validate_cookie_name(key);
@@ -244,9 +260,13 @@ export class Morsel {
   set value(value: string) {
     // SimpleCookie.value_encode uses str(value) for non-strings.
     const v = typeof value === 'string' ? value : String(value);
-    check_value(this.key, v);
+    const coded = cookie_quote(v);
+    // Unquoted means only legal (ASCII) characters: no surrogate to look for.
+    if (coded !== v) check_value(this.key, v);
     this.#value = v;
-    this.#coded_value = cookie_quote(v);
+    this.#coded_value = coded;
+    // Quoting escapes everything from U+0080 to U+00FF: only code points above stay raw.
+    this.#non_ascii_value = coded !== v && NON_ASCII_RE.test(coded);
     this.#rendered = null;
   }
 
@@ -258,7 +278,7 @@ export class Morsel {
     return this.#expires;
   }
   set expires(v: string) {
-    check_attribute('expires', v);
+    this.#note_ascii(1, check_attribute('expires', v));
     this.#expires = v;
     this.#rendered = null;
   }
@@ -275,7 +295,7 @@ export class Morsel {
     return this.#path;
   }
   set path(v: string | null) {
-    if (v !== null) check_attribute('path', v);
+    this.#note_ascii(2, v === null || check_attribute('path', v));
     this.#path = v;
     this.#rendered = null;
   }
@@ -284,7 +304,7 @@ export class Morsel {
     return this.#domain;
   }
   set domain(v: string | null) {
-    if (v !== null) check_attribute('domain', v);
+    this.#note_ascii(4, v === null || check_attribute('domain', v));
     this.#domain = v;
     this.#rendered = null;
   }
@@ -320,6 +340,15 @@ export class Morsel {
   set partitioned(v: boolean) {
     this.#partitioned = Boolean(v);
     this.#rendered = null;
+  }
+
+  #note_ascii(bit: number, ascii: boolean): void {
+    this.#non_ascii_attrs = ascii ? this.#non_ascii_attrs & ~bit : this.#non_ascii_attrs | bit;
+  }
+
+  /** Whether output() has characters above U+007F (the server then writes them as UTF-8 bytes). */
+  get non_ascii(): boolean {
+    return this.#non_ascii_value || this.#non_ascii_attrs !== 0;
   }
 
   output(): string {

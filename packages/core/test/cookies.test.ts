@@ -583,3 +583,41 @@ describe('properties', () => {
     );
   });
 });
+
+describe('Morsel.non_ascii (whether the server must write the line as UTF-8 bytes)', () => {
+  it('is true only when the Set-Cookie text has a character above U+007F', () => {
+    const m = new Morsel('name', 'plain');
+    expect(m.non_ascii).toBe(false);
+    m.value = 'caf\u00e9'; // quoted as an octal escape: still ASCII text
+    expect([m.coded_value, m.non_ascii]).toEqual(['"caf\\351"', false]);
+    m.value = '\u5f20\u4e09';
+    expect(m.non_ascii).toBe(true);
+    m.value = 'ascii again';
+    expect(m.non_ascii).toBe(false);
+    m.path = '/\u00fcber/';
+    expect(m.non_ascii).toBe(true);
+    m.domain = 'example.com';
+    expect(m.non_ascii).toBe(true);
+    m.path = '/';
+    expect(m.non_ascii).toBe(false);
+    expect(/[^\x00-\x7f]/.test(m.output())).toBe(m.non_ascii);
+  });
+
+  it('a name or samesite that passed once does not let a bad one through', () => {
+    expect(new Morsel('ok_name').key).toBe('ok_name');
+    expect(() => new Morsel('bad name')).toThrow(CookieError);
+    expect(() => new Morsel('Max-Age')).toThrow(/reserved/);
+    const m = new Morsel('ok_name');
+    m.samesite = 'Lax';
+    expect(() => { m.samesite = 'Laxer'; }).toThrow(/samesite/);
+    expect(m.samesite).toBe('Lax');
+  });
+
+  it('still refuses a lone surrogate in a value, and control characters in attributes', () => {
+    const m = new Morsel('k', 'v');
+    expect(() => { m.value = 'a\ud800b'; }).toThrow(/lone surrogate/);
+    expect(() => { m.path = '/a;b'; }).toThrow(CookieError);
+    expect(() => { m.domain = 'ex\u0000ample'; }).toThrow(CookieError);
+    expect(m.value).toBe('v');
+  });
+});
