@@ -5,7 +5,8 @@
 #   bash bench/callgrind/run.sh SERVER ENGINE PATH [COOKIE]
 #   SERVER: bench/server.ts (Tango) or bench/baseline.ts; ENGINE as in --engines, or core for S1/S2.
 #
-# One autocannon run drives the server on the same 4 keep-alive connections
+# One autocannon run drives the server on the same keep-alive connections (CONNECTIONS, default 4;
+# use 1 for S5 with one session cookie, or the requests update one session at once)
 # throughout: WARM_S seconds (default 40) without instrumentation, so V8 has
 # compiled what it will compile, then WIN_S seconds (default 25) counted. The
 # requests counted are the calls of Node's Parser::on_headers_complete in that
@@ -26,7 +27,7 @@ NODE_ENV=production TANGO_LOG_LEVEL=warn valgrind --tool=callgrind --smc-check=a
 VPID=$!
 for _ in $(seq 1 600); do curl -s -o /dev/null "http://127.0.0.1:$PORT/" && break; sleep 0.5; done
 HEADER=(); [ -n "$COOKIE" ] && HEADER=(-H "cookie=$COOKIE")
-npx autocannon -c 4 -d $(( ${WARM_S:-40} + ${WIN_S:-25} + 30 )) "${HEADER[@]}" "http://127.0.0.1:$PORT$URLPATH" > "$OUT.load" 2>&1 &
+npx autocannon -c ${CONNECTIONS:-4} -d $(( ${WARM_S:-40} + ${WIN_S:-25} + 30 )) "${HEADER[@]}" "http://127.0.0.1:$PORT$URLPATH" > "$OUT.load" 2>&1 &
 APID=$!
 sleep "${WARM_S:-40}"
 callgrind_control -i on $VPID > /dev/null

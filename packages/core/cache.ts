@@ -339,23 +339,32 @@ function make_redis(alias: string, entry: CacheSettings): Store {
       return this.connecting;
     }
 
-    private async redis(): Promise<RedisCommands> {
+    /**
+     * The client if it is connected and ready. Callers take it without an
+     * await: awaiting (or resolving a promise with) the client makes V8 look
+     * for a `then` along its whole prototype chain, per command.
+     */
+    private ready_client(): RedisCommands | undefined {
+      return (this.client as { isReady?: boolean }).isReady ? (this.client as unknown as RedisCommands) : undefined;
+    }
+
+    private async connected(): Promise<RedisCommands> {
       return (await this.getClient()) as unknown as RedisCommands;
     }
 
     async add(key: string, serialized: string, ttl_ms: number | undefined): Promise<boolean> {
       const k = this.createKeyPrefix(key, this.namespace);
-      const reply = await (await this.redis()).set(k, serialized, ttl_ms ? { NX: true, PX: Math.ceil(ttl_ms) } : { NX: true });
+      const reply = await (this.ready_client() ?? (await this.connected())).set(k, serialized, ttl_ms ? { NX: true, PX: Math.ceil(ttl_ms) } : { NX: true });
       return reply === 'OK';
     }
 
     async gets(key: string): Promise<CacheVersion | undefined> {
-      const value = await (await this.redis()).get(this.createKeyPrefix(key, this.namespace));
+      const value = await (this.ready_client() ?? (await this.connected())).get(this.createKeyPrefix(key, this.namespace));
       return value === null ? undefined : new CacheVersion(value);
     }
 
     async cas(key: string, expected: CacheVersion, serialized: string, ttl_ms: number | undefined): Promise<CacheVersion | CasFailure> {
-      const redis = await this.redis();
+      const redis = this.ready_client() ?? (await this.connected());
       const args = {
         keys: [this.createKeyPrefix(key, this.namespace)],
         arguments: [expected.serialized, serialized, ttl_ms ? String(Math.ceil(ttl_ms)) : ''],
@@ -374,7 +383,7 @@ function make_redis(alias: string, entry: CacheSettings): Store {
 
     async replace(key: string, serialized: string, ttl_ms: number | undefined): Promise<CacheVersion | null> {
       const k = this.createKeyPrefix(key, this.namespace);
-      const reply = await (await this.redis()).set(k, serialized, ttl_ms ? { XX: true, PX: Math.ceil(ttl_ms) } : { XX: true });
+      const reply = await (this.ready_client() ?? (await this.connected())).set(k, serialized, ttl_ms ? { XX: true, PX: Math.ceil(ttl_ms) } : { XX: true });
       return reply === 'OK' ? new CacheVersion(serialized) : null;
     }
   }
