@@ -22,7 +22,7 @@ OUT=/tmp/tango-cg.$PORT
 rm -f "$OUT"*
 NODE_ENV=production TANGO_LOG_LEVEL=warn valgrind --tool=callgrind --smc-check=all-non-file --instr-atstart=no \
   --separate-threads=yes --callgrind-out-file="$OUT" \
-  node --perf-basic-prof --no-compact-code-space -r ts-node/register "$SERVER" --engine "$ENGINE" --port $PORT \
+  node --perf-basic-prof --no-compact-code-space ${NODE_FLAGS:-} -r ts-node/register "$SERVER" --engine "$ENGINE" --port $PORT \
   > "$OUT.log" 2>&1 &
 VPID=$!
 for _ in $(seq 1 600); do curl -s -o /dev/null "http://127.0.0.1:$PORT/" && break; sleep 0.5; done

@@ -84,6 +84,8 @@ export interface SessionChanges {
   cleared: boolean;
 }
 
+const key_salts = new WeakMap<object, string>();
+
 /** Retries of a conflicting save before it falls back to last write wins. */
 export const MAX_SAVE_RETRIES = 5;
 
@@ -309,7 +311,10 @@ export abstract class SessionBase implements SessionData {
 
   /** Django's key_salt: the class's name namespaces the signature, so renaming the class invalidates stored data. */
   get key_salt(): string {
-    return `django.contrib.sessions.${this.constructor.name}`;
+    // One string per class: a new one per call would be hashed again by every Map it keys.
+    let salt = key_salts.get(this.constructor);
+    if (salt === undefined) key_salts.set(this.constructor, (salt = `django.contrib.sessions.${this.constructor.name}`));
+    return salt;
   }
 
   // --- loading -------------------------------------------------------------

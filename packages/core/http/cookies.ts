@@ -136,7 +136,9 @@ const ABOVE_LATIN1_RE = /[^\x00-\xff]/;
 export function decode_cookie_header(raw: string): string {
   // Django's WSGIRequest re-encodes HTTP_COOKIE as Latin-1 and decodes it as
   // UTF-8 with replacement; Node hands us the same Latin-1 view of the bytes.
-  if (!NON_ASCII_RE.test(raw)) return raw;
+  // Only ASCII has one UTF-8 byte per character, and V8 counts that a few
+  // times faster than a regex scans for the rest.
+  if (Buffer.byteLength(raw, 'utf8') === raw.length) return raw;
   // Already text (not one char per byte): there are no bytes to re-decode.
   if (ABOVE_LATIN1_RE.test(raw)) return raw;
   // Buffer's decoder replaces maximal invalid subparts with U+FFFD, as Python's
