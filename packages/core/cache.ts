@@ -332,7 +332,7 @@ function make_redis(alias: string, entry: CacheSettings): Store {
      */
     override getClient(): ReturnType<KeyvRedisType<string>['getClient']> {
       // Connected: the client itself, without the connect attempt's promise chain (every command asks).
-      if ((this.client as { isReady?: boolean }).isReady) return Promise.resolve(this.client) as ReturnType<KeyvRedisType<string>['getClient']>;
+      if (this.ready_client()) return Promise.resolve(this.client) as ReturnType<KeyvRedisType<string>['getClient']>;
       this.connecting ??= super.getClient().finally(() => {
         this.connecting = null;
       });

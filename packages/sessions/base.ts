@@ -31,6 +31,7 @@ import { clock } from '@tango/core/clock';
 import { get_random_string, VALID_KEY_CHARS } from '@tango/core/crypto';
 import { BadSignature, KeyError, StoreUnavailable } from '@tango/core/errors';
 import type { SessionData, SessionValue } from '@tango/core/http/session_api';
+import { set_bounded } from '@tango/core/bounded_map';
 import { get_logger } from '@tango/core/log';
 import { py_json_loads } from '@tango/core/py_json';
 import { dumps_with_data, json_text, loads_data } from '@tango/core/signing';
@@ -177,8 +178,6 @@ export function unproxied<T>(session: T): T {
   return target ?? session;
 }
 
-// `session['user_id'] = 'x'` and `session['user_id']` read and write the data;
-// anything the object itself has (methods, fields, accessors) stays direct.
 // The shared wrapper of a method on a session's prototype chain, as read
 // through the proxy. Views call the same few methods on every request; this
 // spares each call the `in`, Reflect.get and hasOwnProperty walks. Own
@@ -202,7 +201,7 @@ function method_through_proxy(target: SessionBase, prop: string): unknown {
   const entry = d && typeof d.value === 'function' && prop !== 'constructor'
     ? { fn: d.value as unknown, wrapper: target_method(d.value as (...args: never[]) => unknown) }
     : null;
-  if (methods.size < 512) methods.set(prop, entry);
+  set_bounded(methods, prop, entry, 512);
   return entry?.wrapper;
 }
 
@@ -214,16 +213,19 @@ function method_descriptor(proto: object | null, prop: string): PropertyDescript
   return undefined;
 }
 
+// `session['user_id'] = 'x'` and `session['user_id']` read and write the data;
+// anything the object itself has (methods, fields, accessors) stays direct.
 const bracketAccess: ProxyHandler<SessionBase> = {
   get(target, prop) {
     if (prop === TARGET) return target;
-    if (typeof prop === 'string' && !Object.prototype.hasOwnProperty.call(target, prop)) {
+    const own = Object.prototype.hasOwnProperty.call(target, prop);
+    if (typeof prop === 'string' && !own) {
       const method = method_through_proxy(target, prop);
       if (method !== undefined) return method;
     }
     if (typeof prop === 'symbol' || prop in target || PROBED.has(prop) || prop.startsWith('@@') || prop.startsWith('$$')) {
       const value: unknown = Reflect.get(target, prop, target);
-      if (typeof value === 'function' && prop !== 'constructor' && !Object.prototype.hasOwnProperty.call(target, prop)) {
+      if (typeof value === 'function' && prop !== 'constructor' && !own) {
         return target_method(value as (...args: never[]) => unknown);
       }
       return value;

@@ -1,3 +1,4 @@
+import { set_bounded } from '../bounded_map';
 import { TangoError } from '../errors';
 
 /** django.http.BadHeaderError: a header that cannot be sent safely. */
@@ -21,7 +22,7 @@ function lower_name(name: string): string {
     if (!TOKEN.test(name)) throw new BadHeaderError(`Header names must be HTTP tokens: '${name}'`);
     lower = name.toLowerCase();
     // Bounded: names built from user input must not grow it without end.
-    if (checked_names.size < 256) checked_names.set(name, lower);
+    set_bounded(checked_names, name, lower, 256);
   }
   return lower;
 }
@@ -29,8 +30,7 @@ function lower_name(name: string): string {
 /** Case-insensitive response headers that keep the spelling they were set with (Django's ResponseHeaders). */
 export class ResponseHeaders implements Iterable<[string, string]> {
   private readonly map = new Map<string, [string, string]>();
-  /** Whether a value with characters above U+007F was ever set (the server then writes values as bytes). */
-  non_ascii = false;
+  private _non_ascii = false;
 
   constructor(init?: Record<string, string>) {
     if (init) for (const [k, v] of Object.entries(init)) this.set(k, v);
@@ -47,9 +47,14 @@ export class ResponseHeaders implements Iterable<[string, string]> {
     const key = lower_name(name);
     if (PLAIN.test(v)) {
       if (CONTROL.test(v)) throw new BadHeaderError(`Header values can't contain newlines or control characters: '${name}'`);
-      this.non_ascii = true;
+      this._non_ascii = true;
     }
     this.map.set(key, [name, v]);
+  }
+
+  /** Whether a value with characters above U+007F was ever set (the server then writes values as bytes). */
+  get non_ascii(): boolean {
+    return this._non_ascii;
   }
 
   has(name: string): boolean {
