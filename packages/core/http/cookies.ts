@@ -229,6 +229,24 @@ function check_max_age(max_age: number): number {
   return Math.trunc(max_age) || 0;
 }
 
+/** What set_cookie has already checked, handed to the Morsel in one step. */
+interface CheckedCookie {
+  value: string;
+  coded_value: string;
+  expires: string;
+  expires_ascii: boolean;
+  max_age: number | null;
+  path: string | null;
+  path_ascii: boolean;
+  domain: string | null;
+  domain_ascii: boolean;
+}
+
+// set_cookie's way into a Morsel (set in its static block): it has checked
+// every value before changing the jar, and checking again in each setter
+// costs ~500 instructions a cookie on every response that sets one.
+let assign_checked: (morsel: Morsel, checked: CheckedCookie) => void;
+
 /**
  * One response cookie (Python's http.cookies.Morsel). Every attribute setter
  * checks its value, so no Morsel can render a header that splits or injects.
@@ -250,10 +268,32 @@ export class Morsel {
   #non_ascii_value = false;
   #non_ascii_attrs = 0;
 
-  constructor(key: string, value = '') {
+  constructor(key: string, value?: string) {
     validate_cookie_name(key);
     this.key = key;
-    this.value = value;
+    // Without a value the fields already hold the empty one, quoted.
+    if (value !== undefined) this.value = value;
+  }
+
+  static {
+    assign_checked = (m, c) => {
+      m.#value = c.value;
+      m.#coded_value = c.coded_value;
+      m.#non_ascii_value = c.coded_value !== c.value && NON_ASCII_RE.test(c.coded_value);
+      m.#expires = c.expires;
+      m.#note_ascii(1, c.expires_ascii);
+      // null leaves max_age, path and domain as they were on a re-set cookie (Python quirk, §5.6).
+      if (c.max_age !== null) m.#max_age = c.max_age;
+      if (c.path !== null) {
+        m.#path = c.path;
+        m.#note_ascii(2, c.path_ascii);
+      }
+      if (c.domain !== null) {
+        m.#domain = c.domain;
+        m.#note_ascii(4, c.domain_ascii);
+      }
+      m.#rendered = null;
+    };
   }
 
   get value(): string {
@@ -427,12 +467,15 @@ export function set_cookie(jar: SimpleCookie, key: string, value = '', opts: Set
   // response as it was (Django raises for samesite after storing the value).
   validate_cookie_name(key);
   const str_value = typeof value === 'string' ? value : String(value);
-  check_value(key, str_value);
-  if (path !== null) check_attribute('path', path);
-  if (domain !== null) check_attribute('domain', domain);
+  const coded_value = cookie_quote(str_value);
+  // Unquoted means only legal (ASCII) characters: no surrogate to look for.
+  if (coded_value !== str_value) check_value(key, str_value);
+  const path_ascii = path === null || check_attribute('path', path);
+  const domain_ascii = domain === null || check_attribute('domain', domain);
   if (samesite) check_samesite(samesite);
 
   let expires_attr = '';
+  let expires_ascii = true;
   let age: number | null = max_age === null ? null : check_max_age(max_age);
   let age_for_date = max_age; // Django dates from the unrounded max_age
   if (expires instanceof Date) {
@@ -446,7 +489,7 @@ export function set_cookie(jar: SimpleCookie, key: string, value = '', opts: Set
     age_for_date = age;
   } else if (expires !== null) {
     expires_attr = String(expires);
-    check_attribute('expires', expires_attr);
+    expires_ascii = check_attribute('expires', expires_attr);
   }
   if (age !== null && !expires_attr) {
     // "IE requires expires": derived from max_age unless a string was given.
@@ -454,15 +497,16 @@ export function set_cookie(jar: SimpleCookie, key: string, value = '', opts: Set
     if (!Number.isFinite(new Date(Math.floor(when) * 1000).getTime())) {
       throw new CookieError(`Invalid cookie max_age ${String(age_for_date)}: the expiry date is out of range`);
     }
-    expires_attr = http_date(when);
+    expires_attr = http_date(when); // ASCII, without ';' or controls
   }
 
-  const morsel = jar.set_value(key, str_value);
-  morsel.expires = expires_attr;
-  if (age !== null) morsel.max_age = age;
-  // None leaves these as they were on a re-set cookie (Python quirk, §5.6).
-  if (path !== null) morsel.path = path;
-  if (domain !== null) morsel.domain = domain;
+  // Re-setting keeps the existing Morsel and so its other attributes (SimpleCookie.__set).
+  let morsel = jar.get(key);
+  if (morsel === undefined) jar.set(key, (morsel = new Morsel(key)));
+  assign_checked(morsel, {
+    value: str_value, coded_value, expires: expires_attr, expires_ascii,
+    max_age: age, path, path_ascii, domain, domain_ascii,
+  });
   if (secure) morsel.secure = true;
   if (httponly) morsel.httponly = true;
   if (samesite) morsel.samesite = samesite;

@@ -12,19 +12,30 @@ const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 // Printable ASCII and tab: the one test nearly every value passes.
 const PLAIN = /[^\t\x20-\x7e]/;
 
-// Code sets the same few header names over and over: each spelling is checked
-// and lower-cased once, and the lower-cased key (already hashed) is reused.
-const checked_names = new Map<string, string>();
+interface CheckedName {
+  lower: string;
+  /** The last value set under this name that was plain ASCII: the same one is not scanned again. */
+  plain: string;
+}
+
+// Code sets the same few header names (and mostly the same values) over and
+// over: each spelling is checked and lower-cased once, and the lower-cased
+// key (already hashed) is reused.
+const checked_names = new Map<string, CheckedName>();
+
+function checked_name(name: string): CheckedName {
+  let entry = checked_names.get(name);
+  if (entry === undefined) {
+    if (!TOKEN.test(name)) throw new BadHeaderError(`Header names must be HTTP tokens: '${name}'`);
+    entry = { lower: name.toLowerCase(), plain: '' };
+    // Bounded: names built from user input must not grow it without end.
+    set_bounded(checked_names, name, entry, 256);
+  }
+  return entry;
+}
 
 function lower_name(name: string): string {
-  let lower = checked_names.get(name);
-  if (lower === undefined) {
-    if (!TOKEN.test(name)) throw new BadHeaderError(`Header names must be HTTP tokens: '${name}'`);
-    lower = name.toLowerCase();
-    // Bounded: names built from user input must not grow it without end.
-    set_bounded(checked_names, name, lower, 256);
-  }
-  return lower;
+  return checked_names.get(name)?.lower ?? name.toLowerCase();
 }
 
 /** Case-insensitive response headers that keep the spelling they were set with (Django's ResponseHeaders). */
@@ -37,19 +48,23 @@ export class ResponseHeaders implements Iterable<[string, string]> {
   }
 
   get(name: string): string | undefined {
-    return this.map.get(name.toLowerCase())?.[1];
+    return this.map.get(lower_name(name))?.[1];
   }
 
   set(name: string, value: string | number): void {
     const v = String(value);
     // Refuse here, in the view, what Node would refuse later while writing the
     // head (outside the error handling): a CR/LF would also inject a header.
-    const key = lower_name(name);
-    if (PLAIN.test(v)) {
-      if (CONTROL.test(v)) throw new BadHeaderError(`Header values can't contain newlines or control characters: '${name}'`);
-      this._non_ascii = true;
+    const entry = checked_name(name);
+    if (v !== entry.plain) {
+      if (PLAIN.test(v)) {
+        if (CONTROL.test(v)) throw new BadHeaderError(`Header values can't contain newlines or control characters: '${name}'`);
+        this._non_ascii = true;
+      } else {
+        entry.plain = v;
+      }
     }
-    this.map.set(key, [name, v]);
+    this.map.set(entry.lower, [name, v]);
   }
 
   /** Whether a value with characters above U+007F was ever set (the server then writes values as bytes). */
@@ -58,11 +73,11 @@ export class ResponseHeaders implements Iterable<[string, string]> {
   }
 
   has(name: string): boolean {
-    return this.map.has(name.toLowerCase());
+    return this.map.has(lower_name(name));
   }
 
   delete(name: string): boolean {
-    return this.map.delete(name.toLowerCase());
+    return this.map.delete(lower_name(name));
   }
 
   get size(): number {

@@ -13,7 +13,8 @@ export interface RequestInit {
   url?: string;
   headers?: RawHeaders;
   body?: Buffer | string;
-  remote_addr?: string;
+  /** The client's address, or a function that finds it when it is first read. */
+  remote_addr?: string | (() => string | undefined);
 }
 
 // Zero bytes cannot be changed, so every bodiless request can share one.
@@ -44,13 +45,13 @@ export class HttpRequest {
   readonly query_string: string;
   readonly headers: Readonly<RawHeaders>;
   readonly body: Buffer;
-  readonly remote_addr: string | undefined;
   resolver_match: ResolverMatch | null = null;
   private _session: Session | undefined = undefined;
   private _make_session: (() => Session) | undefined = undefined;
   private _cookies: CookieDict | undefined;
   private _get: QueryDict | undefined;
   private _post: QueryDict | undefined;
+  private _remote_addr: string | (() => string | undefined) | undefined;
 
   constructor(init: RequestInit = {}) {
     this.method = (init.method ?? 'GET').toUpperCase();
@@ -60,7 +61,13 @@ export class HttpRequest {
     this.query_string = q === -1 ? '' : url.slice(q + 1);
     this.headers = init.headers ?? {};
     this.body = init.body === undefined ? EMPTY_BODY : Buffer.isBuffer(init.body) ? init.body : Buffer.from(init.body);
-    this.remote_addr = init.remote_addr;
+    this._remote_addr = init.remote_addr;
+  }
+
+  /** The client's address (Django's META['REMOTE_ADDR']), looked up only when read. */
+  get remote_addr(): string | undefined {
+    const a = this._remote_addr;
+    return typeof a === 'function' ? (this._remote_addr = a()) : a;
   }
 
   /**

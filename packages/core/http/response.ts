@@ -14,8 +14,8 @@ export type Content = string | Buffer | Uint8Array;
 export class HttpResponse {
   status_code: number;
   readonly headers: ResponseHeaders;
-  readonly cookies = new SimpleCookie();
   content: Content;
+  private _cookies: SimpleCookie | undefined = undefined;
 
   constructor(content: Content = '', init: ResponseInit = {}) {
     this.content = content;
@@ -27,6 +27,16 @@ export class HttpResponse {
   }
 
   static default_status = 200;
+
+  /** The cookies this response will send (Django's response.cookies), made on first use: most responses set none. */
+  get cookies(): SimpleCookie {
+    return (this._cookies ??= new SimpleCookie());
+  }
+
+  /** Whether any cookie will be sent, without making the jar. */
+  get has_cookies(): boolean {
+    return this._cookies !== undefined && this._cookies.size !== 0;
+  }
 
   /** The body as text, for tests and middleware that inspect it. */
   get text(): string {

@@ -621,3 +621,53 @@ describe('Morsel.non_ascii (whether the server must write the line as UTF-8 byte
     expect(m.value).toBe('v');
   });
 });
+
+describe('set_cookie hands its checked values to the Morsel without checking them again', () => {
+  // The reference: the same cookie built through the Morsel's own checking setters.
+  function through_setters(m: Morsel, value: string, o: { expires: string; max_age: number | null; path: string | null; domain: string | null }): Morsel {
+    m.value = value;
+    m.expires = o.expires;
+    if (o.max_age !== null) m.max_age = o.max_age;
+    if (o.path !== null) m.path = o.path;
+    if (o.domain !== null) m.domain = o.domain;
+    return m;
+  }
+  const text = fc.oneof(fc.constantFrom('/', '/\u00fcber/', '/\u5f20/', 'example.com', ''), fc.string({ unit: 'grapheme', maxLength: 6 }))
+    .filter((s) => !/[\x00-\x1f\x7f;]/.test(s));
+  const call = fc.record({
+    value: fc.string({ unit: 'grapheme', maxLength: 8 }),
+    max_age: fc.option(fc.integer({ min: -5, max: 100000 })),
+    expires: fc.option(fc.constantFrom('Wed, 01 Jan 2031 00:00:00 GMT', 'l\u00e4ter')),
+    path: fc.option(text),
+    domain: fc.option(text),
+  });
+
+  it('renders the same Set-Cookie text and non_ascii as the setters, across re-sets of one cookie', () => {
+    fc.assert(
+      fc.property(fc.array(call, { minLength: 1, maxLength: 4 }), (calls) => {
+        const jar = new SimpleCookie();
+        const reference = new Morsel('c');
+        for (const c of calls) {
+          const got = set_cookie(jar, 'c', c.value, c);
+          const expires = c.expires ?? (c.max_age !== null ? http_date(time() + c.max_age) : '');
+          through_setters(reference, c.value, { expires, max_age: c.max_age, path: c.path === undefined ? '/' : c.path, domain: c.domain });
+          expect(jar.get('c')).toBe(got);
+          expect([got.output(), got.non_ascii]).toEqual([reference.output(), reference.non_ascii]);
+        }
+      }),
+      { seed: 7, numRuns: 2000 },
+    );
+  });
+
+  it('a refused value or attribute leaves the jar as it was', () => {
+    const jar = new SimpleCookie();
+    set_cookie(jar, 'c', 'kept', { path: '/a/' });
+    const before = jar.get('c')!.output();
+    expect(() => set_cookie(jar, 'c', 'x\ud800', { path: '/b/' })).toThrow(/lone surrogate/);
+    expect(() => set_cookie(jar, 'c', 'new', { domain: 'a;b' })).toThrow(CookieError);
+    expect(() => set_cookie(jar, 'c', 'new', { expires: 'soon\r\nX: y' })).toThrow(CookieError);
+    expect(() => set_cookie(jar, 'd', 'new', { path: '/\u0000' })).toThrow(CookieError);
+    expect(jar.get('c')!.output()).toBe(before);
+    expect(jar.has('d')).toBe(false);
+  });
+});

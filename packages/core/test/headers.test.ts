@@ -26,6 +26,16 @@ describe('ResponseHeaders', () => {
     expect(h.non_ascii).toBe(true);
   });
 
+  it('a value not scanned again (the last plain one under its name) still reads as plain, and others are scanned', () => {
+    const plain = new ResponseHeaders({ 'X-Memo': 'same value' });
+    const again = new ResponseHeaders({ 'X-Memo': 'same value' });
+    expect([plain.non_ascii, again.non_ascii, again.get('x-memo')]).toEqual([false, false, 'same value']);
+    const wide = new ResponseHeaders({ 'X-Memo': 'caf\u00e9' });
+    expect(wide.non_ascii).toBe(true);
+    expect(() => new ResponseHeaders({ 'X-Memo': 'same value\r\n' })).toThrow(BadHeaderError);
+    expect(new ResponseHeaders({ 'X-Memo': 'same value' }).non_ascii).toBe(false);
+  });
+
   it('takes any number of distinct names', () => {
     const h = new ResponseHeaders();
     for (let i = 0; i < 600; i++) h.set(`X-Name-${i}`, String(i));

@@ -49,10 +49,15 @@ async function not_a_response_later(): Promise<unknown> {
   return undefined;
 }
 
+function addr(request: HttpRequest): HttpResponse {
+  return new HttpResponse(`${request.remote_addr} ${request.remote_addr}`);
+}
+
 const blog = [path('<int:year>/<slug:slug>/', article, { name: 'article' })];
 
 const urlpatterns = [
   path('set/', set_value),
+  path('addr/', addr),
   path('get/', get_value),
   path('hello/<str:name>/', hello, { name: 'hello' }),
   path('blog/', include(blog)),
@@ -81,6 +86,10 @@ describe('server', () => {
     expect(set.set_cookies[0].split('; ')).toHaveLength(2);
     const got = (await client.get('/get/')).json<{ v: string }>();
     expect(got.v).toBe(value);
+  });
+
+  it('request.remote_addr is the client address of the connection', async () => {
+    expect((await client.get('/addr/')).text).toMatch(/^(127\.0\.0\.1|::1|::ffff:127\.0\.0\.1) \1$/);
   });
 
   it('malformed Cookie headers never crash a request and yield only what was sent', async () => {
