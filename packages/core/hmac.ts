@@ -15,7 +15,10 @@ const BLOCK_BYTES: Readonly<Record<string, number>> = {
   md5: 64, sha1: 64, sha224: 64, sha256: 64, sha384: 128, sha512: 128, 'sha512-224': 128, 'sha512-256': 128,
 };
 
-type OneShotHash = (algorithm: string, data: Uint8Array, encoding: 'buffer') => Buffer;
+/** Encodings a digest can be asked for as text. */
+export type DigestEncoding = 'base64url' | 'hex';
+
+type OneShotHash = (algorithm: string, data: Uint8Array, encoding: DigestEncoding | 'latin1') => string;
 const one_shot = (nodeCrypto as unknown as { hash?: OneShotHash }).hash;
 
 /** Message bytes go after the inner pad in this buffer, which grows up to SCRATCH_MAX. */
@@ -47,21 +50,27 @@ export class HmacKey {
     this.pads = { inner, outer };
   }
 
-  /** HMAC of the UTF-8 bytes of `message`. */
-  digest(message: string): Buffer {
+  /** HMAC of the UTF-8 bytes of `message`, as bytes or as text in `encoding`. */
+  digest(message: string): Buffer;
+  digest(message: string, encoding: DigestEncoding): string;
+  digest(message: string, encoding?: DigestEncoding): Buffer | string {
     const pads = this.pads;
     // A UTF-16 code unit is at most 3 UTF-8 bytes.
     const room = pads === null ? 0 : pads.inner.length + message.length * 3;
     if (pads === null || one_shot === undefined || room > SCRATCH_MAX) {
-      return nodeCrypto.createHmac(this.algorithm, this.key).update(message, 'utf8').digest();
+      const mac = nodeCrypto.createHmac(this.algorithm, this.key).update(message, 'utf8');
+      return encoding === undefined ? mac.digest() : mac.digest(encoding);
     }
     const { inner, outer } = pads;
     if (scratch.length < room) scratch = Buffer.allocUnsafe(Math.min(SCRATCH_MAX, Math.max(room, scratch.length * 2)));
     inner.copy(scratch, 0);
     const n = scratch.write(message, inner.length, 'utf8');
-    const inner_hash = one_shot(this.algorithm, scratch.subarray(0, inner.length + n), 'buffer');
+    // Hashes asked for as text: a Buffer result costs Node a native backing
+    // store and a slow path through its encoding checks, three times the hash.
+    const inner_hash = one_shot(this.algorithm, scratch.subarray(0, inner.length + n), 'latin1');
     // `outer` is only ever used here, synchronously: its tail can be overwritten each call.
-    inner_hash.copy(outer, inner.length);
-    return one_shot(this.algorithm, outer, 'buffer');
+    outer.write(inner_hash, inner.length, 'latin1');
+    if (encoding !== undefined) return one_shot(this.algorithm, outer, encoding);
+    return Buffer.from(one_shot(this.algorithm, outer, 'latin1'), 'latin1');
   }
 }

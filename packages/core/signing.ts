@@ -290,7 +290,7 @@ export class Signer {
   signature(value: SignableValue, key?: SigningKey): string {
     const secret = isEmptyKey(key) ? this.key : (key as SigningKey);
     resolve_algorithm(this.algorithm);
-    return b64_encode(derivedKey(`${this.salt}signer`, secret, this.algorithm).digest(py_str(value)));
+    return derivedKey(`${this.salt}signer`, secret, this.algorithm).digest(py_str(value), 'base64url');
   }
 
   sign(value: SignableValue): string {

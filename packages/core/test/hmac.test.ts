@@ -25,6 +25,25 @@ describe('HmacKey', () => {
     }
   });
 
+  it('gives the same digest as text: base64url and hex equal createHmac, on either path', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...ALGORITHMS),
+        fc.uint8Array({ maxLength: 160 }),
+        fc.oneof(fc.string({ unit: 'binary', maxLength: 300 }), fc.constant('x'.repeat(70_000))),
+        (algorithm, key_bytes, message) => {
+          const key = Buffer.from(key_bytes);
+          const hmac = new HmacKey(algorithm, key);
+          const hex = reference(algorithm, key, message);
+          expect(hmac.digest(message, 'hex')).toBe(hex);
+          expect(hmac.digest(message, 'base64url')).toBe(Buffer.from(hex, 'hex').toString('base64url'));
+          expect(hmac.digest(message).toString('hex')).toBe(hex);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('equals createHmac for any text and key (property)', () => {
     fc.assert(
       fc.property(
