@@ -38,12 +38,8 @@ export function deflate_cannot_shorten(data: Uint8Array): boolean {
   const n = data.length;
   if (n > MAX_CHECKED) return false;
   if (n <= 8) return true; // zlib's 6-byte frame plus any block is already n - 1 bytes or more
-  if (has_repeated_trigram(data)) return false;
+  if (!count_without_repeated_trigram(data)) return false;
 
-  for (let i = 0; i < n; i++) {
-    const b = data[i];
-    if (counts[b]++ === 0) seen[b >>> 5] |= 1 << (b & 31);
-  }
   const N = n + 1; // the literals and the end-of-block code
   const log2_N = LOG2[N];
   // Σ c·log2(N/c) = Σ c·(log2 N − log2 c), with the end-of-block code seen once.
@@ -79,23 +75,48 @@ export function deflate_cannot_shorten(data: Uint8Array): boolean {
 // a slot belongs to this call when its stamp is the call's.
 const SLOTS = 128; // a power of two, over twice the MAX_CHECKED - 2 sequences
 const slot_key = new Int32Array(SLOTS);
-const slot_stamp = new Uint32Array(SLOTS);
+const slot_stamp = new Int32Array(SLOTS);
+// Kept below 2^30 so it stays a small integer (no heap number per call).
 let stamp = 0;
 
-function has_repeated_trigram(data: Uint8Array): boolean {
-  if (++stamp === 0x1_0000_0000) {
+/**
+ * Counts the byte values into `counts` and `seen` while looking for a 3-byte
+ * sequence that occurs twice, in one pass. On a repeat it clears what it
+ * counted and answers false.
+ */
+function count_without_repeated_trigram(data: Uint8Array): boolean {
+  let st = stamp + 1;
+  if (st === 0x4000_0000) {
     slot_stamp.fill(0);
-    stamp = 1;
+    st = 1;
   }
-  for (let i = 0; i + 2 < data.length; i++) {
-    const t = (data[i] << 16) | (data[i + 1] << 8) | data[i + 2];
+  stamp = st;
+  const n = data.length;
+  let b0 = data[0];
+  let b1 = data[1];
+  tally(b0);
+  tally(b1);
+  for (let i = 2; i < n; i++) {
+    const b2 = data[i];
+    tally(b2);
+    const t = (b0 << 16) | (b1 << 8) | b2;
     let h = Math.imul(t, 0x9e3779b1) >>> 25;
-    while (slot_stamp[h] === stamp) {
-      if (slot_key[h] === t) return true;
+    while (slot_stamp[h] === st) {
+      if (slot_key[h] === t) {
+        for (let j = 0; j <= i; j++) counts[data[j]] = 0;
+        seen.fill(0);
+        return false;
+      }
       h = (h + 1) & (SLOTS - 1);
     }
-    slot_stamp[h] = stamp;
+    slot_stamp[h] = st;
     slot_key[h] = t;
+    b0 = b1;
+    b1 = b2;
   }
-  return false;
+  return true;
+}
+
+function tally(b: number): void {
+  if (counts[b]++ === 0) seen[b >>> 5] |= 1 << (b & 31);
 }

@@ -61,4 +61,22 @@ describe('deflate_cannot_shorten: never says "cannot" where deflate would win', 
     expect(deflate_cannot_shorten(Buffer.from('{"a":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}'))).toBe(false);
     expect(object_payload({ a: 'x'.repeat(32) }, { compress: true }).startsWith('.')).toBe(true);
   });
+
+  it('an answer does not depend on the calls before it (the counting state is reused)', () => {
+    // Each run's reference is a fresh copy of the module, which no earlier call has touched.
+    const fresh = (): typeof deflate_cannot_shorten => {
+      let f: typeof deflate_cannot_shorten | undefined;
+      jest.isolateModules(() => {
+        f = (require('../deflate_bound') as typeof import('../deflate_bound')).deflate_cannot_shorten;
+      });
+      return f!;
+    };
+    const session = fc.dictionary(fc.constantFrom('user_id', 'count', 'n', 'cart', 'x'), fc.oneof(fc.integer(), fc.string({ maxLength: 12 })), { maxKeys: 3 })
+      .map((obj) => Buffer.from(py_json_dumps(obj), 'latin1'));
+    const data = fc.oneof(session, bytes('abcd', 40), bytes('{}":,_abcdefghijklmnopqrstuvwxyz0123456789', 64), fc.uint8Array({ maxLength: 64 }).map((a) => Buffer.from(a)));
+    fc.assert(fc.property(fc.array(data, { maxLength: 4 }), session, (before, last) => {
+      for (const d of before) deflate_cannot_shorten(d);
+      expect(deflate_cannot_shorten(last)).toBe(fresh()(last));
+    }), { numRuns: 1_000, seed: 99 });
+  });
 });
