@@ -159,40 +159,40 @@ export function json_text(data: Buffer): string {
 // newline; both quirks are kept so the same separators are refused.
 const SEP_UNSAFE = /^[A-z0-9\-_=]*\n?$/;
 
-// Derived HMAC keys, H(salt + "signer" + secret), by secret, then by
-// (algorithm, salt). Sessions and signed cookies sign and verify on every
-// request and the derivation is a full hash, so it is done once per
-// combination. The secret is looked up by its value (a Buffer by its bytes,
-// in a map of its own so str and bytes keys cannot be confused), never by
-// the settings object, so a changed SECRET_KEY can never be served a key
-// derived from the old one. Looking the secret up on its own first keeps the
-// per-call work to two Map probes on strings V8 has already hashed, where one
-// long composite key had to be built and hashed on every call.
+// Derived HMAC keys, H(salt + "signer" + secret), by secret, then salt, then
+// algorithm. Sessions and signed cookies sign and verify on every request and
+// the derivation is a full hash, so it is done once per combination. The
+// secret is looked up by its value (a Buffer by its bytes, in a map of its own
+// so str and bytes keys cannot be confused), never by the settings object, so
+// a changed SECRET_KEY can never be served a key derived from the old one.
+// Each level is keyed by a string the caller already holds (V8 has hashed it
+// before): a composite key built per call was a new string to hash every time,
+// ~1,000 instructions per signature for a session's salt.
 //
-// Both levels are FIFO-bounded: a process has a few secrets and salts, but a
+// Every level is FIFO-bounded: a process has a few secrets and salts, but a
 // caller could build salts from input (cookie names), and that must not grow
 // memory without limit.
 const DERIVED_KEY_SECRETS = 16;
 const DERIVED_KEY_SALTS = 256;
-const derivedByStringSecret = new Map<string, Map<string, HmacKey>>();
-const derivedByBytesSecret = new Map<string, Map<string, HmacKey>>();
+const DERIVED_KEY_ALGORITHMS = 16;
+type BySalt = Map<string, Map<string, HmacKey>>;
+const derivedByStringSecret = new Map<string, BySalt>();
+const derivedByBytesSecret = new Map<string, BySalt>();
 
-function derivedKey(keySalt: string, secret: SigningKey, algorithm: string): HmacKey {
+function level<K, V>(map: Map<K, V>, key: K, limit: number, make: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) set_bounded(map, key, (value = make()), limit);
+  return value;
+}
+
+/** The HMAC key of salted_hmac(salt + "signer", ·, secret, algorithm); validates the algorithm when it derives one. */
+function derivedKey(salt: string, secret: SigningKey, algorithm: string): HmacKey {
   const bySecret = typeof secret === 'string' ? derivedByStringSecret : derivedByBytesSecret;
   const secretId = typeof secret === 'string' ? secret : secret.toString('latin1');
-  let bySalt = bySecret.get(secretId);
-  if (bySalt === undefined) {
-    bySalt = new Map();
-    set_bounded(bySecret, secretId, bySalt, DERIVED_KEY_SECRETS);
-  }
-  // signature() has validated the algorithm first, and no hash name holds a NUL.
-  const saltId = `${algorithm}\u0000${keySalt}`;
-  let key = bySalt.get(saltId);
-  if (key === undefined) {
-    key = new HmacKey(resolve_algorithm(algorithm), salted_hmac_key(keySalt, secret, algorithm));
-    set_bounded(bySalt, saltId, key, DERIVED_KEY_SALTS);
-  }
-  return key;
+  const bySalt: BySalt = level(bySecret, secretId, DERIVED_KEY_SECRETS, () => new Map());
+  const byAlgorithm = level(bySalt, salt, DERIVED_KEY_SALTS, () => new Map<string, HmacKey>());
+  return level(byAlgorithm, algorithm, DERIVED_KEY_ALGORITHMS,
+    () => new HmacKey(resolve_algorithm(algorithm), salted_hmac_key(`${salt}signer`, secret, algorithm)));
 }
 
 // Keys derived from secrets that are no longer configured have no use left;
@@ -289,8 +289,7 @@ export class Signer {
 
   signature(value: SignableValue, key?: SigningKey): string {
     const secret = isEmptyKey(key) ? this.key : (key as SigningKey);
-    resolve_algorithm(this.algorithm);
-    return derivedKey(`${this.salt}signer`, secret, this.algorithm).digest(py_str(value), 'base64url');
+    return derivedKey(this.salt, secret, this.algorithm).digest(py_str(value), 'base64url');
   }
 
   sign(value: SignableValue): string {

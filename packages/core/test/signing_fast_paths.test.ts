@@ -10,7 +10,7 @@ import * as fc from 'fast-check';
 import { deflate } from 'pako';
 import { configure } from '../conf';
 import { salted_hmac_key } from '../crypto';
-import { BadSignature } from '../errors';
+import { BadSignature, InvalidAlgorithm } from '../errors';
 import { cookie_signer_salt, get_cookie_signer, sign_cookie_value, unsign_cookie_value } from '../http/signed_cookies';
 import { py_float_repr, py_float_repr_by_digits, py_json_dumps } from '../py_json';
 import { b64_encode, dumps, loads, Signer, TimestampSigner } from '../signing';
@@ -170,6 +170,11 @@ describe('derived-key cache', () => {
     const sha512 = new Signer({ salt: 'alg', algorithm: 'sha512' }).signature('v');
     expect(sha512).toHaveLength(86);
     expect(new Signer({ salt: 'alg' }).signature('v')).toBe(sha256);
+  });
+
+  test('an unknown algorithm is refused on every call, whatever is cached for its salt and secret', () => {
+    new Signer({ salt: 'alg-refused' }).signature('v');
+    for (let i = 0; i < 3; i++) expect(() => new Signer({ salt: 'alg-refused', algorithm: 'sha257' }).signature('v')).toThrow(InvalidAlgorithm);
   });
 
   test('SECRET_KEY_FALLBACKS verify while configured and stop verifying once removed', () => {
