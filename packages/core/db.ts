@@ -220,11 +220,13 @@ function sqlite_zone(): string {
  * The value Django would bind for a datetime column. SQLite: naive text
  * `YYYY-MM-DD HH:MM:SS[.ffffff]`, as str(datetime) writes it
  * (DatabaseOperations.adapt_datetimefield_value), which sorts correctly as text.
- * PostgreSQL: the instant itself; the driver sends it with its offset, so the
- * timestamptz column holds the same instant whatever the session time zone.
+ * PostgreSQL: the instant itself, as ISO 8601 text in UTC, so the timestamptz
+ * column holds the same instant whatever the session time zone. (pg's own
+ * formatting of a Date, in the process's local time with an offset, costs
+ * ~2,000 instructions a statement; toISOString a tenth of that.)
  */
-export function db_datetime(d: Date, conn: Knex): Date | string {
-  return vendor(conn) === 'sqlite' ? naive_string(d, sqlite_zone()) : d;
+export function db_datetime(d: Date, conn: Knex): string {
+  return vendor(conn) === 'sqlite' ? naive_string(d, sqlite_zone()) : d.toISOString();
 }
 
 /**
@@ -267,7 +269,7 @@ export function from_db_datetime(value: unknown, conn: Knex): Date {
  * for an instant after `d` can sort below db_datetime(d). The bound is then
  * lowered by the offset change, so nothing still live is ever selected.
  */
-export function db_datetime_lower_bound(d: Date, conn: Knex): Date | string {
+export function db_datetime_lower_bound(d: Date, conn: Knex): string {
   if (vendor(conn) !== 'sqlite' || sqlite_zone() === 'UTC') return db_datetime(d, conn);
   const tz = sqlite_zone();
   const lowest_offset = Math.min(utc_offset_ms(d, tz), utc_offset_ms(new Date(d.getTime() + 86_400_000), tz));

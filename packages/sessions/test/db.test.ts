@@ -166,6 +166,18 @@ function store_suites(store: 'SQLite' | 'PostgreSQL', make: () => TestDatabase):
         expect(await new SessionStore().exists(key)).toBe(false);
       });
 
+      test('reads an expire_date to the millisecond, microseconds and all (PostgreSQL)', async () => {
+        if (!pg) return;
+        const key = 'djangowrote0000000000000000micro';
+        await get_connection().raw(
+          'INSERT INTO django_session (session_key, session_data, expire_date) VALUES (?, ?, ?::timestamptz)',
+          [key, FOO_BAR, '2023-11-14 22:13:20.123456+00:00']);
+        freeze(T + 0.122);
+        expect((await reopen(key)).get('foo')).toBe('bar');
+        freeze(T + 0.124);
+        expect((await reopen(key)).get('foo')).toBeUndefined();
+      });
+
       test('exists() ignores expiry', async () => {
         freeze(T);
         const s = new SessionStore();
