@@ -144,13 +144,14 @@ export class Cache extends Keyv<unknown> {
    */
   async cas(key: string, expected: CacheVersion, value: unknown, ttl_ms?: number): Promise<CacheVersion | CasFailure> {
     const { serialized, ttl } = this.stored_form('cas', value, ttl_ms);
-    return this.atomic.cas(key, expected, serialized, ttl);
+    // Awaited rather than returned: resolving with a promise costs a PromiseResolveThenableJob.
+    return await this.atomic.cas(key, expected, serialized, ttl);
   }
 
   /** Stores `value` only over a live entry (never re-creates a deleted one); null when there is none. */
   async replace(key: string, value: unknown, ttl_ms?: number): Promise<CacheVersion | null> {
     const { serialized, ttl } = this.stored_form('replace', value, ttl_ms);
-    return this.atomic.replace(key, serialized, ttl);
+    return await this.atomic.replace(key, serialized, ttl);
   }
 
   /** Closes the connection: gracefully if the store answers within a second, else by force. */

@@ -337,8 +337,13 @@ export abstract class SessionBase implements SessionData {
    * key, the data and the flags are put back as they were: load's effects on
    * them are applied by the first data access, as Django's lazy load would.
    */
+  /** Whether the data can be read synchronously now (loaded, preloaded, or nothing to load). */
+  private get __loaded(): boolean {
+    return this.__cache !== null || this.__preloaded !== null || this.__key === null;
+  }
+
   preload(): Promise<void> {
-    if (this.__cache !== null || this.__preloaded !== null || this.__key === null) return LOADED;
+    if (this.__loaded) return LOADED;
     // __run_preload clears this when it ends: it always awaits load() first, so that comes after this assignment.
     return (this.__preloading ??= this.__run_preload());
   }
@@ -382,6 +387,15 @@ export abstract class SessionBase implements SessionData {
     }
     this._session_cache = data;
     return data;
+  }
+
+  /**
+   * The data when it can be read synchronously now (the middleware preloads
+   * it), else undefined: saves take it without an await, which would cost a
+   * promise resolved with the dict and a turn of the microtask queue.
+   */
+  protected _loaded_session(no_load = false): SessionDict | undefined {
+    return no_load || this.__loaded ? this._get_session(no_load) : undefined;
   }
 
   /** Django's `_aget_session`: loads from the store first when needed (storage methods use this). */
@@ -660,8 +674,8 @@ export abstract class SessionBase implements SessionData {
    * Engines with no server-side record (signed_cookies) override this whole.
    */
   async save(must_create = false): Promise<void> {
-    if (this.session_key === null) return this.create();
-    const data = await this._aget_session(must_create);
+    if (this.session_key === null) return await this.create();
+    const data = this._loaded_session(must_create) ?? (await this._aget_session());
     if (must_create) await this._insert(data);
     else await this.__save_over(data);
     this.__changed.clear();

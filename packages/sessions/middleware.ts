@@ -33,13 +33,15 @@ export const SessionMiddleware: MiddlewareFactory = (get_response) => {
       const session = new SessionStore(key);
       request.session = session as unknown as Session;
       await unproxied(session).preload();
-      return process_response(request, await get_response(request));
+      // Awaited rather than returned: an async function resolving with a
+      // promise costs a PromiseResolveThenableJob and an extra turn.
+      return await process_response(request, await get_response(request));
     }
     // No cookie: the session is built only if the view touches it. An untouched,
     // cookie-less session sends nothing (Django), so most requests skip it entirely.
     request.defer_session(make_empty);
     const response = await get_response(request);
-    return request.session_built ? process_response(request, response) : response;
+    return request.session_built ? await process_response(request, response) : response;
   };
 };
 

@@ -110,11 +110,11 @@ export class SessionStore extends DBStore {
 
   override async save(must_create = false): Promise<void> {
     // create() comes back here with must_create, and that call writes the cache.
-    if (this.session_key === null) return this.create();
+    if (this.session_key === null) return await this.create();
     await super.save(must_create);
     // A new row has no cache entry yet (add); otherwise only over the entry this session saw (cas).
     if (must_create) this._cache_version = null;
-    await this._write_cache(await this._aget_session(must_create));
+    await this._write_cache(this._loaded_session(must_create) ?? (await this._aget_session()));
   }
 
   private async _write_cache(data: SessionDict): Promise<void> {

@@ -226,7 +226,7 @@ export class SessionStore extends SessionBase {
    * row it waited for; SQLite serializes writers). With `expected` null, the
    * plain UPDATE Django runs.
    */
-  protected override async _compare_and_swap(expected: StoredState | null, data: SessionDict): Promise<CasResult> {
+  protected override _compare_and_swap(expected: StoredState | null, data: SessionDict): Promise<CasResult> {
     return expected === null
       ? this._update(data, this.sql.update, [])
       : this._update(data, this.sql.update_if, [expected.version as string]);

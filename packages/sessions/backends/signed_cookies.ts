@@ -37,7 +37,7 @@ export class SessionStore extends SessionBase {
 
   /** The key becomes the freshly signed data (a new timestamp every time). */
   override async save(_must_create = false): Promise<void> {
-    const value = dumps(await this._aget_session(), { salt: SALT, compress: true });
+    const value = dumps(this._loaded_session() ?? (await this._aget_session()), { salt: SALT, compress: true });
     const size = Buffer.byteLength(value);
     if (size > MAX_COOKIE_VALUE_BYTES) throw new SessionCookieTooLarge(size, MAX_COOKIE_VALUE_BYTES);
     this._session_key = value;
