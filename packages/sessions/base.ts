@@ -331,17 +331,17 @@ export abstract class SessionBase implements SessionData {
     if (value !== null) this.__preloaded = null;
   }
 
+  /** Whether the data can be read synchronously now (loaded, preloaded, or nothing to load). */
+  private get __loaded(): boolean {
+    return this.__cache !== null || this.__preloaded !== null || this.__key === null;
+  }
+
   /**
    * Runs the engine's load() ahead of the first synchronous access (the
    * middleware awaits this when the request carries a session cookie). The
    * key, the data and the flags are put back as they were: load's effects on
    * them are applied by the first data access, as Django's lazy load would.
    */
-  /** Whether the data can be read synchronously now (loaded, preloaded, or nothing to load). */
-  private get __loaded(): boolean {
-    return this.__cache !== null || this.__preloaded !== null || this.__key === null;
-  }
-
   preload(): Promise<void> {
     if (this.__loaded) return LOADED;
     // __run_preload clears this when it ends: it always awaits load() first, so that comes after this assignment.
