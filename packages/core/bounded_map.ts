@@ -35,3 +35,10 @@ export function set_bounded<K, V>(map: Map<K, V>, key: K, value: V, limit: numbe
   }
   map.set(key, value);
 }
+
+/** The value under `key`, made with `make` and set_bounded when there is none. */
+export function get_or_set_bounded<K, V>(map: Map<K, V>, key: K, limit: number, make: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) set_bounded(map, key, (value = make()), limit);
+  return value;
+}

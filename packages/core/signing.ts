@@ -16,7 +16,7 @@ import { on_settings_changed, settings } from './conf';
 import { time } from './clock';
 import { constant_time_compare, resolve_algorithm, salted_hmac_key } from './crypto';
 import { HmacKey } from './hmac';
-import { set_bounded } from './bounded_map';
+import { get_or_set_bounded } from './bounded_map';
 import { BadSignature, SignatureExpired } from './errors';
 import { py_float_repr, py_json_dumps, py_json_loads, py_str } from './py_json';
 import { deflate_cannot_shorten } from './deflate_bound';
@@ -179,19 +179,13 @@ type BySalt = Map<string, Map<string, HmacKey>>;
 const derivedByStringSecret = new Map<string, BySalt>();
 const derivedByBytesSecret = new Map<string, BySalt>();
 
-function level<K, V>(map: Map<K, V>, key: K, limit: number, make: () => V): V {
-  let value = map.get(key);
-  if (value === undefined) set_bounded(map, key, (value = make()), limit);
-  return value;
-}
-
 /** The HMAC key of salted_hmac(salt + "signer", ·, secret, algorithm); validates the algorithm when it derives one. */
 function derivedKey(salt: string, secret: SigningKey, algorithm: string): HmacKey {
   const bySecret = typeof secret === 'string' ? derivedByStringSecret : derivedByBytesSecret;
   const secretId = typeof secret === 'string' ? secret : secret.toString('latin1');
-  const bySalt: BySalt = level(bySecret, secretId, DERIVED_KEY_SECRETS, () => new Map());
-  const byAlgorithm = level(bySalt, salt, DERIVED_KEY_SALTS, () => new Map<string, HmacKey>());
-  return level(byAlgorithm, algorithm, DERIVED_KEY_ALGORITHMS,
+  const bySalt: BySalt = get_or_set_bounded(bySecret, secretId, DERIVED_KEY_SECRETS, () => new Map());
+  const byAlgorithm = get_or_set_bounded(bySalt, salt, DERIVED_KEY_SALTS, () => new Map<string, HmacKey>());
+  return get_or_set_bounded(byAlgorithm, algorithm, DERIVED_KEY_ALGORITHMS,
     () => new HmacKey(resolve_algorithm(algorithm), salted_hmac_key(`${salt}signer`, secret, algorithm)));
 }
 

@@ -17,7 +17,7 @@
  * cannot grow memory without limit; emptied when settings change, so a
  * SECRET_KEY rotation that drops an old key also drops what it verified.
  */
-import { set_bounded } from '@tango/core/bounded_map';
+import { get_or_set_bounded, set_bounded } from '@tango/core/bounded_map';
 import { on_settings_changed } from '@tango/core/conf';
 
 /** Entries kept per key salt (one per engine class, so a process has one or two). */
@@ -36,9 +36,7 @@ export function recall(salt: string, record: string): string | undefined {
 /** Notes that `record` verifies under `salt` and carries `text`. */
 export function remember(salt: string, record: string, text: string): void {
   if (record.length > MAX_RECORD_LENGTH) return;
-  let records = by_salt.get(salt);
-  if (records === undefined) set_bounded(by_salt, salt, (records = new Map()), MAX_SALTS);
-  set_bounded(records, record, text, MAX_RECORDS);
+  set_bounded(get_or_set_bounded(by_salt, salt, MAX_SALTS, () => new Map<string, string>()), record, text, MAX_RECORDS);
 }
 
 /** Forgets every record (settings changed, or a test wants a cold start). */

@@ -190,10 +190,14 @@ export function validate_cookie_name(name: string): void {
 // (UnicodeEncodeError when the header is written).
 const LONE_SURROGATE_RE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
-function check_value(key: string, value: string): void {
-  if (LONE_SURROGATE_RE.test(value)) {
+/** The value as Set-Cookie sends it (cookie_quote), refusing one that cannot be sent. */
+function coded_cookie_value(key: string, value: string): string {
+  const coded = cookie_quote(value);
+  // Unquoted means only legal (ASCII) characters: no surrogate to look for.
+  if (coded !== value && LONE_SURROGATE_RE.test(value)) {
     throw new CookieError(`Cookie ${py_repr(key)} has a value with a lone surrogate, which cannot be sent as UTF-8`);
   }
+  return coded;
 }
 
 // Anything that could end the attribute or the header line.
@@ -277,9 +281,7 @@ export class Morsel {
 
   static {
     assign_checked = (m, c) => {
-      m.#value = c.value;
-      m.#coded_value = c.coded_value;
-      m.#non_ascii_value = c.coded_value !== c.value && NON_ASCII_RE.test(c.coded_value);
+      m.#set_value(c.value, c.coded_value);
       m.#expires = c.expires;
       m.#note_ascii(1, c.expires_ascii);
       // null leaves max_age, path and domain as they were on a re-set cookie (Python quirk, §5.6).
@@ -302,14 +304,15 @@ export class Morsel {
   set value(value: string) {
     // SimpleCookie.value_encode uses str(value) for non-strings.
     const v = typeof value === 'string' ? value : String(value);
-    const coded = cookie_quote(v);
-    // Unquoted means only legal (ASCII) characters: no surrogate to look for.
-    if (coded !== v) check_value(this.key, v);
-    this.#value = v;
+    this.#set_value(v, coded_cookie_value(this.key, v));
+    this.#rendered = null;
+  }
+
+  #set_value(value: string, coded: string): void {
+    this.#value = value;
     this.#coded_value = coded;
     // Quoting escapes everything from U+0080 to U+00FF: only code points above stay raw.
-    this.#non_ascii_value = coded !== v && NON_ASCII_RE.test(coded);
-    this.#rendered = null;
+    this.#non_ascii_value = coded !== value && NON_ASCII_RE.test(coded);
   }
 
   get coded_value(): string {
@@ -467,9 +470,7 @@ export function set_cookie(jar: SimpleCookie, key: string, value = '', opts: Set
   // response as it was (Django raises for samesite after storing the value).
   validate_cookie_name(key);
   const str_value = typeof value === 'string' ? value : String(value);
-  const coded_value = cookie_quote(str_value);
-  // Unquoted means only legal (ASCII) characters: no surrogate to look for.
-  if (coded_value !== str_value) check_value(key, str_value);
+  const coded_value = coded_cookie_value(key, str_value);
   const path_ascii = path === null || check_attribute('path', path);
   const domain_ascii = domain === null || check_attribute('domain', domain);
   if (samesite) check_samesite(samesite);

@@ -1,4 +1,4 @@
-import { set_bounded } from '../bounded_map';
+import { get_or_set_bounded } from '../bounded_map';
 import { TangoError } from '../errors';
 
 /** django.http.BadHeaderError: a header that cannot be sent safely. */
@@ -24,14 +24,11 @@ interface CheckedName {
 const checked_names = new Map<string, CheckedName>();
 
 function checked_name(name: string): CheckedName {
-  let entry = checked_names.get(name);
-  if (entry === undefined) {
+  // Bounded: names built from user input must not grow it without end.
+  return get_or_set_bounded(checked_names, name, 256, () => {
     if (!TOKEN.test(name)) throw new BadHeaderError(`Header names must be HTTP tokens: '${name}'`);
-    entry = { lower: name.toLowerCase(), plain: '' };
-    // Bounded: names built from user input must not grow it without end.
-    set_bounded(checked_names, name, entry, 256);
-  }
-  return entry;
+    return { lower: name.toLowerCase(), plain: '' };
+  });
 }
 
 function lower_name(name: string): string {

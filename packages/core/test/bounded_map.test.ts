@@ -1,4 +1,4 @@
-import { set_bounded } from '../bounded_map';
+import { get_or_set_bounded, set_bounded } from '../bounded_map';
 
 describe('set_bounded', () => {
   it('holds at most `limit` entries and drops the oldest first, over many evictions', () => {
@@ -28,5 +28,20 @@ describe('set_bounded', () => {
     m.clear();
     for (const k of ['d', 'e', 'f', 'g']) set_bounded(m, k, 1, 3);
     expect([...m.keys()]).toEqual(['e', 'f', 'g']);
+  });
+});
+
+describe('get_or_set_bounded', () => {
+  it('makes a value once per key and evicts the oldest past the limit', () => {
+    const map = new Map<string, number>();
+    let made = 0;
+    const make = () => ++made;
+    expect([get_or_set_bounded(map, 'a', 2, make), get_or_set_bounded(map, 'a', 2, make)]).toEqual([1, 1]);
+    get_or_set_bounded(map, 'b', 2, make);
+    get_or_set_bounded(map, 'c', 2, make);
+    expect([...map.keys()]).toEqual(['b', 'c']);
+    expect(made).toBe(3);
+    expect(() => get_or_set_bounded(map, 'd', 2, () => { throw new Error('refused'); })).toThrow('refused');
+    expect([...map.keys()]).toEqual(['b', 'c']);
   });
 });
