@@ -18,7 +18,7 @@ import { release_all, type LeasePool } from './connection_lease';
 import { ImproperlyConfigured } from './errors';
 import { get_logger } from './log';
 import { on_shutdown } from './shutdown';
-import { naive_string, parse_naive, utc_offset_ms } from './timezone';
+import { naive_instant, naive_string, naive_wall_ms, utc_offset_at, utc_offset_ms } from './timezone';
 
 export type { Knex } from 'knex';
 export type Vendor = 'sqlite' | 'postgresql';
@@ -242,19 +242,22 @@ export function db_datetime_candidates(value: unknown, conn: Knex): Date[] {
   if (typeof value !== 'string') throw new TypeError(`Not a datetime column value: ${String(value)}`);
   if (vendor(conn) !== 'sqlite') return [new Date(value)];
   const tz = sqlite_zone();
-  if (tz === 'UTC') return [parse_naive(value, 'UTC')];
-  const wall = parse_naive(value, 'UTC').getTime();
+  const wall = naive_wall_ms(value);
+  if (tz === 'UTC') return [new Date(wall)];
   const DAY = 86_400_000;
   // Each offset in force within a day gives one reading; it counts if that offset holds at the instant read.
   // Usually all three are one offset, checked once.
-  const found: number[] = [];
-  for (const d of [-DAY, 0, DAY]) {
-    const off = utc_offset_ms(new Date(wall + d), tz);
+  let first = NaN;
+  let found: number[] | undefined;
+  for (let d = -DAY; d <= DAY; d += DAY) {
+    const off = utc_offset_at(wall + d, tz);
     const t = wall - off;
-    if (!found.includes(t) && utc_offset_ms(new Date(t), tz) === off) found.push(t);
+    if (t === first || found?.includes(t) || utc_offset_at(t, tz) !== off) continue;
+    if (Number.isNaN(first)) first = t;
+    else (found ??= [first]).push(t);
   }
-  if (found.length === 0) return [parse_naive(value, tz)];
-  return found.sort((a, b) => a - b).map((t) => new Date(t));
+  if (found) return found.sort((a, b) => a - b).map((t) => new Date(t));
+  return [new Date(Number.isNaN(first) ? naive_instant(wall, tz) : first)];
 }
 
 /** The instant a datetime column value denotes; in a repeated DST hour, the first reading (Python's fold=0). */

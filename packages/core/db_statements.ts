@@ -136,6 +136,21 @@ export function run_statement<Row = Record<string, unknown>>(conn: Knex, st: Sta
   return run_pg<Row>(conn, client, st, bindings);
 }
 
+/**
+ * Runs `st` at once when it needs no wait: on SQLite, with the connection idle
+ * (see idle_sqlite_connection). Undefined when it would have to wait, or on
+ * PostgreSQL: run_statement then. A caller that gets the result here skips the
+ * promise turns and the store timeout of the asynchronous path.
+ */
+export function run_statement_now<Row = Record<string, unknown>>(conn: Knex, st: Statement, bindings: readonly unknown[]): StatementResult<Row> | undefined {
+  if (vendor(conn) !== 'sqlite') return undefined;
+  const client = conn.client as unknown as KnexClient;
+  const idle = idle_sqlite_connection(client);
+  if (idle === undefined) return undefined;
+  client.emit('query', { sql: st.sqlite, bindings, method: 'raw' });
+  return run_sqlite<Row>(idle, st, bindings);
+}
+
 async function run_sqlite_pooled<Row>(client: KnexClient, st: Statement, bindings: readonly unknown[]): Promise<StatementResult<Row>> {
   const idle = idle_sqlite_connection(client);
   if (idle !== undefined) return run_sqlite<Row>(idle, st, bindings);

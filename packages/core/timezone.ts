@@ -36,9 +36,13 @@ const offsets = new Map<string, Map<number, number>>();
 
 /** Offset of `tz` from UTC at instant `d`, in milliseconds (positive east of Greenwich). */
 export function utc_offset_ms(d: Date, tz: string): number {
+  return utc_offset_at(d.getTime(), tz);
+}
+
+/** utc_offset_ms for an instant in epoch milliseconds. */
+export function utc_offset_at(t: number, tz: string): number {
   if (tz === 'UTC') return 0;
-  const t = d.getTime();
-  if (!Number.isFinite(t)) return intl_offset_ms(d, tz);
+  if (!Number.isFinite(t)) return intl_offset_ms(new Date(t), tz);
   const span = Math.floor(t / SPAN_MS);
   let spans = offsets.get(tz);
   if (!spans) offsets.set(tz, (spans = new Map()));
@@ -46,7 +50,7 @@ export function utc_offset_ms(d: Date, tz: string): number {
   if (known !== undefined) return known;
   const start = intl_offset_ms(new Date(span * SPAN_MS), tz);
   const end = intl_offset_ms(new Date((span + 1) * SPAN_MS - 1000), tz);
-  if (start !== end) return intl_offset_ms(d, tz);
+  if (start !== end) return intl_offset_ms(new Date(t), tz);
   if (spans.size >= MAX_SPANS) spans.clear();
   spans.set(span, start);
   return start;
@@ -82,15 +86,54 @@ const NAIVE_RE = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d
  * fold) resolve to the first occurrence, as Python's fold=0 does.
  */
 export function parse_naive(s: string, tz: string): Date {
+  return new Date(naive_instant(naive_wall_ms(s), tz));
+}
+
+/** The instant (epoch ms) of wall time `wall` (naive_wall_ms) in `tz`; in a DST fold, the first occurrence. */
+export function naive_instant(wall: number, tz: string): number {
+  if (tz === 'UTC') return wall;
+  // Two passes converge on the right offset, including just after a DST change.
+  const guess = wall - utc_offset_at(wall, tz);
+  return wall - utc_offset_at(guess, tz);
+}
+
+/**
+ * The wall-clock time in naive datetime text, in milliseconds as if it were
+ * UTC. The text Django and Tango write (`YYYY-MM-DD HH:MM:SS[.ffffff]`) is
+ * read digit by digit: the regular expression, its seven substrings and their
+ * conversions cost more than the rest of reading a session row.
+ */
+export function naive_wall_ms(s: string): number {
+  const n = s.length;
+  if ((n === 19 || (n >= 21 && n <= 26 && s.charCodeAt(19) === 46)) &&
+      s.charCodeAt(4) === 45 && s.charCodeAt(7) === 45 && s.charCodeAt(10) === 32 && s.charCodeAt(13) === 58 && s.charCodeAt(16) === 58) {
+    const year = digits(s, 0, 4);
+    const month = digits(s, 5, 2);
+    const day = digits(s, 8, 2);
+    const hour = digits(s, 11, 2);
+    const minute = digits(s, 14, 2);
+    const second = digits(s, 17, 2);
+    const fraction = n === 19 ? 0 : digits(s, 20, n - 20);
+    if ((year | month | day | hour | minute | second | fraction) >= 0) {
+      const ms = n === 19 ? 0 : Math.floor((fraction * 10 ** (26 - n)) / 1000);
+      return Date.UTC(year, month - 1, day, hour, minute, second, ms);
+    }
+  }
   const m = NAIVE_RE.exec(s.trim());
   if (!m) throw new RangeError(`Invalid naive datetime: '${s}'`);
   const ms = m[7] ? Math.floor(Number(m[7].padEnd(6, '0')) / 1000) : 0;
-  const wall = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], m[6] ? +m[6] : 0, ms);
-  if (tz === 'UTC') return new Date(wall);
-  // Two passes converge on the right offset, including just after a DST change.
-  let guess = wall - utc_offset_ms(new Date(wall), tz);
-  guess = wall - utc_offset_ms(new Date(guess), tz);
-  return new Date(guess);
+  return Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], m[6] ? +m[6] : 0, ms);
+}
+
+/** The decimal number in s[from, from + count), or -1 if any of it is not an ASCII digit. */
+function digits(s: string, from: number, count: number): number {
+  let v = 0;
+  for (let i = from; i < from + count; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
 }
 
 /**

@@ -348,23 +348,62 @@ export abstract class SessionBase implements SessionData {
     return (this.__preloading ??= this.__run_preload());
   }
 
+  /**
+   * preload() without waiting, when the engine can answer at once (_load_now):
+   * true when the data can be read now, false when preload() is still needed.
+   * The middleware tries this first: an SQLite row or a signed cookie then
+   * costs no promise turns.
+   */
+  preload_now(): boolean {
+    if (this.__loaded) return true;
+    if (this.__preloading !== null) return false;
+    const key = this.__key as string;
+    const modified = this.modified;
+    const accessed = this.accessed;
+    let data: SessionDict | undefined;
+    try {
+      data = this._load_now();
+      if (data !== undefined) this.__set_preloaded(key, data);
+    } finally {
+      this.__unwind_load(key, modified, accessed);
+    }
+    return data !== undefined;
+  }
+
   private async __run_preload(): Promise<void> {
     const key = this.__key as string;
     const modified = this.modified;
     const accessed = this.accessed;
     try {
-      const data = await this.load();
-      // The built-in engines return a fresh null-prototype dict: no need to copy it again.
-      const own = is_plain_object(data) ? (Object.getPrototypeOf(data) === null ? data as SessionDict : new_dict(data)) : new_dict();
-      this.__preloaded = { for_key: key, data: own, key: this.__key, modified: this.modified };
+      this.__set_preloaded(key, await this.load());
     } finally {
       this.__preloading = null;
-      // Whatever load() did to the session (a new key and a save from create(), say) waits for the first access.
-      this.__key = key;
-      this.__cache = null;
-      this.modified = modified;
-      this.accessed = accessed;
+      this.__unwind_load(key, modified, accessed);
     }
+  }
+
+  private __set_preloaded(for_key: string, data: unknown): void {
+    // The built-in engines return a fresh null-prototype dict: no need to copy it again.
+    const own = is_plain_object(data) ? (Object.getPrototypeOf(data) === null ? data as SessionDict : new_dict(data)) : new_dict();
+    this.__preloaded = { for_key, data: own, key: this.__key, modified: this.modified };
+  }
+
+  /** Whatever a load did to the session (a new key and a save from create(), say) waits for the first access. */
+  private __unwind_load(key: string, modified: boolean, accessed: boolean): void {
+    this.__key = key;
+    this.__cache = null;
+    this.modified = modified;
+    this.accessed = accessed;
+  }
+
+  /**
+   * What load() would return, when the store can give it without waiting
+   * (an idle SQLite connection, a signed cookie); undefined sends the caller
+   * to load(). An engine implements it only where it is load() run
+   * synchronously, and returns undefined when a subclass has its own load().
+   */
+  protected _load_now(): SessionDict | undefined {
+    return undefined;
   }
 
   /** Django's `_get_session`: every data access goes through here and marks the session accessed. */
@@ -605,6 +644,15 @@ export abstract class SessionBase implements SessionData {
   /** Wraps one store round trip in the SESSION_STORE_TIMEOUT guard. */
   protected io<T>(op: Promise<T>, what: string): Promise<T> {
     return with_store_timeout(op, what);
+  }
+
+  /** io() for an operation that runs synchronously: no timeout to race, the same outage errors. */
+  protected io_now<T>(op: () => T, what: string): T {
+    try {
+      return op();
+    } catch (err) {
+      throw as_unavailable(err, what);
+    }
   }
 
   /**

@@ -32,22 +32,27 @@ export const SessionMiddleware: MiddlewareFactory = (get_response) => {
     if (key !== undefined) {
       const session = new SessionStore(key);
       request.session = session as unknown as Session;
-      await unproxied(session).preload();
+      const target = unproxied(session);
+      if (!target.preload_now()) await target.preload();
       // Awaited rather than returned: an async function resolving with a
       // promise costs a PromiseResolveThenableJob and an extra turn.
-      return await process_response(request, await get_response(request));
+      const out = process_response(request, await get_response(request));
+      return out instanceof Promise ? await out : out;
     }
     // No cookie: the session is built only if the view touches it. An untouched,
     // cookie-less session sends nothing (Django), so most requests skip it entirely.
     request.defer_session(make_empty);
     const response = await get_response(request);
-    return request.session_built ? await process_response(request, response) : response;
+    if (!request.session_built) return response;
+    const out = process_response(request, response);
+    return out instanceof Promise ? await out : out;
   };
 };
 
 export default SessionMiddleware;
 
-async function process_response(request: HttpRequest, response: HttpResponse): Promise<HttpResponse> {
+/** Django's process_response; a promise only when the session is saved (the rest needs no wait). */
+function process_response(request: HttpRequest, response: HttpResponse): HttpResponse | Promise<HttpResponse> {
   const session = unproxied(request.session as unknown as SessionBase | undefined);
   // A view may have removed the session (Django: AttributeError → response as is).
   if (typeof session?.is_empty !== 'function') return response;
@@ -66,39 +71,42 @@ async function process_response(request: HttpRequest, response: HttpResponse): P
     vary = true;
   } else {
     vary = accessed;
-    if ((modified || settings.SESSION_SAVE_EVERY_REQUEST) && !empty) {
-      // Skip the save for 5xx responses: the view failed, its writes must not stick.
-      if (response.status_code < 500) {
-        try {
-          await session.save();
-        } catch (err) {
-          if (err instanceof UpdateError) throw new SessionInterrupted();
-          if (!(err instanceof SessionCookieTooLarge)) throw err;
-          log.error(err.message, { code: err.code, size: err.size, path: request.path });
-          if (vary) patch_vary_headers(response, ['Cookie']);
-          return response;
-        }
-        // Read after the save (Django reads it before): a save merged with a
-        // concurrent one may have taken that request's set_expiry().
-        let max_age: number | null = null;
-        let expires: string | null = null;
-        if (!session.get_expire_at_browser_close()) {
-          max_age = session.get_expiry_age();
-          expires = http_date(time() + max_age);
-        }
-        response.set_cookie(name, session.session_key ?? '', {
-          max_age,
-          expires,
-          domain: settings.SESSION_COOKIE_DOMAIN,
-          path: settings.SESSION_COOKIE_PATH,
-          secure: settings.SESSION_COOKIE_SECURE || null,
-          httponly: settings.SESSION_COOKIE_HTTPONLY || null,
-          samesite: settings.SESSION_COOKIE_SAMESITE,
-        });
-        vary = true;
-      }
+    // Skip the save for 5xx responses: the view failed, its writes must not stick.
+    if ((modified || settings.SESSION_SAVE_EVERY_REQUEST) && !empty && response.status_code < 500) {
+      return save_and_set_cookie(request, response, session, name, vary);
     }
   }
   if (vary) patch_vary_headers(response, ['Cookie']);
+  return response;
+}
+
+async function save_and_set_cookie(request: HttpRequest, response: HttpResponse, session: SessionBase, name: string, vary: boolean): Promise<HttpResponse> {
+  try {
+    await session.save();
+  } catch (err) {
+    if (err instanceof UpdateError) throw new SessionInterrupted();
+    if (!(err instanceof SessionCookieTooLarge)) throw err;
+    log.error(err.message, { code: err.code, size: err.size, path: request.path });
+    if (vary) patch_vary_headers(response, ['Cookie']);
+    return response;
+  }
+  // Read after the save (Django reads it before): a save merged with a
+  // concurrent one may have taken that request's set_expiry().
+  let max_age: number | null = null;
+  let expires: string | null = null;
+  if (!session.get_expire_at_browser_close()) {
+    max_age = session.get_expiry_age();
+    expires = http_date(time() + max_age);
+  }
+  response.set_cookie(name, session.session_key ?? '', {
+    max_age,
+    expires,
+    domain: settings.SESSION_COOKIE_DOMAIN,
+    path: settings.SESSION_COOKIE_PATH,
+    secure: settings.SESSION_COOKIE_SECURE || null,
+    httponly: settings.SESSION_COOKIE_HTTPONLY || null,
+    samesite: settings.SESSION_COOKIE_SAMESITE,
+  });
+  patch_vary_headers(response, ['Cookie']);
   return response;
 }

@@ -1,4 +1,4 @@
-import { naive_string, parse_naive, utc_offset_ms } from '../timezone';
+import { naive_string, naive_wall_ms, parse_naive, utc_offset_ms } from '../timezone';
 
 /** The offset read straight from Intl, as a reference the cached one must equal. */
 const formats = new Map<string, Intl.DateTimeFormat>();
@@ -57,4 +57,40 @@ describe('utc_offset_ms', () => {
     expect(parse_naive('2026-11-01 01:30:00', 'America/Chicago').getTime()).toBe(t);
     expect(naive_string(new Date(t + 3_600_000), 'America/Chicago')).toBe('2026-11-01 01:30:00');
   });
+});
+
+describe('naive_wall_ms', () => {
+  /** The reading by fields, written independently of the digit-by-digit fast path. */
+  function by_fields(s: string): number {
+    const [date, time] = s.trim().split(/[T ]/);
+    const [y, mo, d] = date.split('-').map(Number);
+    const [h, mi, sec = '0'] = time.split(':');
+    const [whole, frac = ''] = sec.split('.');
+    return Date.UTC(y, mo - 1, d, Number(h), Number(mi), Number(whole), Math.floor(Number(frac.padEnd(6, '0')) / 1000));
+  }
+
+  it('reads the text Django and Tango write, with and without microseconds, as the fields say', () => {
+    for (let i = 0; i < 2000; i++) {
+      const t = Date.UTC(1971, 0, 1) + Math.floor(Math.random() * 2_000_000_000_000);
+      const text = naive_string(new Date(t), 'UTC');
+      expect(naive_wall_ms(text)).toBe(t);
+      const micro = `${text.slice(0, 19)}.${String(Math.floor(Math.random() * 1e6)).padStart(6, '0')}`;
+      expect(naive_wall_ms(micro)).toBe(by_fields(micro));
+    }
+  });
+
+  it.each(['2023-11-14 22:13:20.5', '2023-11-14 22:13:20.12', '2023-11-14 22:13:20.999', '2023-11-14 22:13:20.0001', '2023-11-14 22:13:20.12345'])(
+    'a fraction of fewer than six digits (%s) counts from the left, as Python reads it', (text) => {
+      expect(naive_wall_ms(text)).toBe(by_fields(text));
+    });
+
+  it.each(['2023-11-14T22:13:20', ' 2023-11-14 22:13:20 ', '2023-11-14 22:13', '2023-11-14T22:13:20.123456'])(
+    'other forms the column may hold (%j) are still read', (text) => {
+      expect(naive_wall_ms(text)).toBe(by_fields(text));
+    });
+
+  it.each(['2023-11-14 22:1x:20', '2023-11-14 22:13:20.', '2023-11-14 22:13:20.1234567', 'not a date', '2023-1a-14 22:13:20'])(
+    'text that is not a naive datetime (%j) is refused', (text) => {
+      expect(() => naive_wall_ms(text)).toThrow(/Invalid naive datetime/);
+    });
 });

@@ -14,15 +14,21 @@
 import type { Knex } from 'knex';
 import { clock } from '@tango/core/clock';
 import { db_datetime, db_datetime_candidates, db_datetime_lower_bound, get_connection, is_integrity_error } from '@tango/core/db';
-import { quote_name, run_statement, statement, type Statement } from '@tango/core/db_statements';
+import { quote_name, run_statement, run_statement_now, statement, type Statement } from '@tango/core/db_statements';
 import { base62_decode, object_payload } from '@tango/core/signing';
-import { SessionBase, type CasResult, type ExpiryValue, type SessionDict, type StoredState } from '../base';
+import { SessionBase, new_dict, type CasResult, type ExpiryValue, type SessionDict, type StoredState } from '../base';
 import { CreateError } from '../exceptions';
 
 export interface SessionRow {
   session_key: string;
   session_data: string;
   expire_date: Date;
+}
+
+/** A row as the load statement reads it: expire_date as the driver gives it (text, Date or epoch ms). */
+interface LoadedRow {
+  session_data: string;
+  expire_date: unknown;
 }
 
 /** How many rows clear_expired() deletes per statement, so a big purge never holds one long lock. */
@@ -135,7 +141,12 @@ export class SessionStore extends SessionBase {
     const knex = this.db;
     // PostgreSQL refuses NUL in text; no stored key can contain one anyway.
     const row = key === null || key.includes('\0') ? undefined :
-      (await this._rows<{ session_data: string; expire_date: unknown }>(this.sql.load, [key], 'load'))[0];
+      (await this._rows<LoadedRow>(this.sql.load, [key], 'load'))[0];
+    return this._found(row, knex);
+  }
+
+  /** The rest of _get_session_from_db, once the row (or its absence) is known. */
+  private _found(row: LoadedRow | undefined, knex: Knex): (SessionRow & { data: SessionDict }) | null {
     const found = row && this._live(row, knex);
     if (!found) {
       this._session_key = null;
@@ -145,7 +156,20 @@ export class SessionStore extends SessionBase {
     return found;
   }
 
-  private _live(row: { session_data: string; expire_date: unknown }, knex: Knex): (SessionRow & { data: SessionDict }) | null {
+  /** load() run synchronously, when the SELECT can run at once (SQLite, connection idle) and load() is this class's. */
+  protected override _load_now(): SessionDict | undefined {
+    const own = SessionStore.prototype;
+    if (this.load !== own.load || this._get_session_from_db !== own._get_session_from_db) return undefined;
+    const key = this.session_key;
+    if (key === null || key.includes('\0')) return undefined;
+    const knex = this.db;
+    const result = this.io_now(() => run_statement_now<LoadedRow>(knex, this.sql.load, [key]), 'load');
+    if (result === undefined) return undefined;
+    const row = this._found(result.rows[0], knex);
+    return row ? row.data : new_dict();
+  }
+
+  private _live(row: LoadedRow, knex: Knex): (SessionRow & { data: SessionDict }) | null {
     const candidates = db_datetime_candidates(row.expire_date, knex);
     let expire_date = candidates[0];
     let data: SessionDict | undefined;

@@ -20,14 +20,26 @@ export const MAX_COOKIE_VALUE_BYTES = 4093;
 export class SessionStore extends SessionBase {
   /** Any failure (bad signature, expired, bad payload) resets to an empty session that will be re-issued. */
   async load(): Promise<SessionDict> {
+    const data = this._cookie_data();
+    if (data !== undefined) return data;
+    await this.create();
+    return new_dict();
+  }
+
+  /** The data in the cookie, or undefined when its signature, age or payload is bad. */
+  private _cookie_data(): SessionDict | undefined {
     try {
       const data = loads(this.session_key ?? '', { salt: SALT, max_age: this.get_session_cookie_age() });
       if (data !== null && typeof data === 'object' && !Array.isArray(data)) return new_dict(data as Record<string, unknown>);
     } catch {
-      // fall through: Django catches every exception here
+      // Django catches every exception here
     }
-    await this.create();
-    return new_dict();
+    return undefined;
+  }
+
+  /** A good cookie loads without waiting; a bad one goes through load(), whose create() may be a subclass's. */
+  protected override _load_now(): SessionDict | undefined {
+    return this.load === SessionStore.prototype.load ? this._cookie_data() : undefined;
   }
 
   /** Nothing to reserve: the next save() makes the cookie. */

@@ -96,7 +96,7 @@ export function describeSessionEngine(name: string, setup: EngineSetup, opts: En
     /** A fresh store for `key`, loaded as the middleware would load it. */
     async function reopen(key: string | null): Promise<SessionBase> {
       const s = new Store(key);
-      await s.preload();
+      if (!s.preload_now()) await s.preload();
       return s;
     }
 
