@@ -15,8 +15,9 @@
  * deleted. When the entry moved on meanwhile, it is dropped instead, and the
  * next read refills it from the database. Refills use add, never overwrite.
  */
+import { set_bounded } from '@tango/core/bounded_map';
 import { CacheVersion, get_cache, type Cache } from '@tango/core/cache';
-import { settings } from '@tango/core/conf';
+import { on_settings_changed, settings } from '@tango/core/conf';
 import { get_logger } from '@tango/core/log';
 import { new_dict, unproxied, type CasResult, type SessionDict, type StoredState } from '../base';
 import { SessionStore as DBStore } from './db';
@@ -25,10 +26,26 @@ export const KEY_PREFIX = 'django.contrib.sessions.cached_db';
 
 const logger = get_logger('tango.sessions');
 
+/**
+ * For cache entries this process wrote: the payload part of the row written
+ * in the same save (session_data up to its first ':'). A session read from
+ * such an entry saves with that prefix as the row's compare-and-swap instead
+ * of decoding the entry and encoding the data again to find it, which cost
+ * more than the rest of the save. An entry another process wrote is not
+ * here: its prefix is computed. Should a prefix ever not match, the UPDATE
+ * finds a conflict, and the save merges from the row: nothing is lost.
+ */
+const payload_by_entry = new Map<string, string>();
+export const MAX_REMEMBERED_ENTRIES = 4096;
+const MAX_ENTRY_LENGTH = 16 * 1024;
+on_settings_changed(() => payload_by_entry.clear());
+
 export class SessionStore extends DBStore {
   declare protected _cache_store: Cache;
   /** The cache entry as this session last read or wrote it: null for none, undefined when unknown (never set). */
   declare private _cache_version: CacheVersion | null | undefined;
+  /** See _state. */
+  declare private _row_data: string | undefined;
 
   constructor(session_key: string | null = null) {
     super(session_key);
@@ -94,9 +111,18 @@ export class SessionStore extends DBStore {
    */
   protected override async _compare_and_swap(expected: StoredState | null, data: SessionDict): Promise<CasResult> {
     if (expected !== null && expected.version instanceof CacheVersion) {
-      return this._compare_data_and_swap(await expected.data(), data);
+      const prefix = payload_by_entry.get(expected.version.serialized);
+      return prefix !== undefined
+        ? this._compare_payload_and_swap(prefix, data)
+        : this._compare_data_and_swap(await expected.data(), data);
     }
     return super._compare_and_swap(expected, data);
+  }
+
+  /** The row's session_data as this session last read or wrote it (the db engine hands every one through here). */
+  protected override _state(session_data: string): StoredState {
+    this._row_data = session_data;
+    return super._state(session_data);
   }
 
   override async exists(session_key: string): Promise<boolean> {
@@ -132,7 +158,13 @@ export class SessionStore extends DBStore {
       // Moved on, unknown, or nothing to cache: drop the entry (the database has the data).
       if (result === 'conflict') await this.io(this._cache_store.delete(key), 'cache delete');
       // 'gone': deleted meanwhile (a logout, an eviction): it stays deleted.
-      else if (result !== 'gone') this._cache_version = result;
+      else if (result !== 'gone') {
+        this._cache_version = result;
+        const row = this._row_data;
+        if (row !== undefined && result.serialized.length <= MAX_ENTRY_LENGTH) {
+          set_bounded(payload_by_entry, result.serialized, row.slice(0, row.indexOf(':') + 1), MAX_REMEMBERED_ENTRIES);
+        }
+      }
     } catch (err) {
       this.cache_error('saving to', err);
     }

@@ -263,7 +263,11 @@ export class SessionStore extends SessionBase {
    * to, i.e. it still holds that data, whenever and by whom it was saved.
    */
   protected _compare_data_and_swap(loaded: SessionDict, data: SessionDict): Promise<CasResult> {
-    const prefix = `${object_payload(loaded, { compress: true })}:`;
+    return this._compare_payload_and_swap(`${object_payload(loaded, { compress: true })}:`, data);
+  }
+
+  /** _compare_data_and_swap with the payload already known: `prefix` is session_data up to and with its first ':'. */
+  protected _compare_payload_and_swap(prefix: string, data: SessionDict): Promise<CasResult> {
     return this._update(data, this.sql.update_if_payload, [prefix.length, prefix]);
   }
 

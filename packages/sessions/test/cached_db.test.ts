@@ -181,6 +181,49 @@ function suites(label: string, make: () => TestDatabase, cache: CacheEntry, dead
       await s.delete_session();
     });
 
+    test('a session read from an entry this process wrote saves with the payload that save wrote, without decoding the entry again', async () => {
+      const s = new SessionStore();
+      s.set('foo', 'bar');
+      s.set('n', 1);
+      await s.save();
+      const written = (await get_connection()('django_session').where('session_key', s.session_key).first()).session_data as string;
+      const again = await reopen(s.session_key);
+      again.set('n', 2);
+      const bindings: unknown[][] = [];
+      const listener = (q: { bindings: unknown[] }) => bindings.push(q.bindings);
+      const value_of = jest.spyOn(get_cache(), 'value_of');
+      let decoded: number;
+      get_connection().on('query', listener);
+      try {
+        await again.save();
+      } finally {
+        get_connection().off('query', listener);
+        decoded = value_of.mock.calls.length;
+        value_of.mockRestore();
+      }
+      expect(decoded).toBe(0);
+      expect(bindings).toHaveLength(1);
+      expect(bindings[0].slice(-1)).toEqual([written.slice(0, written.indexOf(':') + 1)]);
+      expect(Object.fromEntries((await reopen(s.session_key)).items())).toEqual({ foo: 'bar', n: 2 });
+      await s.delete_session();
+    });
+
+    test('a row changed behind the cache since this process wrote the entry is a conflict, merged from the row', async () => {
+      const s = new SessionStore();
+      s.set('foo', 'mine');
+      await s.save();
+      const key = s.session_key as string;
+      // Django (or a SQL script) rewrites the row and leaves the cache entry as it was.
+      await get_connection()('django_session').where('session_key', key).update({ session_data: FOO_BAR });
+      const again = await reopen(key);
+      expect(again.get('foo')).toBe('mine');
+      again.set('x', 1);
+      await again.save();
+      const row = await get_connection()('django_session').where('session_key', key).first();
+      expect(new SessionStore().decode(row.session_data)).toEqual({ foo: 'bar', x: 1 });
+      await s.delete_session();
+    });
+
     test('exists() is answered by the cache first (49)', async () => {
       const s = new SessionStore();
       s.set('x', 1);
