@@ -26,17 +26,33 @@ export const MAX_RECORDS = 4096;
 export const MAX_RECORD_LENGTH = 16 * 1024;
 const MAX_SALTS = 16;
 
-const by_salt = new Map<string, Map<string, string>>();
+interface Verified {
+  record: string;
+  text: string;
+}
+
+/**
+ * Keyed by the record's signature (the part after its last ':'), and a hit
+ * compared with the whole record: a Map hashes a fresh key string in full,
+ * and the signature is a third of a small record's length.
+ */
+const by_salt = new Map<string, Map<string, Verified>>();
+
+function signature_part(record: string): string {
+  return record.slice(record.lastIndexOf(':') + 1);
+}
 
 /** The serialized text `record` (stored under key salt `salt`) was verified to carry, or undefined. */
 export function recall(salt: string, record: string): string | undefined {
-  return by_salt.get(salt)?.get(record);
+  const hit = by_salt.get(salt)?.get(signature_part(record));
+  return hit !== undefined && hit.record === record ? hit.text : undefined;
 }
 
 /** Notes that `record` verifies under `salt` and carries `text`. */
 export function remember(salt: string, record: string, text: string): void {
   if (record.length > MAX_RECORD_LENGTH) return;
-  set_bounded(get_or_set_bounded(by_salt, salt, MAX_SALTS, () => new Map<string, string>()), record, text, MAX_RECORDS);
+  const records = get_or_set_bounded(by_salt, salt, MAX_SALTS, () => new Map<string, Verified>());
+  set_bounded(records, signature_part(record), { record, text }, MAX_RECORDS);
 }
 
 /** Forgets every record (settings changed, or a test wants a cold start). */

@@ -27,18 +27,25 @@ export const KEY_PREFIX = 'django.contrib.sessions.cached_db';
 const logger = get_logger('tango.sessions');
 
 /**
- * For cache entries this process wrote: the payload part of the row written
- * in the same save (session_data up to its first ':'). A session read from
- * such an entry saves with that prefix as the row's compare-and-swap instead
- * of decoding the entry and encoding the data again to find it, which cost
- * more than the rest of the save. An entry another process wrote is not
- * here: its prefix is computed. Should a prefix ever not match, the UPDATE
- * finds a conflict, and the save merges from the row: nothing is lost.
+ * Per session key, the cache entry this process last wrote for it and the
+ * payload part of the row written in the same save (session_data up to its
+ * first ':'). A session read from that very entry saves with that prefix as
+ * the row's compare-and-swap instead of decoding the entry and encoding the
+ * data again to find it, which cost more than the rest of the save. Keyed by
+ * session key (32 characters to hash), with the entry compared in full. An
+ * entry another process wrote is not here: its prefix is computed. Should a
+ * prefix ever not match, the UPDATE finds a conflict, and the save merges
+ * from the row: nothing is lost.
  */
-const payload_by_entry = new Map<string, string>();
+const written = new Map<string, { entry: string; prefix: string }>();
 export const MAX_REMEMBERED_ENTRIES = 4096;
 const MAX_ENTRY_LENGTH = 16 * 1024;
-on_settings_changed(() => payload_by_entry.clear());
+on_settings_changed(() => written.clear());
+
+function written_prefix(session_key: string | null, entry: string): string | undefined {
+  const hit = session_key === null ? undefined : written.get(session_key);
+  return hit !== undefined && hit.entry === entry ? hit.prefix : undefined;
+}
 
 export class SessionStore extends DBStore {
   declare protected _cache_store: Cache;
@@ -111,7 +118,7 @@ export class SessionStore extends DBStore {
    */
   protected override async _compare_and_swap(expected: StoredState | null, data: SessionDict): Promise<CasResult> {
     if (expected !== null && expected.version instanceof CacheVersion) {
-      const prefix = payload_by_entry.get(expected.version.serialized);
+      const prefix = written_prefix(this.session_key, expected.version.serialized);
       return prefix !== undefined
         ? this._compare_payload_and_swap(prefix, data)
         : this._compare_data_and_swap(await expected.data(), data);
@@ -144,6 +151,7 @@ export class SessionStore extends DBStore {
   }
 
   private async _write_cache(data: SessionDict): Promise<void> {
+    const session_key = this.session_key as string;
     const key = this.cache_key;
     const age_s = this.get_expiry_age();
     const seen = this._cache_version;
@@ -162,7 +170,7 @@ export class SessionStore extends DBStore {
         this._cache_version = result;
         const row = this._row_data;
         if (row !== undefined && result.serialized.length <= MAX_ENTRY_LENGTH) {
-          set_bounded(payload_by_entry, result.serialized, row.slice(0, row.indexOf(':') + 1), MAX_REMEMBERED_ENTRIES);
+          set_bounded(written, session_key, { entry: result.serialized, prefix: row.slice(0, row.indexOf(':') + 1) }, MAX_REMEMBERED_ENTRIES);
         }
       }
     } catch (err) {

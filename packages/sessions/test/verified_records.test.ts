@@ -103,6 +103,16 @@ describe('SessionBase.decode with verified records', () => {
     expect(recall(new SessionStore().key_salt, text)).toBeDefined();
   });
 
+  it('a record that ends in a kept record\'s signature but differs before it is not recalled', () => {
+    const text = record({ user_id: 'zhiliao' });
+    new SessionStore().decode(text);
+    const signature = text.slice(text.lastIndexOf(':'));
+    const spliced = `${record({ user_id: 'admin' }).slice(0, -signature.length)}${signature}`;
+    expect(recall(new SessionStore().key_salt, text)).toBeDefined();
+    expect(recall(new SessionStore().key_salt, spliced)).toBeUndefined();
+    expect(new SessionStore().decode(spliced)).toEqual(new_dict());
+  });
+
   it('records of one salt are not recalled under another', () => {
     const text = record({ user_id: 'zhiliao' });
     new SessionStore().decode(text);
