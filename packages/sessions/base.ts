@@ -119,19 +119,27 @@ function is_plain_object(v: unknown): v is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
+/** What a failed store operation rejects with: by default a connection failure becomes StoreUnavailable (as_unavailable). */
+export type StoreErrorMap = (err: unknown, what: string) => unknown;
+
 /**
  * Races a store operation against settings.SESSION_STORE_TIMEOUT (ms; 0 turns
- * it off), so a dead store gives a prompt 503 instead of a hung request.
+ * it off), so a dead store gives a prompt 503 instead of a hung request. Its
+ * failure goes through `map_error` either way (an engine's own wording, say),
+ * so that the engine needs no wrapper of its own, which would cost another
+ * promise per operation.
  */
-export function with_store_timeout<T>(op: Promise<T>, what: string, ms: number = settings.SESSION_STORE_TIMEOUT): Promise<T> {
-  if (!ms) return op;
+export function with_store_timeout<T>(
+  op: Promise<T>, what: string, ms: number = settings.SESSION_STORE_TIMEOUT, map_error: StoreErrorMap = as_unavailable,
+): Promise<T> {
+  if (!ms) return op.catch((e: unknown) => { throw map_error(e, what); });
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(new StoreUnavailable(
       `The session store did not answer within ${ms} ms (${what}). Check that it is running, or raise SESSION_STORE_TIMEOUT.`)), ms);
     timer.unref();
     op.then(
       (v) => { clearTimeout(timer); resolve(v); },
-      (e: unknown) => { clearTimeout(timer); reject(as_unavailable(e, what)); });
+      (e: unknown) => { clearTimeout(timer); reject(map_error(e, what)); });
   });
 }
 
@@ -642,8 +650,8 @@ export abstract class SessionBase implements SessionData {
   // --- storage (asynchronous) ------------------------------------------------
 
   /** Wraps one store round trip in the SESSION_STORE_TIMEOUT guard. */
-  protected io<T>(op: Promise<T>, what: string): Promise<T> {
-    return with_store_timeout(op, what);
+  protected io<T>(op: Promise<T>, what: string, map_error?: StoreErrorMap): Promise<T> {
+    return with_store_timeout(op, what, undefined, map_error);
   }
 
   /** io() for an operation that runs synchronously: no timeout to race, the same outage errors. */

@@ -22,22 +22,38 @@
 import { get_cache, type Cache, type CacheVersion } from '@tango/core/cache';
 import { settings } from '@tango/core/conf';
 import { StoreUnavailable } from '@tango/core/errors';
-import { SessionBase, new_dict, unproxied, type CasResult, type SessionDict, type StoredState } from '../base';
+import { SessionBase, new_dict, unproxied, type CasResult, type SessionDict, type StoreErrorMap, type StoredState } from '../base';
 import { CreateError } from '../exceptions';
 
 export const KEY_PREFIX = 'django.contrib.sessions.cache';
 
 const ISSUABLE_KEY = /^[a-z0-9]{8,40}$/;
 
+/** Every failure of a cache call is an outage of the session store; one map per cache, made once. */
+const failures = new WeakMap<Cache, StoreErrorMap>();
+
+function failure_of(cache: Cache): StoreErrorMap {
+  let map = failures.get(cache);
+  if (map === undefined) {
+    map = (err, what) => err instanceof StoreUnavailable ? err :
+      new StoreUnavailable(`The session cache ${String(cache)} failed (${what}): ${(err as Error).message}`);
+    failures.set(cache, map);
+  }
+  return map;
+}
+
 export class SessionStore extends SessionBase {
   declare protected _cache: Cache;
+  declare private _failure: StoreErrorMap;
 
   constructor(session_key: string | null = null) {
     super(session_key);
     // Set on the session itself: `this` is the bracket-access proxy here, and
     // defining properties through it costs more than the rest of construction.
     // Resolved at construction, as Django does: an unknown alias fails here.
-    unproxied(this)._cache = get_cache(settings.SESSION_CACHE_ALIAS);
+    const self = unproxied(this);
+    self._cache = get_cache(settings.SESSION_CACHE_ALIAS);
+    self._failure = failure_of(self._cache);
   }
 
   get cache_key_prefix(): string {
@@ -51,13 +67,14 @@ export class SessionStore extends SessionBase {
   }
 
   /** Runs one cache call under the store timeout; any failure is the store's. */
-  private async call<T>(op: () => Promise<T>, what: string): Promise<T> {
+  private call<T>(op: () => Promise<T>, what: string): Promise<T> {
+    let started: Promise<T>;
     try {
-      return await this.io(op(), what);
+      started = op();
     } catch (err) {
-      if (err instanceof StoreUnavailable) throw err;
-      throw new StoreUnavailable(`The session cache ${String(this._cache)} failed (${what}): ${(err as Error).message}`);
+      return Promise.reject(this._failure(err, what));
     }
+    return this.io(started, what, this._failure);
   }
 
   async load(): Promise<SessionDict> {

@@ -212,11 +212,12 @@ export class SessionStore extends SessionBase {
 
   /** The row save() writes (Django's create_model_instance). */
   protected async _row(data: SessionDict): Promise<SessionRow> {
-    return {
-      session_key: await this._get_or_create_session_key(),
-      session_data: this.encode(data),
-      expire_date: this.get_expiry_date(),
-    };
+    return this._row_for(await this._get_or_create_session_key(), data);
+  }
+
+  /** _row once the key is known: an UPDATE has it, and takes the row without a promise turn. */
+  protected _row_for(session_key: string, data: SessionDict): SessionRow {
+    return { session_key, session_data: this.encode(data), expire_date: this.get_expiry_date() };
   }
 
   /** session_data is both the version the UPDATE compares and what decodes to the data. */
@@ -273,7 +274,8 @@ export class SessionStore extends SessionBase {
 
   /** One UPDATE of the row to `data`, with `conditions` bound after the key; 0 rows: 'gone' or 'conflict'. */
   private async _update(data: SessionDict, st: Statement, conditions: unknown[]): Promise<CasResult> {
-    const row = await this._row(data);
+    const key = this.session_key;
+    const row = key !== null ? this._row_for(key, data) : await this._row(data);
     const values = [row.session_data, db_datetime(row.expire_date, this.db), row.session_key, ...conditions];
     if ((await this._changed(st, values, 'save')) > 0) {
       this._set_stored(this._state(row.session_data));

@@ -410,6 +410,21 @@ describe('with_store_timeout', () => {
       await expect(with_store_timeout(slow, 'x')).resolves.toBe('late');
     });
   });
+
+  it('turns a refused connection into StoreUnavailable, with the timeout on or off', async () => {
+    const refused = () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }));
+    await expect(with_store_timeout(refused(), 'load', 50)).rejects.toThrow('The session store is unreachable (load): connect ECONNREFUSED');
+    await expect(with_store_timeout(refused(), 'load', 0)).rejects.toThrow(StoreUnavailable);
+    // A failing statement is the view's bug, not an outage: passed through as it is.
+    await expect(with_store_timeout(Promise.reject(new Error('syntax error')), 'load', 0)).rejects.toThrow(/^syntax error$/);
+  });
+
+  it('hands failures to the map it is given, and keeps the operation\'s name', async () => {
+    const map = (err: unknown, what: string) => new StoreUnavailable(`cache failed (${what}): ${(err as Error).message}`);
+    await expect(with_store_timeout(Promise.reject(new Error('boom')), 'cache get', 50, map)).rejects.toThrow('cache failed (cache get): boom');
+    await expect(with_store_timeout(Promise.reject(new Error('boom')), 'cache get', 0, map)).rejects.toThrow('cache failed (cache get): boom');
+    await expect(with_store_timeout(Promise.resolve('hit'), 'cache get', 50, map)).resolves.toBe('hit');
+  });
 });
 
 describe('the error catalogue', () => {
