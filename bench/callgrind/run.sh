@@ -7,7 +7,9 @@
 #   SERVER ARGS go to the server, e.g. the baseline's --sample-key KEY (pass '' as COOKIE for none).
 #
 # One autocannon run drives the server on the same keep-alive connections (CONNECTIONS, default 4;
-# use 1 for S5 with one session cookie, or the requests update one session at once)
+# use 1 for S5 with one session cookie, or the requests update one session at once;
+# or set SESSIONS=N: N sessions are created through the server's S4 view and sent in
+# turn, as the bench does, and COOKIE is ignored)
 # throughout: WARM_S seconds (default 40) without instrumentation, so V8 has
 # compiled what it will compile, then WIN_S seconds (default 25) counted. The
 # requests counted are the calls of Node's Parser::on_headers_complete in that
@@ -28,7 +30,11 @@ NODE_ENV=production TANGO_LOG_LEVEL=warn valgrind --tool=callgrind --smc-check=a
 VPID=$!
 for _ in $(seq 1 600); do curl -s -o /dev/null "http://127.0.0.1:$PORT/" && break; sleep 0.5; done
 HEADER=(); [ -n "$COOKIE" ] && HEADER=(-H "cookie=$COOKIE")
-npx autocannon -c ${CONNECTIONS:-4} -d $(( ${WARM_S:-40} + ${WIN_S:-25} + 30 )) "${HEADER[@]}" "http://127.0.0.1:$PORT$URLPATH" > "$OUT.load" 2>&1 &
+if [ -n "${SESSIONS:-}" ]; then
+  npx ts-node bench/callgrind/drive.ts $PORT "$URLPATH" ${CONNECTIONS:-4} $(( ${WARM_S:-40} + ${WIN_S:-25} + 30 )) "$SESSIONS" > "$OUT.load" 2>&1 &
+else
+  npx autocannon -c ${CONNECTIONS:-4} -d $(( ${WARM_S:-40} + ${WIN_S:-25} + 30 )) "${HEADER[@]}" "http://127.0.0.1:$PORT$URLPATH" > "$OUT.load" 2>&1 &
+fi
 APID=$!
 sleep "${WARM_S:-40}"
 callgrind_control -i on $VPID > /dev/null
