@@ -128,10 +128,7 @@ function idle_sqlite_connection(client: KnexClient): SqliteConnection | undefine
 /** Runs `st` with `bindings` on a pooled connection of `conn`. */
 export function run_statement<Row = Record<string, unknown>>(conn: Knex, st: Statement, bindings: readonly unknown[]): Promise<StatementResult<Row>> {
   const client = conn.client as unknown as KnexClient;
-  if (vendor(conn) === 'sqlite') {
-    client.emit('query', { sql: st.sqlite, bindings, method: 'raw' });
-    return run_sqlite_pooled<Row>(client, st, bindings);
-  }
+  if (vendor(conn) === 'sqlite') return run_sqlite_pooled<Row>(conn, client, st, bindings);
   client.emit('query', { sql: st.postgresql, bindings, method: 'raw' });
   return run_pg<Row>(conn, client, st, bindings);
 }
@@ -151,9 +148,10 @@ export function run_statement_now<Row = Record<string, unknown>>(conn: Knex, st:
   return run_sqlite<Row>(idle, st, bindings);
 }
 
-async function run_sqlite_pooled<Row>(client: KnexClient, st: Statement, bindings: readonly unknown[]): Promise<StatementResult<Row>> {
-  const idle = idle_sqlite_connection(client);
-  if (idle !== undefined) return run_sqlite<Row>(idle, st, bindings);
+async function run_sqlite_pooled<Row>(conn: Knex, client: KnexClient, st: Statement, bindings: readonly unknown[]): Promise<StatementResult<Row>> {
+  const now = run_statement_now<Row>(conn, st, bindings);
+  if (now !== undefined) return now;
+  client.emit('query', { sql: st.sqlite, bindings, method: 'raw' });
   const connection = await client.acquireConnection();
   try {
     idle_sqlite.set(client, connection as SqliteConnection);

@@ -370,7 +370,7 @@ export abstract class SessionBase implements SessionData {
     const accessed = this.accessed;
     let data: SessionDict | undefined;
     try {
-      data = this._load_now();
+      data = this.__load_now_is_load() ? this._load_now() : undefined;
       if (data !== undefined) this.__set_preloaded(key, data);
     } finally {
       this.__unwind_load(key, modified, accessed);
@@ -408,10 +408,18 @@ export abstract class SessionBase implements SessionData {
    * What load() would return, when the store can give it without waiting
    * (an idle SQLite connection, a signed cookie); undefined sends the caller
    * to load(). An engine implements it only where it is load() run
-   * synchronously, and returns undefined when a subclass has its own load().
+   * synchronously. It is not called for a subclass that has a load() of its
+   * own (see __load_now_is_load).
    */
   protected _load_now(): SessionDict | undefined {
     return undefined;
+  }
+
+  /** Whether load() is the one written beside the _load_now() in force: a subclass's own load() is never bypassed. */
+  private __load_now_is_load(): boolean {
+    let owner = Object.getPrototypeOf(this) as { load: unknown } | null;
+    while (owner !== null && !Object.prototype.hasOwnProperty.call(owner, '_load_now')) owner = Object.getPrototypeOf(owner) as { load: unknown } | null;
+    return owner !== null && owner !== SessionBase.prototype && owner.load === this.load;
   }
 
   /** Django's `_get_session`: every data access goes through here and marks the session accessed. */
@@ -741,7 +749,7 @@ export abstract class SessionBase implements SessionData {
   private async __save_over(data: SessionDict): Promise<void> {
     const key = this.session_key as string;
     // Normally what load() read. Unknown after clear() on a session never loaded: read it now.
-    let expected = this.__stored?.key === key ? this.__stored.state : await this._read_stored();
+    let expected = this._get_stored() ?? await this._read_stored();
     if (expected === null) throw new UpdateError();
     let changes: SessionChanges | null = null;
     for (let attempt = 0; ; attempt++) {
@@ -791,6 +799,11 @@ export abstract class SessionBase implements SessionData {
   /** Engines call this with what they have just read or written, so that the next save compares against it. */
   protected _set_stored(state: StoredState | null): void {
     this.__stored = state !== null && this.__key !== null ? { key: this.__key, state } : null;
+  }
+
+  /** What _set_stored() last got for the current key, or null. */
+  protected _get_stored(): StoredState | null {
+    return this.__stored !== null && this.__stored.key === this.__key ? this.__stored.state : null;
   }
 
   // The storage primitives of save(). Not abstract, so that an engine which

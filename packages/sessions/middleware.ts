@@ -34,16 +34,15 @@ export const SessionMiddleware: MiddlewareFactory = (get_response) => {
       request.session = session as unknown as Session;
       const target = unproxied(session);
       if (!target.preload_now()) await target.preload();
-      // Awaited rather than returned: an async function resolving with a
-      // promise costs a PromiseResolveThenableJob and an extra turn.
-      const out = process_response(request, await get_response(request));
-      return out instanceof Promise ? await out : out;
+    } else {
+      // No cookie: the session is built only if the view touches it. An untouched,
+      // cookie-less session sends nothing (Django), so most requests skip it entirely.
+      request.defer_session(make_empty);
     }
-    // No cookie: the session is built only if the view touches it. An untouched,
-    // cookie-less session sends nothing (Django), so most requests skip it entirely.
-    request.defer_session(make_empty);
     const response = await get_response(request);
-    if (!request.session_built) return response;
+    if (key === undefined && !request.session_built) return response;
+    // Awaited rather than returned: an async function resolving with a
+    // promise costs a PromiseResolveThenableJob and an extra turn.
     const out = process_response(request, response);
     return out instanceof Promise ? await out : out;
   };

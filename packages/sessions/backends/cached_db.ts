@@ -51,8 +51,6 @@ export class SessionStore extends DBStore {
   declare protected _cache_store: Cache;
   /** The cache entry as this session last read or wrote it: null for none, undefined when unknown (never set). */
   declare private _cache_version: CacheVersion | null | undefined;
-  /** See _state. */
-  declare private _row_data: string | undefined;
 
   constructor(session_key: string | null = null) {
     super(session_key);
@@ -126,12 +124,6 @@ export class SessionStore extends DBStore {
     return super._compare_and_swap(expected, data);
   }
 
-  /** The row's session_data as this session last read or wrote it (the db engine hands every one through here). */
-  protected override _state(session_data: string): StoredState {
-    this._row_data = session_data;
-    return super._state(session_data);
-  }
-
   override async exists(session_key: string): Promise<boolean> {
     try {
       if (await this.io(this._cache_store.has(this.cache_key_prefix + session_key), 'cache has')) return true;
@@ -168,8 +160,9 @@ export class SessionStore extends DBStore {
       // 'gone': deleted meanwhile (a logout, an eviction): it stays deleted.
       else if (result !== 'gone') {
         this._cache_version = result;
-        const row = this._row_data;
-        if (row !== undefined && result.serialized.length <= MAX_ENTRY_LENGTH) {
+        // The row the save just wrote: the db engine's stored version is its session_data.
+        const row = this._get_stored()?.version;
+        if (typeof row === 'string' && result.serialized.length <= MAX_ENTRY_LENGTH) {
           set_bounded(written, session_key, { entry: result.serialized, prefix: row.slice(0, row.indexOf(':') + 1) }, MAX_REMEMBERED_ENTRIES);
         }
       }

@@ -156,10 +156,9 @@ export class SessionStore extends SessionBase {
     return found;
   }
 
-  /** load() run synchronously, when the SELECT can run at once (SQLite, connection idle) and load() is this class's. */
+  /** load() run synchronously, when the SELECT can run at once (SQLite, connection idle) and the row read is this class's. */
   protected override _load_now(): SessionDict | undefined {
-    const own = SessionStore.prototype;
-    if (this.load !== own.load || this._get_session_from_db !== own._get_session_from_db) return undefined;
+    if (this._get_session_from_db !== SessionStore.prototype._get_session_from_db) return undefined;
     const key = this.session_key;
     if (key === null || key.includes('\0')) return undefined;
     const knex = this.db;

@@ -39,7 +39,7 @@ export class SessionStore extends SessionBase {
 
   /** A good cookie loads without waiting; a bad one goes through load(), whose create() may be a subclass's. */
   protected override _load_now(): SessionDict | undefined {
-    return this.load === SessionStore.prototype.load ? this._cookie_data() : undefined;
+    return this._cookie_data();
   }
 
   /** Nothing to reserve: the next save() makes the cookie. */
