@@ -35,7 +35,9 @@
  * Tango cache cannot be shared with a Django site (the db engine can).
  */
 import { createHash } from 'node:crypto';
+import { set_bounded } from './bounded_map';
 import { deserialize, serialize } from './cache_serialize';
+import { flat_snapshot, thaw, type FlatSnapshot } from './json_snapshot';
 import { Keyv, type KeyvStoreAdapter } from 'keyv';
 import type KeyvRedisType from '@keyv/redis';
 import type { KeyvMemcache as KeyvMemcacheType } from '@keyv/memcache';
@@ -74,12 +76,34 @@ interface AtomicOps {
 
 type Store = KeyvStoreAdapter & AtomicOps;
 
+/** An entry kept parsed: its stored text (compared in full on a hit), its value and its expiry. */
+interface Parsed {
+  serialized: string;
+  value: FlatSnapshot;
+  expires: number | undefined;
+}
+
+/** Entries kept parsed per cache (a session's entry is read by every request of that session). */
+const MAX_PARSED = 4096;
+/** Longer entries are parsed on every read. */
+const MAX_PARSED_LENGTH = 16 * 1024;
+
 const DEFAULT_TIMEOUT_S = 300; // Django's default cache TIMEOUT
 const DEFAULT_IO_TIMEOUT_MS = 2000;
 const MEMCACHED_MAX_RELATIVE_S = 60 * 60 * 24 * 30; // longer expiries are read by memcached as a Unix time
 
 /** A Keyv with Django's `add`. Get one from get_cache(). */
 export class Cache extends Keyv<unknown> {
+  /**
+   * Entries that gets() read or a write stored, by key, kept parsed (see
+   * json_snapshot): the next gets() that reads the same text copies the
+   * value instead of parsing it, and so gets exactly what parsing would.
+   * Keyed by the cache key, which the store's client flattens for the wire
+   * anyway (a caller that passes the same key string to gets() and cas()
+   * has it hashed once); keying by the text cost a hash of each new text.
+   */
+  private readonly parsed = new Map<string, Parsed>();
+
   constructor(
     readonly alias: string,
     readonly backend: string,
@@ -97,12 +121,19 @@ export class Cache extends Keyv<unknown> {
    * never configure; calling the serializer directly spares each session
    * load and save a few promise turns.
    */
-  private stored_form(what: string, value: unknown, ttl_ms: number | undefined): { serialized: string; ttl: number | undefined } {
+  private stored_form(what: string, value: unknown, ttl_ms: number | undefined): { serialized: string; ttl: number | undefined; expires: number | undefined } {
     if (ttl_ms !== undefined && !(ttl_ms >= 0)) throw new RangeError(`Cache.${what} needs a ttl >= 0 ms, got ${ttl_ms}`);
     const ttl = ttl_ms ?? this.ttl;
     const expires = typeof ttl === 'number' && ttl > 0 ? Date.now() + ttl : undefined;
     const serialized = serialize({ value, expires });
-    return { serialized, ttl: expires === undefined ? undefined : ttl };
+    return { serialized, ttl: expires === undefined ? undefined : ttl, expires };
+  }
+
+  /** Keeps `value` parsed as the entry `serialized` under `key`, when it is flat. */
+  private keep_parsed(key: string, serialized: string, value: unknown, expires: unknown): void {
+    const snapshot = serialized.length > MAX_PARSED_LENGTH ? undefined : flat_snapshot(value);
+    if (snapshot === undefined || snapshot === null) return;
+    set_bounded(this.parsed, key, { serialized, value: snapshot, expires: typeof expires === 'number' ? expires : undefined }, MAX_PARSED);
   }
 
   /** Django's cache.add: true if stored, false if a live entry already had the key. */
@@ -112,28 +143,42 @@ export class Cache extends Keyv<unknown> {
 
   /** add(), returning the version it stored (for a later cas()), or null. */
   async add_versioned(key: string, value: unknown, ttl_ms?: number): Promise<CacheVersion | null> {
-    const { serialized, ttl } = this.stored_form('add', value, ttl_ms);
-    return (await this.atomic.add(key, serialized, ttl)) ? new CacheVersion(serialized) : null;
+    const { serialized, ttl, expires } = this.stored_form('add', value, ttl_ms);
+    if (!(await this.atomic.add(key, serialized, ttl))) return null;
+    this.keep_parsed(key, serialized, value, expires);
+    return new CacheVersion(serialized);
   }
 
   /** The live entry and its version, or undefined. */
   async gets(key: string): Promise<{ value: unknown; version: CacheVersion } | undefined> {
     const version = await this.atomic.gets(key);
-    const value = version && this.value_now(version);
+    const value = version && this.value_now(version, key);
     return value === undefined ? undefined : { value, version: version as CacheVersion };
   }
 
-  /** The value a version holds, deserialized afresh (so a caller gets a copy nobody has mutated); undefined once expired. */
+  /** The value a version holds, a copy of its own (nobody else has it to mutate); undefined once expired. */
   async value_of(version: CacheVersion): Promise<unknown> {
     return this.value_now(version);
   }
 
-  private value_now(version: CacheVersion): unknown {
-    const data = deserialize<{ value?: unknown; expires?: number } | undefined>(version.serialized);
-    if (data === undefined || data === null || data.value === undefined || data.value === null) return undefined;
+  private value_now(version: CacheVersion, key?: string): unknown {
+    const text = version.serialized;
+    const kept = key === undefined ? undefined : this.parsed.get(key);
+    let value: unknown;
+    let expires: unknown;
+    if (kept !== undefined && kept.serialized === text) {
+      value = thaw(kept.value);
+      expires = kept.expires;
+    } else {
+      const data = deserialize<{ value?: unknown; expires?: number } | undefined>(text);
+      if (data === undefined || data === null) return undefined;
+      ({ value, expires } = data);
+      if (key !== undefined) this.keep_parsed(key, text, value, expires);
+    }
+    if (value === undefined || value === null) return undefined;
     // Keyv keeps the expiry in the payload too and treats a past one as a miss (its get() does the same).
-    if (typeof data.expires === 'number' && Date.now() > data.expires) return undefined;
-    return data.value;
+    if (typeof expires === 'number' && Date.now() > expires) return undefined;
+    return value;
   }
 
   /**
@@ -143,15 +188,18 @@ export class Cache extends Keyv<unknown> {
    * 'gone' if there is no live entry (nothing is written then).
    */
   async cas(key: string, expected: CacheVersion, value: unknown, ttl_ms?: number): Promise<CacheVersion | CasFailure> {
-    const { serialized, ttl } = this.stored_form('cas', value, ttl_ms);
-    // Awaited rather than returned: resolving with a promise costs a PromiseResolveThenableJob.
-    return await this.atomic.cas(key, expected, serialized, ttl);
+    const { serialized, ttl, expires } = this.stored_form('cas', value, ttl_ms);
+    const result = await this.atomic.cas(key, expected, serialized, ttl);
+    if (typeof result !== 'string') this.keep_parsed(key, serialized, value, expires);
+    return result;
   }
 
   /** Stores `value` only over a live entry (never re-creates a deleted one); null when there is none. */
   async replace(key: string, value: unknown, ttl_ms?: number): Promise<CacheVersion | null> {
-    const { serialized, ttl } = this.stored_form('replace', value, ttl_ms);
-    return await this.atomic.replace(key, serialized, ttl);
+    const { serialized, ttl, expires } = this.stored_form('replace', value, ttl_ms);
+    const result = await this.atomic.replace(key, serialized, ttl);
+    if (result !== null) this.keep_parsed(key, serialized, value, expires);
+    return result;
   }
 
   /** Closes the connection: gracefully if the store answers within a second, else by force. */

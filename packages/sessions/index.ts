@@ -1,5 +1,5 @@
 /** @tango/sessions: django.contrib.sessions for Tango. */
-export { SessionBase, VALID_KEY_CHARS, MAX_SAVE_RETRIES, apply_changes, new_dict, with_store_timeout } from './base';
+export { SessionBase, VALID_KEY_CHARS, MAX_SAVE_RETRIES, apply_changes, is_dict, new_dict, with_store_timeout } from './base';
 export type { SessionDict, ExpiryValue, ExpiryOptions, SessionStoreClass, StoredState, CasResult, SessionChanges, StoreErrorMap } from './base';
 export {
   CreateError, UpdateError, InvalidSessionKey, SuspiciousSession, SessionInterrupted,

@@ -5,8 +5,10 @@
  * the whole pool slab it was cut from). A record is read many times for each
  * time it is written, and one record always decodes to the same text under the
  * same keys, so the HMAC check, base64 and inflate run once per record
- * instead of once per request. The JSON is still parsed on every read: each
- * request gets data of its own to change.
+ * instead of once per request. Where the data is flat (see
+ * @tango/core/json_snapshot) it is kept parsed too, and a read copies it
+ * instead of parsing the JSON again; each request still gets data of its own
+ * to change.
  *
  * Only text read from the session store, or written to it by this process,
  * belongs here, never a value a client sent (a signed cookie): a hit is found
@@ -19,6 +21,7 @@
  */
 import { get_or_set_bounded, set_bounded } from '@tango/core/bounded_map';
 import { on_settings_changed } from '@tango/core/conf';
+import { flat_snapshot, type FlatSnapshot } from '@tango/core/json_snapshot';
 
 /** Entries kept per key salt (one per engine class, so a process has one or two). */
 export const MAX_RECORDS = 4096;
@@ -26,9 +29,11 @@ export const MAX_RECORDS = 4096;
 export const MAX_RECORD_LENGTH = 16 * 1024;
 const MAX_SALTS = 16;
 
-interface Verified {
-  record: string;
-  text: string;
+export interface Verified {
+  readonly record: string;
+  readonly text: string;
+  /** The data the text parses to, when it is a flat object. */
+  readonly parsed: Readonly<Record<string, FlatSnapshot>> | undefined;
 }
 
 /**
@@ -45,17 +50,24 @@ function signature_part(record: string): string {
   return record.length > KEY_LENGTH ? record.slice(-KEY_LENGTH) : record;
 }
 
-/** The serialized text `record` (stored under key salt `salt`) was verified to carry, or undefined. */
-export function recall(salt: string, record: string): string | undefined {
+/** What is known of `record` (stored under key salt `salt`), or undefined. */
+export function recall_record(salt: string, record: string): Verified | undefined {
   const hit = by_salt.get(salt)?.get(signature_part(record));
-  return hit !== undefined && hit.record === record ? hit.text : undefined;
+  return hit !== undefined && hit.record === record ? hit : undefined;
 }
 
-/** Notes that `record` verifies under `salt` and carries `text`. */
-export function remember(salt: string, record: string, text: string): void {
+/** The serialized text `record` (stored under key salt `salt`) was verified to carry, or undefined. */
+export function recall(salt: string, record: string): string | undefined {
+  return recall_record(salt, record)?.text;
+}
+
+/** Notes that `record` verifies under `salt` and carries `text`, which parses to `data` when that is given. */
+export function remember(salt: string, record: string, text: string, data?: unknown): void {
   if (record.length > MAX_RECORD_LENGTH) return;
+  const snapshot = data === undefined ? undefined : flat_snapshot(data);
+  const parsed = snapshot !== null && typeof snapshot === 'object' ? snapshot : undefined;
   const records = get_or_set_bounded(by_salt, salt, MAX_SALTS, () => new Map<string, Verified>());
-  set_bounded(records, signature_part(record), { record, text }, MAX_RECORDS);
+  set_bounded(records, signature_part(record), { record, text, parsed }, MAX_RECORDS);
 }
 
 /** Forgets every record (settings changed, or a test wants a cold start). */

@@ -45,6 +45,9 @@ function failure_of(cache: Cache): StoreErrorMap {
 export class SessionStore extends SessionBase {
   declare protected _cache: Cache;
   declare private _failure: StoreErrorMap;
+  /** cache_key, and the session key it was built for. */
+  declare private _cache_key: string | undefined;
+  declare private _cache_key_for: string | null | undefined;
 
   constructor(session_key: string | null = null) {
     super(session_key);
@@ -54,16 +57,27 @@ export class SessionStore extends SessionBase {
     const self = unproxied(this);
     self._cache = get_cache(settings.SESSION_CACHE_ALIAS);
     self._failure = failure_of(self._cache);
+    self._cache_key = undefined;
+    self._cache_key_for = undefined;
   }
 
   get cache_key_prefix(): string {
     return KEY_PREFIX;
   }
 
-  /** Django's cache_key (without its create-a-key side effect: save() first). */
+  /**
+   * Django's cache_key (without its create-a-key side effect: save() first).
+   * One string per session key: a load and a save then hand the store the
+   * same string, which is flattened and hashed once (see Cache.gets).
+   */
   get cache_key(): string {
-    if (this.session_key === null) throw new Error('This session has no key yet; save() it first.');
-    return this.cache_key_prefix + this.session_key;
+    const key = this.session_key;
+    if (key === null) throw new Error('This session has no key yet; save() it first.');
+    if (this._cache_key_for !== key || this._cache_key === undefined) {
+      this._cache_key = this.cache_prefixed(key);
+      this._cache_key_for = key;
+    }
+    return this._cache_key;
   }
 
   /** Runs one cache call under the store timeout; any failure is the store's. */
@@ -80,7 +94,7 @@ export class SessionStore extends SessionBase {
   async load(): Promise<SessionDict> {
     const key = this.session_key;
     const hit = key !== null && ISSUABLE_KEY.test(key)
-      ? await this.call(() => this._cache.gets(this.cache_prefixed(key)), 'cache get')
+      ? await this.call(() => this._cache.gets(this.cache_key), 'cache get')
       : undefined;
     const data = hit?.value;
     if (hit !== undefined && data !== null && typeof data === 'object' && !Array.isArray(data)) {

@@ -8,7 +8,7 @@ import { configure, override_settings } from '../../core/conf';
 import { BadRequest, StoreUnavailable, SuspiciousOperation } from '../../core/errors';
 import { capture_logs, set_stderr_logging } from '../../core/log';
 import {
-  MAX_SAVE_RETRIES, SessionBase, apply_changes, new_dict, with_store_timeout,
+  MAX_SAVE_RETRIES, SessionBase, apply_changes, is_dict, new_dict, with_store_timeout,
   type CasResult, type SessionDict, type StoredState,
 } from '../base';
 import {
@@ -71,6 +71,21 @@ describe('the base class', () => {
 
   it('a new session is empty (73)', () => {
     expect(new MemoryStore().is_empty()).toBe(true);
+  });
+
+  it('a session dict has no Object.prototype in its chain, and its prototype cannot be written to', () => {
+    // JSON.parse defines '__proto__' as an own key, as a store's JSON would.
+    const d = new_dict(JSON.parse('{"user_id":"zhiliao","__proto__":"p","constructor":"c"}') as Record<string, unknown>);
+    expect(Object.keys(d)).toEqual(['user_id', '__proto__', 'constructor']);
+    expect('toString' in d).toBe(false);
+    expect('hasOwnProperty' in d).toBe(false);
+    expect(Object.getPrototypeOf(Object.getPrototypeOf(d))).toBeNull();
+    expect(() => { (Object.getPrototypeOf(d) as Record<string, unknown>).polluted = 1; }).toThrow(TypeError);
+    expect(new_dict().polluted).toBeUndefined();
+    expect(is_dict(d)).toBe(true);
+    expect(is_dict({})).toBe(false);
+    expect(is_dict(Object.create(null))).toBe(false);
+    expect(JSON.stringify(d)).toBe('{"user_id":"zhiliao","__proto__":"p","constructor":"c"}');
   });
 
   it('key_salt follows the class name, as Django\'s __qualname__ does', () => {

@@ -119,6 +119,29 @@ function specifics(label: string, cache: CacheEntry): void {
       expect(await c.get(key)).toBeUndefined();
     });
 
+    it('gets() of an entry it wrote or read before gives a fresh copy, and an entry written by someone else afresh', async () => {
+      const c = get_cache();
+      const key = `tango-test-kept-${Math.random().toString(36).slice(2)}`;
+      const value = { user_id: 'zhiliao', count: 1 };
+      await c.add_versioned(key, value, 60_000);
+      value.count = 99; // the caller's object changes after the write: what was stored did not
+      const first = (await c.gets(key))!.value as Record<string, unknown>;
+      expect(first).toEqual({ user_id: 'zhiliao', count: 1 });
+      first.count = 2;
+      expect((await c.gets(key))!.value).toEqual({ user_id: 'zhiliao', count: 1 });
+      // Written through Keyv's own set (as another process would): different text, read afresh.
+      await c.set(key, { user_id: 'other', count: 7 }, 60_000);
+      expect((await c.gets(key))!.value).toEqual({ user_id: 'other', count: 7 });
+      expect((await c.gets(key))!.value).toEqual({ user_id: 'other', count: 7 });
+      // Nested values are not kept, and still come back whole.
+      const read = await c.gets(key);
+      await c.cas(key, read!.version, { cart: [{ sku: 'A' }] }, 60_000);
+      const nested = (await c.gets(key))!.value as { cart: { sku: string }[] };
+      nested.cart[0].sku = 'B';
+      expect((await c.gets(key))!.value).toEqual({ cart: [{ sku: 'A' }] });
+      await c.delete(key);
+    });
+
     it('cas is atomic: of many concurrent swaps from one version, exactly one wins', async () => {
       const c = get_cache();
       const key = `tango-test-cas-${Math.random().toString(36).slice(2)}`;

@@ -7,7 +7,7 @@ import crypto = require('node:crypto');
 import * as signing from '../../core/signing';
 import { configure } from '../../core/conf';
 import { capture_logs } from '../../core/log';
-import { new_dict } from '../base';
+import { is_dict, new_dict } from '../base';
 import { SessionStore } from '../backends/db';
 import { forget_all, MAX_RECORD_LENGTH, MAX_RECORDS, recall, remember, remembered } from '../verified_records';
 import { TEST_SECRET_KEY } from './contract';
@@ -61,6 +61,22 @@ describe('SessionBase.decode with verified records', () => {
     (first.cart as Array<{ qty: number }>)[0].qty = 99;
     (first.cart as unknown[]).push('extra');
     expect(new SessionStore().decode(text)).toEqual(new_dict({ cart: [{ sku: 'A', qty: 1 }] }));
+  });
+
+  it('flat data is kept parsed: each read gets a fresh copy, and what was written cannot change after encode()', () => {
+    const read = record({ user_id: 'zhiliao', count: 1 });
+    const first = new SessionStore().decode(read);
+    first.count = 99;
+    expect(new SessionStore().decode(read)).toEqual(new_dict({ user_id: 'zhiliao', count: 1 }));
+    const data = new_dict({ user_id: 'zhiliao', count: 2 });
+    const written = new SessionStore().encode(data);
+    data.count = 3;
+    const parse = jest.spyOn(JSON, 'parse');
+    expect(new SessionStore().decode(written)).toEqual(new_dict({ user_id: 'zhiliao', count: 2 }));
+    expect(new SessionStore().decode(read)).toEqual(new_dict({ user_id: 'zhiliao', count: 1 }));
+    expect(parse).not.toHaveBeenCalled();
+    // What a kept record decodes to is a session dict, as a parsed one is.
+    expect(is_dict(new SessionStore().decode(written))).toBe(true);
   });
 
   it('a record this process wrote decodes without a second verification', () => {
