@@ -88,6 +88,13 @@ const MAX_PARSED = 4096;
 /** Longer entries are parsed on every read. */
 const MAX_PARSED_LENGTH = 16 * 1024;
 
+/** The entry `serialized` (holding `value`, expiring at `expires`) as kept parsed, or undefined when it is not kept. */
+function parsed_form(serialized: string, value: unknown, expires: unknown): Parsed | undefined {
+  const snapshot = serialized.length > MAX_PARSED_LENGTH ? undefined : flat_snapshot(value);
+  if (snapshot === undefined || snapshot === null) return undefined;
+  return { serialized, value: snapshot, expires: typeof expires === 'number' ? expires : undefined };
+}
+
 const DEFAULT_TIMEOUT_S = 300; // Django's default cache TIMEOUT
 const DEFAULT_IO_TIMEOUT_MS = 2000;
 const MEMCACHED_MAX_RELATIVE_S = 60 * 60 * 24 * 30; // longer expiries are read by memcached as a Unix time
@@ -121,19 +128,18 @@ export class Cache extends Keyv<unknown> {
    * never configure; calling the serializer directly spares each session
    * load and save a few promise turns.
    */
-  private stored_form(what: string, value: unknown, ttl_ms: number | undefined): { serialized: string; ttl: number | undefined; expires: number | undefined } {
+  private stored_form(what: string, value: unknown, ttl_ms: number | undefined): { serialized: string; ttl: number | undefined; parsed: Parsed | undefined } {
     if (ttl_ms !== undefined && !(ttl_ms >= 0)) throw new RangeError(`Cache.${what} needs a ttl >= 0 ms, got ${ttl_ms}`);
     const ttl = ttl_ms ?? this.ttl;
     const expires = typeof ttl === 'number' && ttl > 0 ? Date.now() + ttl : undefined;
     const serialized = serialize({ value, expires });
-    return { serialized, ttl: expires === undefined ? undefined : ttl, expires };
+    // Taken with the text, before any await: the caller may change `value` while the write is under way.
+    return { serialized, ttl: expires === undefined ? undefined : ttl, parsed: parsed_form(serialized, value, expires) };
   }
 
-  /** Keeps `value` parsed as the entry `serialized` under `key`, when it is flat. */
-  private keep_parsed(key: string, serialized: string, value: unknown, expires: unknown): void {
-    const snapshot = serialized.length > MAX_PARSED_LENGTH ? undefined : flat_snapshot(value);
-    if (snapshot === undefined || snapshot === null) return;
-    set_bounded(this.parsed, key, { serialized, value: snapshot, expires: typeof expires === 'number' ? expires : undefined }, MAX_PARSED);
+  /** Keeps `parsed` (see parsed_form) as the entry under `key`. */
+  private keep_parsed(key: string, parsed: Parsed | undefined): void {
+    if (parsed !== undefined) set_bounded(this.parsed, key, parsed, MAX_PARSED);
   }
 
   /** Django's cache.add: true if stored, false if a live entry already had the key. */
@@ -143,9 +149,9 @@ export class Cache extends Keyv<unknown> {
 
   /** add(), returning the version it stored (for a later cas()), or null. */
   async add_versioned(key: string, value: unknown, ttl_ms?: number): Promise<CacheVersion | null> {
-    const { serialized, ttl, expires } = this.stored_form('add', value, ttl_ms);
+    const { serialized, ttl, parsed } = this.stored_form('add', value, ttl_ms);
     if (!(await this.atomic.add(key, serialized, ttl))) return null;
-    this.keep_parsed(key, serialized, value, expires);
+    this.keep_parsed(key, parsed);
     return new CacheVersion(serialized);
   }
 
@@ -173,7 +179,7 @@ export class Cache extends Keyv<unknown> {
       const data = deserialize<{ value?: unknown; expires?: number } | undefined>(text);
       if (data === undefined || data === null) return undefined;
       ({ value, expires } = data);
-      if (key !== undefined) this.keep_parsed(key, text, value, expires);
+      if (key !== undefined) this.keep_parsed(key, parsed_form(text, value, expires));
     }
     if (value === undefined || value === null) return undefined;
     // Keyv keeps the expiry in the payload too and treats a past one as a miss (its get() does the same).
@@ -188,17 +194,17 @@ export class Cache extends Keyv<unknown> {
    * 'gone' if there is no live entry (nothing is written then).
    */
   async cas(key: string, expected: CacheVersion, value: unknown, ttl_ms?: number): Promise<CacheVersion | CasFailure> {
-    const { serialized, ttl, expires } = this.stored_form('cas', value, ttl_ms);
+    const { serialized, ttl, parsed } = this.stored_form('cas', value, ttl_ms);
     const result = await this.atomic.cas(key, expected, serialized, ttl);
-    if (typeof result !== 'string') this.keep_parsed(key, serialized, value, expires);
+    if (typeof result !== 'string') this.keep_parsed(key, parsed);
     return result;
   }
 
   /** Stores `value` only over a live entry (never re-creates a deleted one); null when there is none. */
   async replace(key: string, value: unknown, ttl_ms?: number): Promise<CacheVersion | null> {
-    const { serialized, ttl, expires } = this.stored_form('replace', value, ttl_ms);
+    const { serialized, ttl, parsed } = this.stored_form('replace', value, ttl_ms);
     const result = await this.atomic.replace(key, serialized, ttl);
-    if (result !== null) this.keep_parsed(key, serialized, value, expires);
+    if (result !== null) this.keep_parsed(key, parsed);
     return result;
   }
 

@@ -129,6 +129,13 @@ function specifics(label: string, cache: CacheEntry): void {
       expect(first).toEqual({ user_id: 'zhiliao', count: 1 });
       first.count = 2;
       expect((await c.gets(key))!.value).toEqual({ user_id: 'zhiliao', count: 1 });
+      // Changed while the write is under way: what is kept is what was written.
+      const read_back = await c.gets(key);
+      const changing = { user_id: 'zhiliao', count: 5 };
+      const swap = c.cas(key, read_back!.version, changing, 60_000);
+      changing.count = 6;
+      await swap;
+      expect((await c.gets(key))!.value).toEqual({ user_id: 'zhiliao', count: 5 });
       // Written through Keyv's own set (as another process would): different text, read afresh.
       await c.set(key, { user_id: 'other', count: 7 }, 60_000);
       expect((await c.gets(key))!.value).toEqual({ user_id: 'other', count: 7 });
