@@ -15,8 +15,11 @@
 
 type Scalar = string | number | boolean | null;
 
+/** A frozen flat object, as the JSON text of it parses. */
+export type FlatObject = Readonly<Record<string, Scalar>>;
+
 /** A frozen flat value, as the JSON text of it parses. */
-export type FlatSnapshot = Scalar | Readonly<Record<string, Scalar>>;
+export type FlatSnapshot = Scalar | FlatObject;
 
 /** What `v` reads back as through JSON, or undefined when JSON would not give it back as it is (NaN, undefined, a function). */
 function scalar(v: unknown): Scalar | undefined {

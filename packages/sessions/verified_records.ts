@@ -21,7 +21,7 @@
  */
 import { get_or_set_bounded, set_bounded } from '@tango/core/bounded_map';
 import { on_settings_changed } from '@tango/core/conf';
-import { flat_snapshot, type FlatSnapshot } from '@tango/core/json_snapshot';
+import { flat_snapshot, type FlatObject } from '@tango/core/json_snapshot';
 
 /** Entries kept per key salt (one per engine class, so a process has one or two). */
 export const MAX_RECORDS = 4096;
@@ -33,7 +33,7 @@ export interface Verified {
   readonly record: string;
   readonly text: string;
   /** The data the text parses to, when it is a flat object. */
-  readonly parsed: Readonly<Record<string, FlatSnapshot>> | undefined;
+  readonly parsed: FlatObject | undefined;
 }
 
 /**

@@ -47,7 +47,7 @@ export class SessionStore extends SessionBase {
   declare private _failure: StoreErrorMap;
   /** cache_key, and the session key it was built for. */
   declare private _cache_key: string | undefined;
-  declare private _cache_key_for: string | null | undefined;
+  declare private _cache_key_for: string | undefined;
 
   constructor(session_key: string | null = null) {
     super(session_key);
@@ -73,11 +73,11 @@ export class SessionStore extends SessionBase {
   get cache_key(): string {
     const key = this.session_key;
     if (key === null) throw new Error('This session has no key yet; save() it first.');
-    if (this._cache_key_for !== key || this._cache_key === undefined) {
+    if (this._cache_key_for !== key) {
       this._cache_key = this.cache_prefixed(key);
       this._cache_key_for = key;
     }
-    return this._cache_key;
+    return this._cache_key as string;
   }
 
   /** Runs one cache call under the store timeout; any failure is the store's. */
