@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Where two callgrind runs of bench/callgrind/run.sh differ, per request and per function.
 
-    python3 bench/callgrind/diff.py A.1-01 N_A B.1-01 N_B [TOP]
+    python3 bench/callgrind/diff.py [--inclusive] A.1-01 N_A B.1-01 N_B [TOP]
 
 A and B are the files run.sh names, N their request counts. JIT code is named
 through V8's perf map (written beside each file): '*' optimized, '^' baseline
 (Sparkplug), '~' interpreted. Self instructions, so an inlined function counts
-in its caller.
+in its caller; with --inclusive, each function with all it calls (a recursive
+one or a shared builtin then counts more than once, so those rows do not add
+up: read them as 'this path costs about').
 """
 import bisect
 import re
@@ -14,7 +16,7 @@ import subprocess
 import sys
 
 
-def load(cg, n):
+def load(cg, n, inclusive=False):
     ranges = []
     for line in open(cg.rsplit('.1-', 1)[0] + '.map'):
         parts = line.split(' ', 2)
@@ -22,7 +24,7 @@ def load(cg, n):
             ranges.append((int(parts[0], 16), int(parts[1], 16), parts[2].strip()))
     ranges.sort()
     starts = [r[0] for r in ranges]
-    out = subprocess.run(['callgrind_annotate', '--inclusive=no', '--threshold=100', cg], capture_output=True, text=True).stdout
+    out = subprocess.run(['callgrind_annotate', f"--inclusive={'yes' if inclusive else 'no'}", '--threshold=100', cg], capture_output=True, text=True).stdout
     per_fn, started = {}, False
     for line in out.splitlines():
         if 'file:function' in line:
@@ -44,9 +46,14 @@ def load(cg, n):
 
 
 def main():
-    a, b = load(sys.argv[1], int(sys.argv[2])), load(sys.argv[3], int(sys.argv[4]))
-    top = int(sys.argv[5]) if len(sys.argv) > 5 else 30
-    print(f'instructions/request: A {sum(a.values()):.0f}, B {sum(b.values()):.0f}')
+    args = sys.argv[1:]
+    inclusive = '--inclusive' in args
+    if inclusive:
+        args.remove('--inclusive')
+    a, b = load(args[0], int(args[1]), inclusive), load(args[2], int(args[3]), inclusive)
+    top = int(args[4]) if len(args) > 4 else 30
+    if not inclusive:
+        print(f'instructions/request: A {sum(a.values()):.0f}, B {sum(b.values()):.0f}')
     print(f"{'A - B':>8} {'A':>8} {'B':>8}  function")
     order = sorted(set(a) | set(b), key=lambda k: b.get(k, 0) - a.get(k, 0))
     for k in order[:top] + ['...'] + order[-top:]:

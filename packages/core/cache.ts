@@ -36,7 +36,7 @@
  */
 import { createHash } from 'node:crypto';
 import { set_bounded } from './bounded_map';
-import { deserialize, serialize } from './cache_serialize';
+import { deserialize, serialize, serialize_entry } from './cache_serialize';
 import { flat_snapshot, thaw, type FlatSnapshot } from './json_snapshot';
 import { Keyv, type KeyvStoreAdapter } from 'keyv';
 import type KeyvRedisType from '@keyv/redis';
@@ -88,10 +88,9 @@ const MAX_PARSED = 4096;
 /** Longer entries are parsed on every read. */
 const MAX_PARSED_LENGTH = 16 * 1024;
 
-/** The entry `serialized` (holding `value`, expiring at `expires`) as kept parsed, or undefined when it is not kept. */
-function parsed_form(serialized: string, value: unknown, expires: unknown): Parsed | undefined {
-  const snapshot = serialized.length > MAX_PARSED_LENGTH ? undefined : flat_snapshot(value);
-  if (snapshot === undefined || snapshot === null) return undefined;
+/** The entry `serialized` (holding a value whose snapshot is `snapshot`, expiring at `expires`) as kept parsed, or undefined when it is not kept. */
+function parsed_form(serialized: string, snapshot: FlatSnapshot | undefined, expires: unknown): Parsed | undefined {
+  if (snapshot === undefined || snapshot === null || serialized.length > MAX_PARSED_LENGTH) return undefined;
   return { serialized, value: snapshot, expires: typeof expires === 'number' ? expires : undefined };
 }
 
@@ -132,9 +131,9 @@ export class Cache extends Keyv<unknown> {
     if (ttl_ms !== undefined && !(ttl_ms >= 0)) throw new RangeError(`Cache.${what} needs a ttl >= 0 ms, got ${ttl_ms}`);
     const ttl = ttl_ms ?? this.ttl;
     const expires = typeof ttl === 'number' && ttl > 0 ? Date.now() + ttl : undefined;
-    const serialized = serialize({ value, expires });
-    // Taken with the text, before any await: the caller may change `value` while the write is under way.
-    return { serialized, ttl: expires === undefined ? undefined : ttl, parsed: parsed_form(serialized, value, expires) };
+    // The snapshot is taken with the text, before any await: the caller may change `value` while the write is under way.
+    const { serialized, snapshot } = serialize_entry(value, expires);
+    return { serialized, ttl: expires === undefined ? undefined : ttl, parsed: parsed_form(serialized, snapshot, expires) };
   }
 
   /** Keeps `parsed` (see parsed_form) as the entry under `key`. */
@@ -179,7 +178,7 @@ export class Cache extends Keyv<unknown> {
       const data = deserialize<{ value?: unknown; expires?: number } | undefined>(text);
       if (data === undefined || data === null) return undefined;
       ({ value, expires } = data);
-      if (key !== undefined) this.keep_parsed(key, parsed_form(text, value, expires));
+      if (key !== undefined && text.length <= MAX_PARSED_LENGTH) this.keep_parsed(key, parsed_form(text, flat_snapshot(value), expires));
     }
     if (value === undefined || value === null) return undefined;
     // Keyv keeps the expiry in the payload too and treats a past one as a miss (its get() does the same).

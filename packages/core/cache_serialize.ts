@@ -8,6 +8,7 @@
  * else goes through Keyv's own functions, so entries stay readable both ways.
  */
 import { defaultDeserialize, defaultSerialize } from '@keyv/serialize';
+import { flat_json, flat_snapshot, type FlatSnapshot } from './json_snapshot';
 
 /** True when JSON.stringify(v) is exactly what Keyv's serializer writes. */
 function plain(v: unknown, depth = 0): boolean {
@@ -34,6 +35,32 @@ function plain(v: unknown, depth = 0): boolean {
 
 export function serialize(data: unknown): string {
   return plain(data) ? JSON.stringify(data) : defaultSerialize(data);
+}
+
+/** No string value of the snapshot starts with ':' (keys are never escaped by Keyv). */
+function keyv_plain_flat(snapshot: FlatSnapshot): boolean {
+  if (typeof snapshot === 'string') return snapshot.charCodeAt(0) !== 58;
+  if (snapshot === null || typeof snapshot !== 'object') return true;
+  for (const k in snapshot) {
+    const v = snapshot[k];
+    if (typeof v === 'string' && v.charCodeAt(0) === 58) return false;
+  }
+  return true;
+}
+
+/**
+ * serialize({ value, expires }) (expires omitted when undefined), with the
+ * value's flat snapshot when it has one (see json_snapshot). A flat value,
+ * a session's usual data, is walked once: its text is written from the
+ * snapshot instead of walking it again for plain() and for JSON.stringify.
+ */
+export function serialize_entry(value: unknown, expires: number | undefined): { serialized: string; snapshot: FlatSnapshot | undefined } {
+  const snapshot = flat_snapshot(value);
+  if (snapshot === undefined || !keyv_plain_flat(snapshot) || (expires !== undefined && !Number.isFinite(expires))) {
+    return { serialized: serialize({ value, expires }), snapshot };
+  }
+  const head = '{"value":' + flat_json(snapshot);
+  return { serialized: expires === undefined ? head + '}' : head + ',"expires":' + String(expires) + '}', snapshot };
 }
 
 // A string token that starts with ':' follows a value position: the start, ':',

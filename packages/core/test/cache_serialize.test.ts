@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { defaultDeserialize, defaultSerialize } from '@keyv/serialize';
-import { deserialize, serialize } from '../cache_serialize';
+import { deserialize, serialize, serialize_entry } from '../cache_serialize';
+import { thaw } from '../json_snapshot';
 
 // Strings that start with ':' are the ones Keyv escapes; make them common.
 const str = fc.oneof(fc.string(), fc.string().map((s) => `:${s}`), fc.constantFrom(':', '::', ':base64:', ':base64:AAEC', '":', ',":'));
@@ -40,6 +41,19 @@ describe("cache values: Keyv's stored form, fast", () => {
       expect(deserialize(text)).toEqual(defaultDeserialize(text));
     }
     expect(Buffer.isBuffer((deserialize<{ value: unknown }>(serialize({ value: Buffer.from('hi') }))).value)).toBe(true);
+  });
+
+  it('serialize_entry writes what serialize writes, and its snapshot is what deserialize reads back', () => {
+    const flat = fc.dictionary(str, fc.oneof(str, fc.integer(), fc.double({ noNaN: true }), fc.boolean(), fc.constant(null)), { maxKeys: 6 });
+    const expires = fc.option(fc.oneof(fc.integer({ min: 0 }), fc.constant(1.5), fc.constant(Infinity)), { nil: undefined });
+    fc.assert(fc.property(fc.oneof(flat, json), expires, (value, exp) => {
+      const { serialized, snapshot } = serialize_entry(value, exp);
+      expect(serialized).toBe(serialize({ value, expires: exp }));
+      if (snapshot !== undefined) expect(thaw(snapshot)).toStrictEqual(deserialize<{ value: unknown }>(serialized).value);
+    }), { numRuns: 5000, seed: 20261204 });
+    const d = Object.assign(Object.create(null) as Record<string, unknown>, { user_id: 'zhiliao', count: 3 });
+    expect(serialize_entry(d, 1733356800123).serialized).toBe('{"value":{"user_id":"zhiliao","count":3},"expires":1733356800123}');
+    expect(serialize_entry(d, undefined).serialized).toBe('{"value":{"user_id":"zhiliao","count":3}}');
   });
 
   it('a session dict without a prototype serializes like a plain object', () => {
