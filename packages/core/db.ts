@@ -236,10 +236,13 @@ export function db_datetime(d: Date, conn: Knex): string {
  * A wall time that never happened (skipped by DST) reads as parse_naive reads it.
  */
 export function db_datetime_candidates(value: unknown, conn: Knex): Date[] {
-  // Not instanceof: a driver's Date may come from another realm.
-  if (Object.prototype.toString.call(value) === '[object Date]') return [new Date((value as Date).getTime())];
-  if (typeof value === 'number') return [new Date(value)];
-  if (typeof value !== 'string') throw new TypeError(`Not a datetime column value: ${String(value)}`);
+  if (typeof value !== 'string') {
+    if (typeof value === 'number') return [new Date(value)];
+    // Not instanceof: a driver's Date may come from another realm. (Tested after the
+    // primitives: Object.prototype.toString on a string wraps it in an object first.)
+    if (Object.prototype.toString.call(value) === '[object Date]') return [new Date((value as Date).getTime())];
+    throw new TypeError(`Not a datetime column value: ${String(value)}`);
+  }
   if (vendor(conn) !== 'sqlite') return [new Date(value)];
   const tz = sqlite_zone();
   const wall = naive_wall_ms(value);

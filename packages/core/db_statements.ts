@@ -54,6 +54,14 @@ interface SqliteStatement {
   all(...bindings: unknown[]): unknown[];
   get(...bindings: unknown[]): unknown;
   run(...bindings: unknown[]): { changes: number };
+  raw(on: boolean): SqliteStatement;
+  columns(): { name: string }[];
+}
+
+/** A prepared statement, and for a reader (which runs in raw mode) the names of its columns. */
+interface SqlitePrepared {
+  st: SqliteStatement;
+  columns: readonly string[];
 }
 
 interface SqliteConnection {
@@ -92,23 +100,37 @@ function run_named(connection: PgConnection, st: Statement, bindings: readonly u
 
 // better-sqlite3 re-prepares a statement itself when the schema changes, so a
 // prepared statement stays valid as long as its connection lives.
-const prepared = new WeakMap<object, Map<string, SqliteStatement>>();
+const prepared = new WeakMap<object, Map<string, SqlitePrepared>>();
 
-function sqlite_statement(connection: SqliteConnection, sql: string): SqliteStatement {
+function sqlite_statement(connection: SqliteConnection, sql: string): SqlitePrepared {
   let cache = prepared.get(connection);
   if (!cache) prepared.set(connection, (cache = new Map()));
-  let st = cache.get(sql);
-  if (!st) cache.set(sql, (st = connection.prepare(sql)));
-  return st;
+  let p = cache.get(sql);
+  if (!p) {
+    const st = connection.prepare(sql);
+    // Readers run in raw mode (rows as arrays): for a row object, better-sqlite3
+    // makes a V8 string of every column name on every row, which cost more
+    // than the rest of a primary-key SELECT. The object is built here instead.
+    p = st.reader ? { st: st.raw(true), columns: st.columns().map((c) => c.name) } : { st, columns: [] };
+    cache.set(sql, p);
+  }
+  return p;
+}
+
+/** The row object better-sqlite3 would have made from `values` (a later column of the same name wins, as there). */
+function row_object(columns: readonly string[], values: readonly unknown[]): Record<string, unknown> {
+  const row: Record<string, unknown> = {};
+  for (let i = 0; i < columns.length; i++) row[columns[i]] = values[i];
+  return row;
 }
 
 function run_sqlite<Row>(connection: SqliteConnection, st: Statement, bindings: readonly unknown[]): StatementResult<Row> {
-  const prepared_st = sqlite_statement(connection, st.sqlite);
+  const { st: prepared_st, columns } = sqlite_statement(connection, st.sqlite);
   if (prepared_st.reader && st.one_row) {
-    const row = prepared_st.get(...bindings) as Row | undefined;
-    return { rows: row === undefined ? [] : [row], count: 0 };
+    const values = prepared_st.get(...bindings) as unknown[] | undefined;
+    return { rows: values === undefined ? [] : [row_object(columns, values) as Row], count: 0 };
   }
-  if (prepared_st.reader) return { rows: prepared_st.all(...bindings) as Row[], count: 0 };
+  if (prepared_st.reader) return { rows: (prepared_st.all(...bindings) as unknown[][]).map((v) => row_object(columns, v) as Row), count: 0 };
   return { rows: [], count: prepared_st.run(...bindings).changes };
 }
 
