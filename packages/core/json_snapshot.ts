@@ -84,8 +84,9 @@ function scalar_json(v: Scalar): string {
  * The JSON text of a snapshot, exactly what JSON.stringify gives for it and
  * for the value it was taken of. Written in JavaScript because V8's
  * JSON.stringify has a fixed cost (a builder, a toJSON lookup per object, a
- * generic property walk) several times that of building a small flat
- * object's text by hand.
+ * generic property walk) about twice that of building a small flat object's
+ * text by hand (~5,900 against ~2,500 instructions for a session's cache
+ * entry, counted with callgrind).
  */
 export function flat_json(snapshot: FlatSnapshot): string {
   if (snapshot === null || typeof snapshot !== 'object') return scalar_json(snapshot);
