@@ -1,16 +1,19 @@
 /**
  * Pooled connections that fixed statements (db_statements) keep for a moment
- * after use, so the next statement of the same event-loop turn, or of the
- * turn after, runs on one of them without a round through knex's pool. An
+ * after use (KEEP_MS), so the next statement runs on one of them without a
+ * round through knex's pool. An
  * acquire and release there (tarn's pending operation, its timeout race,
  * knex's validation) make some twenty promises per statement, about as many as
  * the rest of a session request together.
  *
  * A kept connection stays checked out of the pool, so the pool's limits and
- * timeouts still hold for everyone else. It goes back to the pool when anyone
- * is waiting there for a connection, when it broke (knex marks it disposed,
- * or a statement on it failed), and otherwise once it has been idle through
- * one whole turn of the event loop.
+ * timeouts still hold for everyone else. It goes back to the pool the moment
+ * anyone asks the pool for a connection (its acquireRequest event, before the
+ * request queues), when it broke (knex marks it disposed, or a statement on
+ * it failed), and otherwise once it has been idle for KEEP_MS to twice that.
+ * (It used to go back after one idle turn of the event loop: under load a
+ * turn is shorter than the time between two statements, so nearly every
+ * statement went through the pool anyway.)
  *
  * When the pool is full, a statement waits here rather than in the pool: a
  * statement that ends hands its connection straight to the first one waiting.
@@ -27,7 +30,7 @@ export interface LeasePool {
   numPendingCreates(): number;
   numPendingAcquires(): number;
   release(connection: object): boolean;
-  on(event: 'release', fn: () => void): void;
+  on(event: 'release' | 'acquireRequest', fn: () => void): void;
 }
 
 /** knex sets this on a connection that errored or ended; the pool destroys such a connection instead of lending it again. */
@@ -56,6 +59,9 @@ interface Kept {
 /** The longest a statement waits here for a connection before it asks the pool (ms). */
 export const PARKED_MS = 50;
 
+/** How long an idle connection is kept (ms): it goes back to the pool after KEEP_MS to 2 × KEEP_MS. */
+export const KEEP_MS = 10;
+
 const kept = new WeakMap<LeasePool, Kept>();
 
 function kept_of(pool: LeasePool): Kept {
@@ -68,6 +74,9 @@ function kept_of(pool: LeasePool): Kept {
     const first = state.parked.length > 0 && pool.numPendingAcquires() === 0 ? state.parked.shift() : undefined;
     if (first !== undefined) unpark(first);
   });
+  // Whoever asks the pool gets the kept connections: they are free before the request queues.
+  // (This module's own requests come only when nothing is kept.)
+  pool.on('acquireRequest', () => release_kept(pool, state));
   return state;
 }
 
@@ -133,24 +142,33 @@ export function give_back(pool: LeasePool, connection: object, healthy: boolean)
   k.fresh.push(connection);
   if (!k.sweeping) {
     k.sweeping = true;
-    setImmediate(sweep, pool, k);
+    setTimeout(sweep, KEEP_MS, pool, k).unref();
   }
 }
 
+/** Every KEEP_MS while anything is kept: what was idle through the whole last period goes back to the pool. */
 function sweep(pool: LeasePool, k: Kept): void {
-  for (const connection of k.old) pool.release(connection);
+  const old = k.old;
   k.old = k.fresh;
   k.fresh = [];
+  for (const connection of old) pool.release(connection);
   k.sweeping = k.old.length > 0;
-  if (k.sweeping) setImmediate(sweep, pool, k);
+  if (k.sweeping) setTimeout(sweep, KEEP_MS, pool, k).unref();
+}
+
+/** Returns every kept connection of `pool` to it now. */
+function release_kept(pool: LeasePool, k: Kept): void {
+  if (k.fresh.length === 0 && k.old.length === 0) return;
+  const all = k.old.concat(k.fresh);
+  k.old = [];
+  k.fresh = [];
+  for (const connection of all) pool.release(connection);
 }
 
 /** Returns every kept connection of `pool` now and sends waiting statements to the pool (before it is destroyed). */
 export function release_all(pool: LeasePool): void {
   const k = kept.get(pool);
   if (k === undefined) return;
-  for (const connection of k.old.concat(k.fresh)) pool.release(connection);
-  k.old = [];
-  k.fresh = [];
+  release_kept(pool, k);
   for (const p of k.parked.splice(0)) unpark(p);
 }

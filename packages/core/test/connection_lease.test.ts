@@ -1,14 +1,14 @@
 /**
  * Fixed statements keep their PostgreSQL connection for a moment after use
  * (connection_lease): the next statement runs on it without a round through
- * knex's pool, and the pool gets it back when anyone waits, when it broke,
- * or after a whole idle turn of the event loop.
+ * knex's pool, and the pool gets it back when anyone asks it for one, when it
+ * broke, or after KEEP_MS to twice that of idleness.
  */
 import * as os from 'node:os';
 import type { Knex } from 'knex';
 import { configure } from '../conf';
 import { close_connections, get_connection } from '../db';
-import { give_back, PARKED_MS, release_all, take } from '../connection_lease';
+import { give_back, KEEP_MS, PARKED_MS, release_all, take } from '../connection_lease';
 import { run_statement, statement } from '../db_statements';
 import { describe_with } from '../testing/services';
 
@@ -17,6 +17,8 @@ interface TarnPool {
   numFree(): number;
   numPendingAcquires(): number;
   on(event: 'acquireRequest', fn: () => void): void;
+  acquire(): { promise: Promise<object> };
+  release(connection: object): boolean;
 }
 
 const BACKEND = statement('SELECT pg_backend_pid() AS pid');
@@ -31,6 +33,8 @@ async function backend_pid(knex: Knex): Promise<number> {
 }
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** Long enough for an idle kept connection to have gone back (KEEP_MS to twice that). */
+const idle = () => new Promise<void>((resolve) => setTimeout(resolve, KEEP_MS * 3));
 
 describe_with('TEST_DATABASE_URL')('connections kept between fixed statements', (url) => {
   let acquires = 0;
@@ -56,13 +60,15 @@ describe_with('TEST_DATABASE_URL')('connections kept between fixed statements', 
     expect(acquires).toBe(1);
   });
 
-  test('an idle kept connection goes back to the pool after a whole turn of the event loop', async () => {
+  test(`an idle kept connection is kept through turns of the event loop, and goes back to the pool after ${KEEP_MS}–${2 * KEEP_MS} ms`, async () => {
     const knex = await connect(5);
     await backend_pid(knex);
     expect(pool_of(knex).numUsed()).toBe(1);
     await turn();
     await turn();
     await turn();
+    expect(pool_of(knex).numUsed()).toBe(1);
+    await idle();
     expect(pool_of(knex).numUsed()).toBe(0);
     expect(pool_of(knex).numFree()).toBeGreaterThanOrEqual(1);
     // Back in the pool, it is acquired again the ordinary way.
@@ -74,8 +80,22 @@ describe_with('TEST_DATABASE_URL')('connections kept between fixed statements', 
     const knex = await connect(3);
     const pids = await Promise.all(Array.from({ length: 12 }, () => backend_pid(knex)));
     expect(new Set(pids).size).toBeLessThanOrEqual(3);
-    for (let i = 0; i < 3; i++) await turn();
+    await idle();
     expect(pool_of(knex).numUsed()).toBe(0);
+  });
+
+  test('a kept connection is back in the pool the moment anyone asks the pool for one', async () => {
+    const knex = await connect(5);
+    await backend_pid(knex);
+    const pool = pool_of(knex);
+    expect(pool.numUsed()).toBe(1); // kept
+    const pending = pool.acquire();
+    // Synchronously, before any timer could have swept: the request freed what was kept.
+    const still_kept = take(pool as unknown as Parameters<typeof take>[0]);
+    pool.release(await pending.promise);
+    if (still_kept !== undefined) pool.release(still_kept);
+    expect(still_kept).toBeUndefined();
+    expect(pool.numUsed()).toBe(0);
   });
 
   test('someone else waiting on a full pool gets the connection when the statement ends, not a turn later', async () => {
