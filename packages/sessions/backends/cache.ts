@@ -22,12 +22,13 @@
 import { get_cache, type Cache, type CacheVersion } from '@tango/core/cache';
 import { settings } from '@tango/core/conf';
 import { StoreUnavailable } from '@tango/core/errors';
-import { SessionBase, new_dict, unproxied, type CasResult, type SessionDict, type StoreErrorMap, type StoredState } from '../base';
+import { SessionBase, is_key_text, new_dict, unproxied, type CasResult, type SessionDict, type StoreErrorMap, type StoredState } from '../base';
 import { CreateError } from '../exceptions';
 
 export const KEY_PREFIX = 'django.contrib.sessions.cache';
 
-const ISSUABLE_KEY = /^[a-z0-9]{8,40}$/;
+/** A key this engine can have issued: 8–40 characters of [a-z0-9]. */
+const issuable = (key: string): boolean => is_key_text(key, 8, 40);
 
 /** Every failure of a cache call is an outage of the session store; one map per cache, made once. */
 const failures = new WeakMap<Cache, StoreErrorMap>();
@@ -93,7 +94,7 @@ export class SessionStore extends SessionBase {
 
   async load(): Promise<SessionDict> {
     const key = this.session_key;
-    const hit = key !== null && ISSUABLE_KEY.test(key)
+    const hit = key !== null && issuable(key)
       ? await this.call(() => this._cache.gets(this.cache_key), 'cache get')
       : undefined;
     const data = hit?.value;

@@ -27,13 +27,12 @@ import { settings, on_settings_changed } from '@tango/core/conf';
 import { get_random_string, VALID_KEY_CHARS } from '@tango/core/crypto';
 import { ImproperlyConfigured, StoreUnavailable, SuspiciousOperation } from '@tango/core/errors';
 import { get_logger } from '@tango/core/log';
-import { SessionBase, new_dict, unproxied, type CasResult, type SessionDict, type StoredState } from '../base';
+import { SessionBase, is_key_text, new_dict, unproxied, type CasResult, type SessionDict, type StoredState } from '../base';
 import { CreateError, InvalidSessionKey } from '../exceptions';
 
 const log = get_logger('tango.sessions');
 const securityLog = get_logger('tango.security.SuspiciousSession');
 
-const VALID_KEY = new RegExp(`^[${VALID_KEY_CHARS}]+$`);
 const READ_FLAGS = C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK;
 const FILE_MODE = 0o600;
 /** A lock is held for one read and one rename (milliseconds); one this old was left by a process that died holding it. */
@@ -185,7 +184,7 @@ export class SessionStore extends SessionBase {
 
   /** Django's _key_to_file: the key must be [a-z0-9] before it is allowed near a path (no traversal). */
   _key_to_file(session_key: string): string {
-    if (!VALID_KEY.test(session_key)) throw new InvalidSessionKey('Invalid characters in session key');
+    if (!is_key_text(session_key)) throw new InvalidSessionKey('Invalid characters in session key');
     return path.join(this.storage_path, this.file_prefix + session_key);
   }
 
@@ -339,7 +338,7 @@ export class SessionStore extends SessionBase {
             !entry.isSocket() && !entry.isCharacterDevice() && !entry.isBlockDevice();
           if (!(entry.isFile() || unknown_type) || !entry.name.startsWith(prefix)) continue;
           const key = entry.name.slice(prefix.length);
-          if (!VALID_KEY.test(key)) continue;
+          if (!is_key_text(key)) continue;
           const session = new this(key);
           // Too short for a session key (SessionBase validation): never a session's file.
           if (session.session_key === null) continue;

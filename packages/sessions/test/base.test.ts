@@ -8,7 +8,7 @@ import { configure, override_settings } from '../../core/conf';
 import { BadRequest, StoreUnavailable, SuspiciousOperation } from '../../core/errors';
 import { capture_logs, set_stderr_logging } from '../../core/log';
 import {
-  MAX_SAVE_RETRIES, SessionBase, apply_changes, is_dict, new_dict, with_store_timeout,
+  MAX_SAVE_RETRIES, SessionBase, apply_changes, is_dict, is_key_text, new_dict, with_store_timeout,
   type CasResult, type SessionDict, type StoredState,
 } from '../base';
 import {
@@ -516,5 +516,19 @@ describe('properties', () => {
     fc.assert(fc.property(fc.integer({ min: -10_000_000, max: 10_000_000 }), (ms) => {
       expect(s.get_expiry_age({ modification: m, expiry: new Date(m.getTime() + ms) })).toBe(Math.floor(ms / 1000));
     }));
+  });
+});
+
+describe('is_key_text', () => {
+  it('answers as /^[a-z0-9]{min,max}$/ does, for any string', () => {
+    const chars = fc.constantFrom(...'abcxyz0189AZ-_/.:é\u0000 '.split(''), '\ud83d\ude00');
+    fc.assert(fc.property(fc.oneof(fc.string(), fc.array(chars, { maxLength: 45 }).map((a) => a.join(''))), fc.integer({ min: 1, max: 10 }), fc.integer({ min: 10, max: 41 }), (key, min, max) => {
+      expect(is_key_text(key, min, max)).toBe(new RegExp(`^[a-z0-9]{${min},${max}}$`).test(key));
+      expect(is_key_text(key)).toBe(/^[a-z0-9]+$/.test(key));
+    }), { numRuns: 3000, seed: 20261205 });
+    expect(is_key_text('a'.repeat(32), 8, 40)).toBe(true);
+    expect(is_key_text('a'.repeat(41), 8, 40)).toBe(false);
+    expect(is_key_text('../etc/passwd')).toBe(false);
+    expect(is_key_text('')).toBe(false);
   });
 });
