@@ -1,10 +1,9 @@
 /**
  * Pooled connections that fixed statements (db_statements) keep for a moment
  * after use (KEEP_MS), so the next statement runs on one of them without a
- * round through knex's pool. An
- * acquire and release there (tarn's pending operation, its timeout race,
- * knex's validation) make some twenty promises per statement, about as many as
- * the rest of a session request together.
+ * round through knex's pool. An acquire and release there (tarn's pending
+ * operation, its timeout race, knex's validation) make some twenty promises
+ * per statement, about as many as the rest of a session request together.
  *
  * A kept connection stays checked out of the pool, so the pool's limits and
  * timeouts still hold for everyone else. It goes back to the pool the moment

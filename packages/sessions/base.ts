@@ -104,6 +104,9 @@ const LOADED: Promise<void> = Promise.resolve();
  */
 const DICT_PROTO: object = Object.freeze(Object.create(null) as object);
 
+/** 1 at the char code of each of VALID_KEY_CHARS (all ASCII); reads past the end are undefined. */
+const KEY_CHAR = Uint8Array.from({ length: 128 }, (_, c) => (VALID_KEY_CHARS.includes(String.fromCharCode(c)) ? 1 : 0));
+
 /**
  * Whether `key` is `min` to `max` characters of [a-z0-9] (VALID_KEY_CHARS),
  * the only characters a session key is made of. A loop rather than a regular
@@ -113,8 +116,7 @@ const DICT_PROTO: object = Object.freeze(Object.create(null) as object);
 export function is_key_text(key: string, min = 1, max = Infinity): boolean {
   if (key.length < min || key.length > max) return false;
   for (let i = 0; i < key.length; i++) {
-    const c = key.charCodeAt(i);
-    if (!((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39))) return false;
+    if (KEY_CHAR[key.charCodeAt(i)] !== 1) return false;
   }
   return true;
 }
