@@ -111,6 +111,28 @@ describe('clearsessions with other engines', () => {
     }
   });
 
+  test('file: empty (0-byte) and undecodable files past SESSION_COOKIE_AGE are removed by their mtime (issue 19)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tango-clearsessions-'));
+    const unfreeze = freeze_time(NOW * 1000);
+    try {
+      configure({ SECRET_KEY: TEST_SECRET_KEY, SESSION_ENGINE: 'file', SESSION_FILE_PATH: dir, SESSION_COOKIE_AGE: 3600 });
+      const file = (name: string, content: string, age_s: number): string => {
+        fs.writeFileSync(path.join(dir, `sessionid${name.padEnd(32, '0')}`), content);
+        const t = new Date((NOW - age_s) * 1000);
+        fs.utimesSync(path.join(dir, `sessionid${name.padEnd(32, '0')}`), t, t);
+        return `sessionid${name.padEnd(32, '0')}`;
+      };
+      file('emptyold', '', 3601);
+      file('garbageold', 'not-a-session', 3601);
+      const keep = [file('emptynew', '', 3599), file('garbagenew', 'not-a-session', 3599)];
+      expect(await clearsessions()).toBe('Removed 2 expired sessions.\n');
+      expect(fs.readdirSync(dir).sort()).toEqual(keep.sort());
+    } finally {
+      unfreeze();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('cache: nothing to remove, the cache expires sessions itself', async () => {
     configure({ SECRET_KEY: TEST_SECRET_KEY, SESSION_ENGINE: 'cache' });
     expect(await clearsessions()).toBe('Nothing to remove: the cache expires sessions itself.\n');
