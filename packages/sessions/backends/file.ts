@@ -419,7 +419,13 @@ export class SessionStore extends SessionBase {
   private async _remove_if_expired(): Promise<boolean> {
     const file = this._key_to_file(this.session_key as string);
     try {
-      const read = await read_session_file(file);
+      const read = await read_session_file(file).catch(async (err: unknown) => {
+        // Unreadable by this process (EACCES: left by another user, root running a command): load() cannot use it
+        // either, and it has no expiry to read, so its mtime decides, as for an undecodable file.
+        if (!is_os_error(err) || err.code !== 'EACCES') throw err;
+        const st = await fs.lstat(file);
+        return st.isFile() ? { text: '', mtime_ms: st.mtimeMs, ino: st.ino, dev: st.dev } : null;
+      });
       if (read === null || !this._expired(read.text, read.mtime_ms)) return false;
       return await with_lock(file, async () => {
         const st = await fs.lstat(file);
@@ -437,7 +443,8 @@ export class SessionStore extends SessionBase {
   /**
    * load()'s rule: `_session_expiry`, else mtime + SESSION_COOKIE_AGE. An
    * empty file (a placeholder never filled: a crash between create and write,
-   * or Django's engine on a full disk) and an undecodable one have no expiry
+   * or Django's engine on a full disk), an undecodable and an unreadable one
+   * (passed in as empty) have no expiry
    * of their own, so their mtime decides: a placeholder a save is filling now
    * is seconds old, never SESSION_COOKIE_AGE.
    */
