@@ -68,10 +68,18 @@ describe_with_tmpfs(SIZE)('the file engine on a full or read-only disk', (disk: 
   /** The reasons the server logged for its 503s since the test started. */
   const reasons = () => logs.records.filter((r) => r.name === 'tango.request' && r.level === 'error').map((r) => r.msg);
 
+  /** Every refused request, for the figures. */
+  const refusals: Array<{ what: string; ms: number }> = [];
+
   /** A 503, with no Set-Cookie for the session: neither a new cookie nor a deletion. */
-  function refused(out: Outcome): void {
+  function refused(out: Outcome, what: string): void {
     expect({ status: out.status, set_session: out.set_session }).toEqual({ status: 503, set_session: undefined });
+    refusals.push({ what, ms: out.ms });
   }
+
+  afterAll(() => {
+    if (refusals.length) report(`file engine, disk full / read-only: ${refusals.map((r) => `${r.what} → 503 in ${r.ms.toFixed(1)} ms`).join('; ')}`);
+  });
 
   async function signed_up(user: SessionUser, times: number): Promise<string> {
     for (let i = 1; i <= times; i++) {
@@ -99,7 +107,7 @@ describe_with_tmpfs(SIZE)('the file engine on a full or read-only disk', (disk: 
 
     it('a write to an existing session answers 503 with the reason logged; the old data stays and loads', async () => {
       const before = listing();
-      refused(await alice.request('/incr/?owner=1'));
+      refused(await alice.request('/incr/?owner=1'), 'full: write');
       expect(reasons()).toEqual([expect.stringMatching(/^Service Unavailable: \/incr\/: .*ENOSPC/)]);
       expect(fs.readFileSync(file_of(alice_key), 'ascii')).toBe(stored);
       // No temp file (_out_) or lock file (_lock) left behind.
@@ -112,7 +120,7 @@ describe_with_tmpfs(SIZE)('the file engine on a full or read-only disk', (disk: 
     it('a new session answers 503, gets no cookie and leaves no file (no 0-byte one)', async () => {
       const before = listing();
       const bob = new SessionUser(2, base);
-      refused(await bob.request('/incr/?owner=2'));
+      refused(await bob.request('/incr/?owner=2'), 'full: new session');
       expect(bob.cookie).toBeNull();
       expect(listing()).toEqual(before);
       expect(reasons()).toEqual([expect.stringMatching(/^Service Unavailable: \/incr\/: .*ENOSPC/)]);
@@ -120,7 +128,7 @@ describe_with_tmpfs(SIZE)('the file engine on a full or read-only disk', (disk: 
 
     it('a login (cycle_key, then a write) answers 503, not a redirect; the user is not signed in, the old session stays', async () => {
       const before = listing();
-      refused(await alice.request('/login/', 'POST'));
+      refused(await alice.request('/login/', 'POST'), 'full: login');
       expect(alice.cookie).toBe(alice_key);
       expect(listing()).toEqual(before);
       expect(fs.readFileSync(file_of(alice_key), 'ascii')).toBe(stored);
@@ -172,7 +180,7 @@ describe_with_tmpfs(SIZE)('the file engine on a full or read-only disk', (disk: 
     afterAll(() => disk().read_write());
 
     it('a write answers 503 (not 500) with the reason logged; the old data stays', async () => {
-      refused(await dave.request('/incr/?owner=4'));
+      refused(await dave.request('/incr/?owner=4'), 'ro: write');
       expect(reasons()).toEqual([expect.stringMatching(/^Service Unavailable: \/incr\/: .*EROFS/)]);
       expect(fs.readFileSync(file_of(dave_key), 'ascii')).toBe(stored);
       expect(JSON.parse((await dave.request('/read/')).body)).toEqual({ n: 1, owner: '4' });
@@ -180,14 +188,14 @@ describe_with_tmpfs(SIZE)('the file engine on a full or read-only disk', (disk: 
 
     it('a new session answers 503 and gets no cookie', async () => {
       const frank = new SessionUser(6, base);
-      refused(await frank.request('/incr/?owner=6'));
+      refused(await frank.request('/incr/?owner=6'), 'ro: new session');
       expect(frank.cookie).toBeNull();
     });
 
     it('a logout that cannot delete the file answers 503 with no deletion cookie; the session is still there', async () => {
       const copied = new SessionUser(7, base);
       copied.cookie = dave_key;
-      refused(await dave.request('/logout/', 'POST'));
+      refused(await dave.request('/logout/', 'POST'), 'ro: logout');
       expect(reasons()).toEqual([expect.stringMatching(/^Service Unavailable: \/logout\/: .*EROFS/)]);
       expect(dave.cookie).toBe(dave_key);
       expect(fs.readFileSync(file_of(dave_key), 'ascii')).toBe(stored);
