@@ -156,10 +156,15 @@ async function write_new_file(file: string, flags: number, content: string): Pro
 /**
  * An OS error on the way to the disk (ENOSPC, EROFS, EIO, EDQUOT…) as the 503
  * it is: the store cannot take the write now. Anything else is left as it is.
+ * The message goes to the log (and to a DEBUG page): the session key in the
+ * file name, which would let anyone reading it use the session, is cut to
+ * its first four characters, here and in the OS error's path.
  */
-function disk_failure(err: unknown, what: string, file: string): unknown {
+function disk_failure(err: unknown, what: string, key: string): unknown {
   if (!is_os_error(err)) return err;
-  return new StoreUnavailable(`Could not ${what} session file ${path.basename(file)}: ${err.message}`);
+  const shown = `${key.slice(0, 4)}…`;
+  const reason = err.message.split(key).join(shown);
+  return new StoreUnavailable(`Could not ${what} the file of session ${shown}: ${reason}`);
 }
 
 /**
@@ -276,7 +281,7 @@ export class SessionStore extends SessionBase {
       await this.io(write_new_file(file, C.O_WRONLY | C.O_NOFOLLOW | C.O_NONBLOCK | C.O_CREAT | C.O_EXCL, content), 'file write');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new CreateError();
-      throw disk_failure(err, 'write', file);
+      throw disk_failure(err, 'write', this.session_key as string);
     }
     this._set_stored(this._state(content));
   }
@@ -308,7 +313,7 @@ export class SessionStore extends SessionBase {
       await this._write_atomically(file, content);
       this._set_stored(this._state(content));
       return 'ok';
-    }), 'file write', (err) => disk_failure(err, 'write', file));
+    }), 'file write', (err) => disk_failure(err, 'write', this.session_key as string));
   }
 
   /**
@@ -363,7 +368,7 @@ export class SessionStore extends SessionBase {
       }), 'file delete');
     } catch (err) {
       if (gone(err)) return;
-      throw disk_failure(err, 'delete', file);
+      throw disk_failure(err, 'delete', key);
     }
   }
 
