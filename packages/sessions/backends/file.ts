@@ -11,6 +11,15 @@
  * never deleted; clear_expired() streams the directory instead of listing it
  * into memory, and works on several files at a time.
  *
+ * A full or read-only disk (beyond Django, which ignores a failed write and
+ * leaves a 0-byte placeholder): a write or delete that did not reach the disk
+ * is never acknowledged. It raises StoreUnavailable (a 503, the OS error in
+ * the message), whether the error came at open, write, close or rename; the
+ * file as it was stays, and a new file that could not be filled is removed.
+ * Writes are not fsync'ed, as in Django: every filesystem Tango is likely to
+ * run on (ext4, XFS, tmpfs, NFS at close) reports ENOSPC by then, and a sync
+ * per save would cost a disk flush per request.
+ *
  * Concurrent saves (see SessionBase): a save over an existing file reads it,
  * compares it with what this session loaded and renames the new content over
  * it, holding `<file>_lock` (created with O_EXCL) so that no other save or
@@ -122,16 +131,40 @@ async function read_session_file(file: string): Promise<{ text: string; mtime_ms
   }
 }
 
-/** Creates `file` with `flags` and writes all of `content` into it. */
+/**
+ * Creates `file` with `flags` (O_EXCL among them) and writes all of `content`
+ * into it. If a write or the close fails (ENOSPC surfaces at either,
+ * depending on the filesystem), the file it created is removed, so that no
+ * empty or partial file is left under the name.
+ */
 async function write_new_file(file: string, flags: number, content: string): Promise<void> {
   const fd = await open_fd(file, flags, FILE_MODE);
+  let closed = false;
   try {
     const buf = Buffer.from(content, 'ascii');
     let written = 0;
     while (written < buf.length) written += (await write_fd(fd, buf, written, buf.length - written)).bytesWritten;
-  } finally {
+    closed = true;
     await close_fd(fd);
+  } catch (err) {
+    if (!closed) await close_fd(fd).catch(() => undefined);
+    await fs.unlink(file).catch(() => undefined);
+    throw err;
   }
+}
+
+/**
+ * An OS error on the way to the disk (ENOSPC, EROFS, EIO, EDQUOT…) as the 503
+ * it is: the store cannot take the write now. Anything else is left as it is.
+ * The message goes to the log (and to a DEBUG page): the session key in the
+ * file name, which would let anyone reading it use the session, is cut to
+ * its first four characters, here and in the OS error's path.
+ */
+function disk_failure(err: unknown, what: string, key: string): unknown {
+  if (!is_os_error(err)) return err;
+  const shown = `${key.slice(0, 4)}…`;
+  const reason = err.message.split(key).join(shown);
+  return new StoreUnavailable(`Could not ${what} the file of session ${shown}: ${reason}`);
 }
 
 /**
@@ -200,8 +233,7 @@ export class SessionStore extends SessionBase {
         const expiry = data._session_expiry || new Date(mtime_ms + this.get_session_cookie_age() * 1000);
         if (this.get_expiry_age({ expiry: expiry as number | string | Date }) <= 0) {
           data = new_dict();
-          await this.delete_session();
-          await this.create();
+          await this._replace_expired();
         }
       }
     } catch (err) {
@@ -209,6 +241,24 @@ export class SessionStore extends SessionBase {
       this._session_key = null;
     }
     return data;
+  }
+
+  /**
+   * Django's `self.delete(); self.create()` for an expired file. On a disk
+   * that takes no writes the expired session still reads as none (the request
+   * goes on without a session, as before this check existed): the file stays
+   * until the disk is back and clearsessions or the next visit removes it, and
+   * it can never be loaded again, being expired.
+   */
+  private async _replace_expired(): Promise<void> {
+    try {
+      await this.delete_session();
+      await this.create();
+    } catch (err) {
+      if (!(err instanceof StoreUnavailable)) throw err;
+      log.warn(`An expired session could not be replaced: ${err.message}`);
+      this._session_key = null;
+    }
   }
 
   /** The file's exact content is the version a save compares. */
@@ -221,6 +271,8 @@ export class SessionStore extends SessionBase {
    * CreateError) and the content is written straight into it. No temp file
    * and rename: nobody knows a new key yet, and a reader that somehow came
    * early sees an empty file, which loads as a placeholder, not as corrupt.
+   * A write that fails removes the file it claimed (write_new_file) and is a
+   * 503: Django ignores it and sends a cookie for a 0-byte file.
    */
   protected override async _insert(data: SessionDict): Promise<void> {
     const file = this._key_to_file(this.session_key as string);
@@ -229,10 +281,7 @@ export class SessionStore extends SessionBase {
       await this.io(write_new_file(file, C.O_WRONLY | C.O_NOFOLLOW | C.O_NONBLOCK | C.O_CREAT | C.O_EXCL, content), 'file write');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new CreateError();
-      // The name is claimed but the write failed (a full disk): ignored, as Django ignores it, but logged.
-      if (!is_os_error(err) || err.syscall !== 'write') throw err;
-      log.warn(`Could not write session file ${path.basename(file)}: ${err.message}`);
-      return;
+      throw disk_failure(err, 'write', this.session_key as string);
     }
     this._set_stored(this._state(content));
   }
@@ -250,6 +299,7 @@ export class SessionStore extends SessionBase {
   protected override async _compare_and_swap(expected: StoredState | null, data: SessionDict): Promise<CasResult> {
     const file = this._key_to_file(this.session_key as string);
     const content = this.encode(data);
+    // The lock file cannot be made on a read-only disk (EROFS): a 503 as well.
     return this.io(with_lock(file, async (): Promise<CasResult> => {
       let current: string;
       try {
@@ -263,29 +313,26 @@ export class SessionStore extends SessionBase {
       await this._write_atomically(file, content);
       this._set_stored(this._state(content));
       return 'ok';
-    }), 'file write');
+    }), 'file write', (err) => disk_failure(err, 'write', this.session_key as string));
   }
 
   /**
    * Writes to a temp file in the same directory, then renames it over the
-   * record: readers see the old or the new content, never half of it, and no
-   * lock files are needed (Django ticket #8616). Write errors are ignored, as
-   * Django ignores them, but logged.
+   * record: readers see the old or the new content, never half of it (Django
+   * ticket #8616). A failure at any step (ENOSPC at write or close, an error
+   * at rename) leaves the record as it was, removes the temp file and is
+   * thrown (a 503 through disk_failure), where Django ignores it.
    */
   private async _write_atomically(file: string, content: string): Promise<void> {
     // Django's mkstemp prefix: '<name>_out_'. The '_' keeps temp files out of clear_expired (not a key character).
     const tmp = `${file}_out_${get_random_string(8, VALID_KEY_CHARS)}`;
-    let renamed = false;
+    await write_new_file(tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, content);
     try {
-      await write_new_file(tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, content);
       // rename() replaces the name itself and never follows a symlink at the destination.
       await fs.rename(tmp, file);
-      renamed = true;
     } catch (err) {
-      if (!is_os_error(err)) throw err;
-      log.warn(`Could not write session file ${path.basename(file)}: ${err.message}`);
-    } finally {
-      if (!renamed) await fs.unlink(tmp).catch(() => undefined);
+      await fs.unlink(tmp).catch(() => undefined);
+      throw err;
     }
   }
 
@@ -300,18 +347,28 @@ export class SessionStore extends SessionBase {
     }
   }
 
+  /**
+   * A missing file is already deleted. Any other failure (a read-only disk:
+   * EROFS on the lock or the unlink) is a 503, never swallowed: the caller
+   * (logout's flush()) must not report a session ended while its file, and
+   * every copy of its cookie, still work. Django ignores it.
+   */
   async delete_session(session_key?: string | null): Promise<void> {
     const key = session_key ?? this.session_key;
     if (key === null) return;
     const file = this._key_to_file(key);
+    const gone = (err: unknown): boolean => is_os_error(err) && err.code === 'ENOENT';
     try {
+      // Nothing there, nothing to lock: a missing record cannot come back (a save over it finds it 'gone').
+      if (!(await this.io(fs.lstat(file), 'file stat')).isFile()) return;
       // Under the lock: a save between its compare and its rename would otherwise bring the session back.
       await this.io(with_lock(file, async () => {
         // Only a regular file is a session; a symlink planted under the name is left alone.
         if ((await fs.lstat(file)).isFile()) await fs.unlink(file);
       }), 'file delete');
     } catch (err) {
-      if (!is_os_error(err)) throw err;
+      if (gone(err)) return;
+      throw disk_failure(err, 'delete', key);
     }
   }
 
@@ -367,7 +424,13 @@ export class SessionStore extends SessionBase {
   private async _remove_if_expired(): Promise<boolean> {
     const file = this._key_to_file(this.session_key as string);
     try {
-      const read = await read_session_file(file);
+      const read = await read_session_file(file).catch(async (err: unknown) => {
+        // Unreadable by this process (EACCES: left by another user, root running a command): load() cannot use it
+        // either, and it has no expiry to read, so its mtime decides, as for an undecodable file.
+        if (!is_os_error(err) || err.code !== 'EACCES') throw err;
+        const st = await fs.lstat(file);
+        return st.isFile() ? { text: '', mtime_ms: st.mtimeMs, ino: st.ino, dev: st.dev } : null;
+      });
       if (read === null || !this._expired(read.text, read.mtime_ms)) return false;
       return await with_lock(file, async () => {
         const st = await fs.lstat(file);
@@ -382,10 +445,16 @@ export class SessionStore extends SessionBase {
     }
   }
 
-  /** load()'s rule: `_session_expiry`, else mtime + SESSION_COOKIE_AGE; an empty placeholder is never expired. */
+  /**
+   * load()'s rule: `_session_expiry`, else mtime + SESSION_COOKIE_AGE. An
+   * empty file (a placeholder never filled: a crash between create and write,
+   * or Django's engine on a full disk), an undecodable and an unreadable one
+   * (passed in as empty) have no expiry
+   * of their own, so their mtime decides: a placeholder a save is filling now
+   * is seconds old, never SESSION_COOKIE_AGE.
+   */
   private _expired(text: string, mtime_ms: number): boolean {
-    if (!text) return false;
-    const data = this.decode(text);
+    const data = text ? this.decode(text) : new_dict();
     const expiry = data._session_expiry || new Date(mtime_ms + this.get_session_cookie_age() * 1000);
     return this.get_expiry_age({ expiry: expiry as number | string | Date }) <= 0;
   }

@@ -145,13 +145,31 @@ describe('file engine specifics', () => {
   describe('clear_expired over many files at once', () => {
     const key_of = (kind: string, i: number) => `${kind}${String(i).padStart(32 - kind.length, '0')}`;
     /** A session file holding `data`, last modified `age_s` seconds ago. */
-    const write = (key: string, data: Record<string, unknown>, age_s: number): string => {
+    const write = (key: string, data: Record<string, unknown>, age_s: number): string =>
+      write_raw(key, new SessionStore().encode(data), age_s);
+    /** A session file holding exactly `content`, last modified `age_s` seconds ago. */
+    const write_raw = (key: string, content: string, age_s: number): string => {
       const file = path.join(dir, `sessionid${key}`);
-      fs.writeFileSync(file, new SessionStore().encode(data));
+      fs.writeFileSync(file, content);
       const t = new Date(Date.now() - age_s * 1000);
       fs.utimesSync(file, t, t);
       return file;
     };
+
+    it('removes empty and undecodable files past SESSION_COOKIE_AGE by their mtime, and keeps recent ones (issue 19)', async () => {
+      await override_settings({ SESSION_COOKIE_AGE: 3600 }, async () => {
+        const kept = [
+          write_raw(key_of('empty', 0), '', 3000),
+          write_raw(key_of('garbage', 0), 'not:a:session', 3000),
+          write_raw(key_of('tampered', 0), `${new SessionStore().encode({ a: 1 })}x`, 3000),
+        ].map((f) => path.basename(f));
+        write_raw(key_of('empty', 1), '', 3700);
+        write_raw(key_of('garbage', 1), 'not:a:session', 3700);
+        write_raw(key_of('tampered', 1), `${new SessionStore().encode({ a: 1 })}x`, 3700);
+        await expect(SessionStore.clear_expired()).resolves.toBe(3);
+        expect(files()).toEqual(kept.sort());
+      });
+    });
 
     it('removes every expired file and only those, counting them and reporting progress', async () => {
       await override_settings({ SESSION_COOKIE_AGE: 3600 }, async () => {
@@ -161,15 +179,18 @@ describe('file engine specifics', () => {
         // Old by mtime but with an expiry still ahead, and the reverse.
         keep.push(path.basename(write(key_of('ahead', 0), { _session_expiry: new Date(Date.now() + 60_000).toISOString() }, 7200)));
         write(key_of('passed', 0), { _session_expiry: new Date(Date.now() - 60_000).toISOString() }, 60);
-        // An empty placeholder a save is about to fill, a name too short to be a key, a directory under a session name.
-        for (const name of [`sessionid${key_of('empty', 0)}`, 'sessionidabc', `sessionid${key_of('dir', 0)}`]) {
+        // An empty placeholder a save is about to fill (recent), a name too short to be a key, a directory under a session name.
+        keep.push(path.basename(write_raw(key_of('empty', 0), '', 60)));
+        for (const name of ['sessionidabc', `sessionid${key_of('dir', 0)}`]) {
           if (name.includes('dir')) fs.mkdirSync(path.join(dir, name));
-          else fs.writeFileSync(path.join(dir, name), name.includes('empty') ? '' : 'x');
+          else fs.writeFileSync(path.join(dir, name), 'x');
           fs.utimesSync(path.join(dir, name), new Date(0), new Date(0));
           keep.push(name);
         }
+        // An empty file older than SESSION_COOKIE_AGE is no placeholder any more (removed, issue 19).
+        write_raw(key_of('stale', 0), '', 7200);
         const seen: number[] = [];
-        await expect(SessionStore.clear_expired((n) => seen.push(n))).resolves.toBe(2101);
+        await expect(SessionStore.clear_expired((n) => seen.push(n))).resolves.toBe(2102);
         expect(seen).toEqual([1000, 2000]);
         expect(files()).toEqual(keep.sort());
       });
