@@ -10,7 +10,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import type { FastifyInstance } from 'fastify';
-import { create_app, HttpRequest, HttpResponse, JsonResponse, path } from '@tango/core';
+import { create_app, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, path } from '@tango/core';
 import { SessionMiddleware } from '../../middleware';
 
 // --- a proxy that can play dead ------------------------------------------------
@@ -202,7 +202,15 @@ function ping(): HttpResponse {
   return new HttpResponse('pong');
 }
 
-export const urlpatterns = [path('incr/', incr), path('read/', read), path('blob/', blob), path('blob_size/', blob_size), path('ping/', ping)];
+/** django.contrib.auth.logout's part in sessions: flush() deletes the record; 302 as LogoutView answers. */
+async function logout(request: HttpRequest): Promise<HttpResponse> {
+  await request.session.flush();
+  return new HttpResponseRedirect('/');
+}
+
+export const urlpatterns = [
+  path('incr/', incr), path('read/', read), path('blob/', blob), path('blob_size/', blob_size), path('ping/', ping), path('logout/', logout),
+];
 
 /** create_app with the counter views and SessionMiddleware, listening on 127.0.0.1:0. */
 export async function start_app(): Promise<{ app: FastifyInstance; base: string }> {
