@@ -139,6 +139,8 @@ export class SessionStore extends DBStore {
   declare protected _cache_store: Cache;
   /** The entry as this session last read or wrote it: null for none, undefined when unknown. */
   declare private _cache_seen: Seen | null | undefined;
+  /** The cache error load() met, if any: a save in the same request does not wait for the cache a second time. */
+  declare private _cache_failure: unknown;
 
   constructor(session_key: string | null = null) {
     super(session_key);
@@ -176,9 +178,10 @@ export class SessionStore extends DBStore {
         this._set_stored({ version, data: async () => new_dict((await this._cache_store.value_of(version)) as Record<string, unknown>) });
         return (hit as { value: unknown }).value as SessionDict;
       }
-    } catch {
+    } catch (err) {
       // Any cache failure (down, key too long for memcached) is a miss, as in Django; nothing is refilled.
       seen = undefined;
+      this._cache_failure = err;
     }
     this._cache_seen = seen;
     const row = await this._get_session_from_db();
@@ -235,6 +238,8 @@ export class SessionStore extends DBStore {
    */
   private async _mark(session_key: string): Promise<Marked> {
     const key = this.cache_key_prefix + session_key;
+    // This request already waited for the cache once (load): a 503 now rather than a second SESSION_STORE_TIMEOUT.
+    if (this._cache_failure !== undefined && session_key === this.session_key) throw unreachable('mark before writing the row', this._cache_failure);
     const me: Writer = { id: get_random_string(8, VALID_KEY_CHARS), until: 0 };
     let current = session_key === this.session_key ? this._cache_seen : undefined;
     this._cache_seen = undefined;
