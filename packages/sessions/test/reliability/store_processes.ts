@@ -38,12 +38,11 @@ export type ServerKind = 'redis' | 'memcached';
 /** One store server process the test started; `location` is what CACHES.LOCATION takes. */
 export class StoreProcess {
   private child: ChildProcess | null = null;
-  readonly dir: string;
+  /** Made by the first start() (a suite filtered out never starts, and leaves nothing behind). */
+  dir = '';
   port = 0;
 
-  constructor(readonly kind: ServerKind) {
-    this.dir = mkdtempSync(path.join(os.tmpdir(), `tango-${kind}-`));
-  }
+  constructor(readonly kind: ServerKind) {}
 
   get location(): string {
     return this.kind === 'redis' ? `redis://127.0.0.1:${this.port}` : `127.0.0.1:${this.port}`;
@@ -67,6 +66,7 @@ export class StoreProcess {
   /** Starts the server (on a fresh port the first time, the same port after a kill) and waits until it accepts connections. */
   async start(): Promise<void> {
     if (this.port === 0) this.port = await free_port();
+    if (this.dir === '') this.dir = mkdtempSync(path.join(os.tmpdir(), `tango-${this.kind}-`));
     const child = spawn(this.kind === 'redis' ? 'redis-server' : 'memcached', this.args(), { stdio: 'ignore' });
     this.child = child;
     let exited = false;
@@ -95,6 +95,6 @@ export class StoreProcess {
 
   async stop(): Promise<void> {
     await this.kill9();
-    rmSync(this.dir, { recursive: true, force: true });
+    if (this.dir !== '') rmSync(this.dir, { recursive: true, force: true });
   }
 }
