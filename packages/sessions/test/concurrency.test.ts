@@ -392,7 +392,9 @@ function db_setup(make: () => TestDatabase, engine: 'db' | 'cached_db', cache?: 
     raw: async (key) => {
       const row = await get_connection()('django_session').where('session_key', key).first();
       if (engine === 'db') return row;
-      const cached = await get_cache().gets(CACHED_DB_PREFIX + key);
+      const hit = await get_cache().gets(CACHED_DB_PREFIX + key);
+      // A pending mark (issue 19) holds no session: as far as data goes, it is no entry.
+      const cached = hit !== undefined && typeof hit.value === 'object' ? hit : undefined;
       return row === undefined && cached === undefined ? undefined : { row, cache: cached && cache_raw(cached.version) };
     },
   };

@@ -10,7 +10,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import type { FastifyInstance } from 'fastify';
-import { create_app, HttpRequest, HttpResponse, JsonResponse, path } from '@tango/core';
+import { create_app, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, path } from '@tango/core';
 import { SessionMiddleware } from '../../middleware';
 
 // --- a proxy that can play dead ------------------------------------------------
@@ -202,7 +202,15 @@ function ping(): HttpResponse {
   return new HttpResponse('pong');
 }
 
-export const urlpatterns = [path('incr/', incr), path('read/', read), path('blob/', blob), path('blob_size/', blob_size), path('ping/', ping)];
+/** django.contrib.auth.logout's part in sessions: flush() deletes the record; 302 as LogoutView answers. */
+async function logout(request: HttpRequest): Promise<HttpResponse> {
+  await request.session.flush();
+  return new HttpResponseRedirect('/');
+}
+
+export const urlpatterns = [
+  path('incr/', incr), path('read/', read), path('blob/', blob), path('blob_size/', blob_size), path('ping/', ping), path('logout/', logout),
+];
 
 /** create_app with the counter views and SessionMiddleware, listening on 127.0.0.1:0. */
 export async function start_app(): Promise<{ app: FastifyInstance; base: string }> {
@@ -378,8 +386,8 @@ export type StoreKind = 'postgresql' | 'redis' | 'memcached';
  */
 export interface StoreSetup {
   kind: StoreKind;
-  /** SESSION_ENGINE for this store: the db engine on PostgreSQL, the cache engine on the caches. */
-  engine: 'db' | 'cache';
+  /** SESSION_ENGINE for this store: the db engine on PostgreSQL, the cache engine on the caches, or cached_db (see cached_db_setup). */
+  engine: 'db' | 'cache' | 'cached_db';
   /** The real store's location (URL or host:port). */
   location: string;
   /** Settings for the store at `location` (default: the real one), with I/O timeouts of `timeout_ms`. */
@@ -432,5 +440,27 @@ export function store_setup(kind: StoreKind, location: string): StoreSetup {
     }),
     create: async () => undefined,
     drop: async () => undefined,
+  };
+}
+
+/**
+ * The cached_db engine: rows in a PostgreSQL schema at `db_url`, the cache at
+ * `location` (the part a test takes away: settings() points only the cache
+ * at a proxy or another server).
+ */
+export function cached_db_setup(db_url: string, cache: 'redis' | 'memcached', location: string): StoreSetup {
+  const db = store_setup('postgresql', db_url);
+  const prefix = `rel${process.pid}${Math.random().toString(36).slice(2, 8)}`;
+  return {
+    kind: cache,
+    engine: 'cached_db',
+    location,
+    settings: (timeout_ms, at = location) => ({
+      ...db.settings(timeout_ms),
+      SESSION_ENGINE: 'cached_db',
+      CACHES: { default: { BACKEND: cache, LOCATION: at, KEY_PREFIX: prefix, OPTIONS: { CONNECT_TIMEOUT: timeout_ms, COMMAND_TIMEOUT: timeout_ms } } },
+    }),
+    create: () => db.create(),
+    drop: () => db.drop(),
   };
 }

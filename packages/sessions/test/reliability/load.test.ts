@@ -1,8 +1,9 @@
 /**
  * Issue 6, item 8: load with verification. 200 concurrent clients, each with
  * its own session, send a mix of reads and increments of a counter for a
- * fixed time, on PostgreSQL (db engine) and on Redis (cache engine), through
- * a real listening server. Each client sends its requests one after another
+ * fixed time, on PostgreSQL (db engine), on Redis (cache engine) and (issue
+ * 19) on PostgreSQL with Redis in front (cached_db), through a real listening
+ * server. Each client sends its requests one after another
  * (a browser tab clicking), so within one session nothing overlaps and any
  * lost or phantom write would be a bug.
  *
@@ -24,7 +25,7 @@ import { capture_logs, describe_with } from '@tango/core/testing';
 import type { ServiceName } from '@tango/core/testing';
 import type { FastifyInstance } from 'fastify';
 import { get_session_store_class } from '../../engine';
-import { latency_summary, machine, report, SECRET_KEY, SessionUser, start_app, store_setup, type StoreKind } from './helpers';
+import { cached_db_setup, latency_summary, machine, report, SECRET_KEY, SessionUser, start_app, store_setup, type StoreSetup } from './helpers';
 
 const CLIENTS = 200;
 const SECONDS = Number(process.env.RELIABILITY_LOAD_SECONDS ?? 10);
@@ -52,14 +53,21 @@ function prng(seed: number): () => number {
   };
 }
 
-const CASES: Array<[StoreKind, ServiceName]> = [
-  ['postgresql', 'TEST_DATABASE_URL'],
-  ['redis', 'TEST_REDIS_URL'],
+const CASES: Array<[string, ServiceName, (url: string) => StoreSetup]> = [
+  ['postgresql', 'TEST_DATABASE_URL', (url) => store_setup('postgresql', url)],
+  ['redis', 'TEST_REDIS_URL', (url) => store_setup('redis', url)],
+  ['cached_db (PostgreSQL + Redis)', 'TEST_REDIS_URL', (url) => cached_db_setup(process.env.TEST_DATABASE_URL as string, 'redis', url)],
 ];
 
-for (const [kind, service] of CASES) {
-  describe_with(service)(`load with verification on ${kind}`, (url) => {
-    const store = store_setup(kind, url);
+/** describe_with the case's service, and for cached_db PostgreSQL too (each skips with its reason when unset). */
+function describe_case(kind: string, service: ServiceName): (title: string, fn: (url: string) => void) => void {
+  if (!kind.startsWith('cached_db')) return describe_with(service);
+  return (title, fn) => describe_with('TEST_DATABASE_URL')(`${title} (with TEST_DATABASE_URL)`, () => describe_with(service)(title, fn));
+}
+
+for (const [kind, service, setup] of CASES) {
+  describe_case(kind, service)(`load with verification on ${kind}`, (url) => {
+    const store = setup(url);
     let app: FastifyInstance;
     let base: string;
     const users: SessionUser[] = [];
