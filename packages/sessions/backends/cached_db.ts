@@ -76,6 +76,8 @@ export class SessionStore extends DBStore {
   }
 
   override async load(): Promise<SessionDict> {
+    // No key (or one _validate_session_key refused): nothing to ask either store.
+    if (this.session_key === null) return new_dict();
     const key = this.cache_key;
     let hit: { value: unknown; version: CacheVersion } | undefined;
     try {
@@ -125,6 +127,7 @@ export class SessionStore extends DBStore {
   }
 
   override async exists(session_key: string): Promise<boolean> {
+    if (this._checked_key(session_key) === null) return false;
     try {
       if (await this.io(this._cache_store.has(this.cache_key_prefix + session_key), 'cache has')) return true;
     } catch {
@@ -172,9 +175,9 @@ export class SessionStore extends DBStore {
   }
 
   override async delete_session(session_key: string | null = null): Promise<void> {
-    const key = session_key ?? this.session_key;
-    await super.delete_session(key);
+    const key = this._checked_key(session_key ?? this.session_key);
     if (key === null) return;
+    await super.delete_session(key);
     try {
       await this.io(this._cache_store.delete(this.cache_key_prefix + key), 'cache delete');
     } catch (err) {
