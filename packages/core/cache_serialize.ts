@@ -34,9 +34,14 @@ function plain(v: unknown, depth = 0): boolean {
   return true;
 }
 
-/** Whether `v` nests no deeper than `max` containers (cycles are left to the serializer, which names them). */
+/**
+ * Whether `v` nests no deeper than `max` containers. A cycle is a TypeError
+ * here, as JSON.stringify's: Keyv's serializer has no cycle check and would
+ * recurse out of stack instead.
+ */
 function within_depth(v: unknown, max: number, seen = new Set<object>()): boolean {
-  if (v === null || typeof v !== 'object' || seen.has(v)) return true;
+  if (v === null || typeof v !== 'object') return true;
+  if (seen.has(v)) throw new TypeError('Circular reference detected');
   if (max <= 0) return false;
   seen.add(v);
   for (const k in v) {
@@ -47,14 +52,15 @@ function within_depth(v: unknown, max: number, seen = new Set<object>()): boolea
 }
 
 /**
- * Keyv's text for `data`. Deeper than MAX_JSON_DEPTH is refused: Keyv's
+ * Keyv's text for `data` (an entry). A value deeper than MAX_JSON_DEPTH is refused: Keyv's
  * serializer would write it, but reading it back overflows the stack, so the
  * entry could never be loaded again. (plain() answers false past depth 64, so
  * the depth walk only runs for the rare deep or Keyv-special values.)
  */
 export function serialize(data: unknown): string {
   if (plain(data)) return JSON.stringify(data);
-  if (!within_depth(data, MAX_JSON_DEPTH)) throw too_deep();
+  // Keyv's entry `{ value, expires }` wraps the value: one level more than the value's own.
+  if (!within_depth(data, MAX_JSON_DEPTH + 1)) throw too_deep();
   return defaultSerialize(data);
 }
 

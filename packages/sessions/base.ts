@@ -674,6 +674,14 @@ export abstract class SessionBase implements SessionData {
       if (this.has('_session_expiry')) this.delete('_session_expiry');
       return;
     }
+    // A string, NaN or an invalid Date would be stored and then read as "no
+    // expiry set" (or fail on every later request): refused here, as Python
+    // refuses such arithmetic.
+    const bad = value instanceof Date ? Number.isNaN(value.getTime()) : typeof value !== 'number' || !Number.isFinite(value);
+    if (bad) {
+      const got = typeof value === 'string' ? `the string ${JSON.stringify(value)}` : value instanceof Date ? 'an invalid Date' : String(value);
+      throw new TypeError(`set_expiry() takes a number of seconds, a Date or null, got ${got}`);
+    }
     const stored = value instanceof Date ? isoformat(value, { use_tz: settings.USE_TZ, tz: settings.TIME_ZONE }) : value;
     this.set('_session_expiry', stored);
   }
