@@ -43,7 +43,7 @@ import type KeyvRedisType from '@keyv/redis';
 import type { KeyvMemcache as KeyvMemcacheType } from '@keyv/memcache';
 import { settings, on_settings_changed, type CacheSettings } from './conf';
 import { cache_backend_kind } from './conf/schema';
-import { ImproperlyConfigured } from './errors';
+import { ImproperlyConfigured, NotSerializable } from './errors';
 import { get_logger } from './log';
 import { on_shutdown } from './shutdown';
 
@@ -132,7 +132,13 @@ export class Cache extends Keyv<unknown> {
     const ttl = ttl_ms ?? this.ttl;
     const expires = typeof ttl === 'number' && ttl > 0 ? Date.now() + ttl : undefined;
     // The snapshot is taken with the text, before any await: the caller may change `value` while the write is under way.
-    const { serialized, snapshot } = serialize_entry(value, expires);
+    let entry: ReturnType<typeof serialize_entry>;
+    try {
+      entry = serialize_entry(value, expires);
+    } catch (err) {
+      throw NotSerializable.from(err, `The value for cache.${what}()`);
+    }
+    const { serialized, snapshot } = entry;
     return { serialized, ttl: expires === undefined ? undefined : ttl, parsed: parsed_form(serialized, snapshot, expires) };
   }
 

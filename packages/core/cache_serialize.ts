@@ -9,6 +9,7 @@
  */
 import { defaultDeserialize, defaultSerialize } from '@keyv/serialize';
 import { flat_json, flat_snapshot, type FlatSnapshot } from './json_snapshot';
+import { MAX_JSON_DEPTH, too_deep } from './py_json';
 
 /** True when JSON.stringify(v) is exactly what Keyv's serializer writes. */
 function plain(v: unknown, depth = 0): boolean {
@@ -33,8 +34,34 @@ function plain(v: unknown, depth = 0): boolean {
   return true;
 }
 
+/**
+ * Whether `v` nests no deeper than `max` containers. A cycle is a TypeError
+ * here, as JSON.stringify's: Keyv's serializer has no cycle check and would
+ * recurse out of stack instead.
+ */
+function within_depth(v: unknown, max: number, seen = new Set<object>()): boolean {
+  if (v === null || typeof v !== 'object') return true;
+  if (seen.has(v)) throw new TypeError('Circular reference detected');
+  if (max <= 0) return false;
+  seen.add(v);
+  for (const k in v) {
+    if (!within_depth((v as Record<string, unknown>)[k], max - 1, seen)) return false;
+  }
+  seen.delete(v);
+  return true;
+}
+
+/**
+ * Keyv's text for `data` (an entry). A value deeper than MAX_JSON_DEPTH is refused: Keyv's
+ * serializer would write it, but reading it back overflows the stack, so the
+ * entry could never be loaded again. (plain() answers false past depth 64, so
+ * the depth walk only runs for the rare deep or Keyv-special values.)
+ */
 export function serialize(data: unknown): string {
-  return plain(data) ? JSON.stringify(data) : defaultSerialize(data);
+  if (plain(data)) return JSON.stringify(data);
+  // Keyv's entry `{ value, expires }` wraps the value: one level more than the value's own.
+  if (!within_depth(data, MAX_JSON_DEPTH + 1)) throw too_deep();
+  return defaultSerialize(data);
 }
 
 /** No string value of the snapshot starts with ':' (keys are never escaped by Keyv). */

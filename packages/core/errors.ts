@@ -62,6 +62,30 @@ export class SignatureExpired extends BadSignature {
   override readonly code = 'TANGO_SIGNATURE_EXPIRED';
 }
 
+/**
+ * A value could not be turned into JSON to be stored (nested too deeply, a
+ * cycle, a BigInt where JSON.stringify writes, a function): a bug in the
+ * view, so a 500 on every store, never a StoreUnavailable. Nothing is written.
+ */
+export class NotSerializable extends TangoError {
+  override readonly code = 'TANGO_NOT_SERIALIZABLE';
+
+  /** `what` names the value ("The session data"); `reason` is the serializer's. */
+  constructor(readonly what: string, readonly reason: string) {
+    super(`${what} cannot be serialized as JSON: ${reason}. Nothing was saved.`);
+  }
+
+  /** `err`, thrown by a serializer, as a NotSerializable naming `what` was being written; a NotSerializable is renamed, other TangoErrors pass through. */
+  static from(err: unknown, what: string): TangoError {
+    if (err instanceof NotSerializable) return err.what === what ? err : new NotSerializable(what, err.reason);
+    if (err instanceof TangoError) return err;
+    let reason = err instanceof Error ? err.message : String(err);
+    // A serializer that recursed out of stack (the engine's own RangeError) says so in plain words.
+    if (/call stack/i.test(reason)) reason = 'nested too deeply (the serializer ran out of stack)';
+    return new NotSerializable(what, reason);
+  }
+}
+
 /** Raised when signing with an algorithm node:crypto does not know. */
 export class InvalidAlgorithm extends TangoError {
   override readonly code = 'TANGO_INVALID_ALGORITHM';

@@ -158,6 +158,20 @@ function mapKey(key: unknown): string {
  * array items become `null`. Functions, symbols and Sets throw a TypeError,
  * as Python does for values it cannot serialize, rather than vanish silently.
  */
+/**
+ * The deepest nesting (objects and arrays inside each other) that JSON here
+ * writes. Python's json stops near its recursion limit (1000) too; Node's
+ * JSON.parse and py_json_loads fail a few thousand levels down, depending on
+ * how much stack the caller has used, so a deeper value could be written and
+ * then never read back (measured: 5000 levels write, and fail to parse).
+ */
+export const MAX_JSON_DEPTH = 1000;
+
+/** The error for a value nested deeper than MAX_JSON_DEPTH (Python: RecursionError). */
+export function too_deep(): RangeError {
+  return new RangeError(`nested more than ${MAX_JSON_DEPTH} levels deep (objects or arrays inside each other)`);
+}
+
 export function py_json_dumps(value: unknown): string {
   // Objects being written, for Python's circular-reference check.
   const stack = new Set<object>();
@@ -189,6 +203,8 @@ export function py_json_dumps(value: unknown): string {
     const obj = v as object;
     if (stack.has(obj)) throw new TypeError('Circular reference detected');
     if (obj instanceof Set) throw notSerializable(obj);
+    // `stack` holds the containers being written: its size is the depth.
+    if (stack.size >= MAX_JSON_DEPTH) throw too_deep();
     stack.add(obj);
     let out: string;
     if (Array.isArray(obj)) {

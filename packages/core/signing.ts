@@ -215,8 +215,72 @@ export interface SignObjectOptions {
 }
 
 export interface UnsignObjectOptions {
-  max_age?: number;
+  max_age?: number | null;
   serializer?: Serializer;
+  /** Bytes the payload may inflate to (default SIGNING_MAX_DECOMPRESSED_SIZE; null: no limit). */
+  max_decompressed_size?: number | null;
+}
+
+/**
+ * What unsign() takes as its max_age: seconds, Django's keyword written as
+ * an object (`unsign(v, { max_age: 10 })`), or null/undefined for no check.
+ */
+export type MaxAgeArgument = number | { max_age?: number | null } | null | undefined;
+
+function describe(v: unknown): string {
+  if (typeof v === 'string') return `the string ${JSON.stringify(v)}`;
+  if (typeof v === 'number') return String(v);
+  if (v === null || typeof v !== 'object') return typeof v;
+  return v.constructor?.name ?? 'object';
+}
+
+/**
+ * The max_age in seconds, or undefined for none. Anything that is not a
+ * number (or NaN, which every comparison answers false to) throws: a
+ * mistyped max_age must never quietly turn the expiry check off. Django
+ * raises a TypeError for a str too (`age > "10"`); its timedelta is a number
+ * of seconds here.
+ */
+export function max_age_seconds(arg: unknown, where = 'max_age'): number | undefined {
+  if (arg === undefined || arg === null) return undefined;
+  if (typeof arg === 'number') {
+    if (Number.isNaN(arg)) throw new TypeError(`${where} must be a number of seconds, got NaN`);
+    return arg;
+  }
+  if (typeof arg === 'object' && !Array.isArray(arg) && Object.getPrototypeOf(arg) === Object.prototype) {
+    const keys = Object.keys(arg);
+    if (keys.every((k) => k === 'max_age')) return max_age_seconds((arg as { max_age?: unknown }).max_age, where);
+    throw new TypeError(`${where}: unexpected option ${JSON.stringify(keys.find((k) => k !== 'max_age'))} (only max_age is accepted)`);
+  }
+  throw new TypeError(`${where} must be a number of seconds (or { max_age: seconds }), got ${describe(arg)}`);
+}
+
+/**
+ * The inflate limit in bytes: `given` if passed (null: none), else the
+ * setting. A signed value passes the HMAC check before it is inflated, but a
+ * holder of the key (or the app itself, storing repetitive data) can still
+ * make a few KB of cookie that inflate to megabytes on every request.
+ */
+function inflate_limit(given: number | null | undefined): number | null {
+  const limit = given === undefined ? settings.SIGNING_MAX_DECOMPRESSED_SIZE : given;
+  if (limit !== null && !(typeof limit === 'number' && limit >= 1)) {
+    throw new TypeError(`max_decompressed_size must be a number of bytes >= 1 or null, got ${describe(limit)}`);
+  }
+  return limit;
+}
+
+/** zlib-inflates verified data, refusing (BadSignature) output over `limit` bytes before it is built. */
+function inflate_capped(data: Buffer, limit: number | null): Buffer {
+  if (limit === null) return inflateSync(data);
+  try {
+    // Node stops inflating at maxOutputLength (ERR_BUFFER_TOO_LARGE): the output never grows past it.
+    return inflateSync(data, { maxOutputLength: limit });
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new BadSignature(`Compressed data inflates to more than ${limit} bytes (SIGNING_MAX_DECOMPRESSED_SIZE)`);
+    }
+    throw err;
+  }
 }
 
 /** django.core.signing.Signer */
@@ -291,7 +355,12 @@ export class Signer {
     return `${text}${this.sep}${this.signature(text)}`;
   }
 
-  unsign(signed_value: string): string {
+  /** A plain Signer has no timestamp: a max_age is refused (Django: TypeError), never ignored. */
+  unsign(signed_value: string, max_age?: MaxAgeArgument): string {
+    if (max_age !== undefined && max_age_seconds(max_age) !== undefined) {
+      throw new TypeError(`${this.constructor.name}.unsign() does not take max_age; use a TimestampSigner`);
+    }
+    if (typeof signed_value !== 'string') throw new TypeError(`unsign() needs a string, got ${describe(signed_value)}`);
     const at = signed_value.lastIndexOf(this.sep);
     if (at < 0) throw new BadSignature(`No "${this.sep}" found in value`);
     const value = signed_value.slice(0, at);
@@ -315,17 +384,22 @@ export class Signer {
 
   /** Django's Signer.unsign_object; a leading '.' (covered by the signature) marks zlib data. */
   unsign_object(signed_obj: string, opts: UnsignObjectOptions = {}): unknown {
-    return (opts.serializer ?? JSONSerializer).loads(this.unsign_object_data(signed_obj, opts.max_age));
+    return (opts.serializer ?? JSONSerializer).loads(this.unsign_object_data(signed_obj, opts.max_age, opts.max_decompressed_size));
   }
 
-  /** unsign_object() up to the serializer: the verified, decompressed bytes. */
-  unsign_object_data(signed_obj: string, max_age?: number): Buffer {
-    let b64 = this.unsignWithMaxAge(signed_obj, max_age);
+  /**
+   * unsign_object() up to the serializer: the verified, decompressed bytes.
+   * Inflating stops at `max_decompressed_size` bytes (default the
+   * SIGNING_MAX_DECOMPRESSED_SIZE setting, null for none): more is a
+   * BadSignature. Django has no such limit.
+   */
+  unsign_object_data(signed_obj: string, max_age?: MaxAgeArgument, max_decompressed_size?: number | null): Buffer {
+    const limit = inflate_limit(max_decompressed_size);
+    let b64 = this.unsignWithMaxAge(signed_obj, max_age_seconds(max_age));
     const decompress = b64.startsWith('.');
     if (decompress) b64 = b64.slice(1);
     const data = b64_decode(b64);
-    // No size limit on inflate: only data that passed the signature check gets here.
-    return decompress ? inflateSync(data) : data;
+    return decompress ? inflate_capped(data, limit) : data;
   }
 
   /**
@@ -354,14 +428,15 @@ export class TimestampSigner extends Signer {
   }
 
   /** An age exactly equal to max_age is accepted, as in Django (`age > max_age` fails). */
-  override unsign(value: string, max_age?: number): string {
+  override unsign(value: string, max_age_arg?: MaxAgeArgument): string {
+    const max_age = max_age_seconds(max_age_arg);
     const result = super.unsign(value);
     const at = result.lastIndexOf(this.sep);
     // Python's rsplit unpacking would raise ValueError here; the value is
     // authentic but was signed without a timestamp, so call it a bad signature.
     if (at < 0) throw new BadSignature(`No "${this.sep}" found in value`);
     const timestamp = base62_decode(result.slice(at + this.sep.length));
-    if (max_age !== undefined && max_age !== null) {
+    if (max_age !== undefined) {
       const age = time() - timestamp;
       if (age > max_age) {
         // Python formats a float age and an int max_age: "Signature age 11.0 > 10 seconds".
@@ -387,9 +462,11 @@ export interface DumpsOptions {
 export interface LoadsOptions {
   key?: SigningKey;
   salt?: string;
-  max_age?: number;
+  max_age?: number | null;
   fallback_keys?: SigningKey[];
   serializer?: Serializer;
+  /** Bytes the payload may inflate to (default SIGNING_MAX_DECOMPRESSED_SIZE; null: no limit). */
+  max_decompressed_size?: number | null;
 }
 
 /** django.core.signing.dumps: a URL-safe, signed, timestamped serialization of `obj`. */
@@ -416,5 +493,5 @@ export function loads_data(s: string, opts: Omit<LoadsOptions, 'serializer'> = {
     salt: opts.salt ?? 'django.core.signing',
     fallback_keys: opts.fallback_keys,
   });
-  return signer.unsign_object_data(s, opts.max_age);
+  return signer.unsign_object_data(s, opts.max_age, opts.max_decompressed_size);
 }

@@ -29,7 +29,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { settings } from '@tango/core/conf';
 import { clock } from '@tango/core/clock';
 import { get_random_string, VALID_KEY_CHARS } from '@tango/core/crypto';
-import { BadSignature, KeyError, StoreUnavailable } from '@tango/core/errors';
+import { BadSignature, KeyError, NotSerializable, StoreUnavailable } from '@tango/core/errors';
 import type { SessionData, SessionValue } from '@tango/core/http/session_api';
 import { set_bounded } from '@tango/core/bounded_map';
 import { get_logger } from '@tango/core/log';
@@ -104,6 +104,10 @@ const LOADED: Promise<void> = Promise.resolve();
  */
 const DICT_PROTO: object = Object.freeze(Object.create(null) as object);
 
+/** The lengths a session key may have: Django's minimum (8), and django_session.session_key's varchar(40). */
+export const MIN_KEY_LENGTH = 8;
+export const MAX_KEY_LENGTH = 40;
+
 /** 1 at the char code of each of VALID_KEY_CHARS (all ASCII); reads past the end are undefined. */
 const KEY_CHAR = Uint8Array.from({ length: 128 }, (_, c) => (VALID_KEY_CHARS.includes(String.fromCharCode(c)) ? 1 : 0));
 
@@ -148,6 +152,19 @@ function is_plain_object(v: unknown): v is Record<string, unknown> {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
   const proto = Object.getPrototypeOf(v) as unknown;
   return proto === Object.prototype || proto === null || proto === DICT_PROTO;
+}
+
+/**
+ * Runs a serializer of session data: what it cannot write (nested deeper than
+ * MAX_JSON_DEPTH, a cycle, a function) is a NotSerializable, a 500 with the
+ * reason logged, the same on every engine and before anything is written.
+ */
+export function serialize_session<T>(write: () => T): T {
+  try {
+    return write();
+  } catch (err) {
+    throw NotSerializable.from(err, 'The session data');
+  }
 }
 
 /** What a failed store operation rejects with: by default a connection failure becomes StoreUnavailable (as_unavailable). */
@@ -344,10 +361,22 @@ export abstract class SessionBase implements SessionData {
     this.__key = value && this._validate_session_key(value) ? value : null;
   }
 
-  /** Django: `key and len(key) >= 8` (length in code points). Engines may be stricter. */
+  /**
+   * Whether `key` can be a key of this engine: 8 to 40 characters of [a-z0-9]
+   * (VALID_KEY_CHARS). Every key is 32 of them; Django's own rule
+   * (`key and len(key) >= 8`) also lets a client's '../../etc/passwd' or an
+   * 8,000-character cookie through to the store's query. Anything else is no
+   * key at all: the session loads empty without asking the store. An engine
+   * whose keys look different (signed_cookies: the key is the signed data)
+   * overrides this.
+   */
   protected _validate_session_key(key: string): boolean {
-    // 16 UTF-16 units hold at least 8 code points: only short keys need counting.
-    return key.length >= 16 || [...key].length >= 8;
+    return is_key_text(key, MIN_KEY_LENGTH, MAX_KEY_LENGTH);
+  }
+
+  /** `key` (given to exists() or delete_session()) when it is a valid key of this engine, else null: no store sees it. */
+  protected _checked_key(key: string | null | undefined): string | null {
+    return typeof key === 'string' && this._validate_session_key(key) ? key : null;
   }
 
   /** Django's key_salt: the class's name namespaces the signature, so renaming the class invalidates stored data. */
@@ -645,6 +674,14 @@ export abstract class SessionBase implements SessionData {
       if (this.has('_session_expiry')) this.delete('_session_expiry');
       return;
     }
+    // A string, NaN or an invalid Date would be stored and then read as "no
+    // expiry set" (or fail on every later request): refused here, as Python
+    // refuses such arithmetic.
+    const bad = value instanceof Date ? Number.isNaN(value.getTime()) : typeof value !== 'number' || !Number.isFinite(value);
+    if (bad) {
+      const got = typeof value === 'string' ? `the string ${JSON.stringify(value)}` : value instanceof Date ? 'an invalid Date' : String(value);
+      throw new TypeError(`set_expiry() takes a number of seconds, a Date or null, got ${got}`);
+    }
     const stored = value instanceof Date ? isoformat(value, { use_tz: settings.USE_TZ, tz: settings.TIME_ZONE }) : value;
     this.set('_session_expiry', stored);
   }
@@ -660,7 +697,7 @@ export abstract class SessionBase implements SessionData {
 
   /** signing.dumps with the class's key_salt, compressed: the format Django's db/file engines store. */
   encode(session_dict: SessionDict): string {
-    const { value, data } = dumps_with_data(session_dict, { salt: this.key_salt, compress: true });
+    const { value, data } = serialize_session(() => dumps_with_data(session_dict, { salt: this.key_salt, compress: true }));
     // The next request of this session most likely reads back what was just written.
     remember(this.key_salt, value, json_text(data), session_dict);
     return value;
@@ -677,7 +714,9 @@ export abstract class SessionBase implements SessionData {
       const known = recall_record(salt, session_data);
       if (known?.parsed !== undefined) return new_dict(known.parsed);
       // JSONSerializer.loads in its two steps, so that the verified text can be kept.
-      const text = known?.text ?? json_text(loads_data(session_data, { salt }));
+      // No inflate limit (SIGNING_MAX_DECOMPRESSED_SIZE): a server-side store holds only what
+      // encode() wrote, as large as the store took it; a limit would lose large sessions.
+      const text = known?.text ?? json_text(loads_data(session_data, { salt, max_decompressed_size: null }));
       const data = py_json_loads(text);
       if (known === undefined) remember(salt, session_data, text, data);
       if (is_plain_object(data)) return new_dict(data);

@@ -51,10 +51,8 @@ export class SessionInterrupted extends BadRequest {
  */
 export class SessionCookieTooLarge extends TangoError {
   override readonly code = 'TANGO_SESSION_COOKIE_TOO_LARGE';
-  constructor(readonly size: number, readonly limit: number) {
-    super(
-      `The session cookie would be ${size} bytes, over the ${limit}-byte limit browsers keep; it was not sent. ` +
-      'Store less in the session, or use a server-side SESSION_ENGINE (db, cache, file).');
+  constructor(readonly size: number, readonly limit: number, what = `The session cookie would be ${size} bytes, over the ${limit}-byte limit browsers keep`) {
+    super(`${what}; it was not sent. Store less in the session, or use a server-side SESSION_ENGINE (db, cache, file).`);
   }
 }
 

@@ -88,6 +88,11 @@ export const settingsSchema = z.object({
   SIGNED_COOKIE_LEGACY_SALT_FALLBACK: z.boolean().default(true),
   /** Milliseconds a session store may take before the request fails with a 5xx (0 = no limit). */
   SESSION_STORE_TIMEOUT: z.number().int('a whole number of milliseconds').nonnegative('a whole number of milliseconds >= 0').default(5000),
+  /**
+   * Bytes a compressed signed value (signing.loads, the signed_cookies
+   * session) may inflate to; more is a BadSignature. null: no limit.
+   */
+  SIGNING_MAX_DECOMPRESSED_SIZE: z.number().int('a whole number of bytes').positive('a whole number of bytes > 0').nullable().default(1024 * 1024),
   /** Redirect /path to /path/ when only the latter matches (django.middleware.common). */
   APPEND_SLASH: z.boolean().default(true),
 }).loose();

@@ -8,9 +8,10 @@
  * this store cannot be shared with a Django site (use the db engine for that).
  *
  * Two departures, both for failure modes Django leaves to chance:
- * - A key that this engine can never have issued (not 8–40 characters of
- *   [a-z0-9]) is a miss without a round trip; Django sends it and swallows
- *   the error memcached raises for long or odd keys (its ticket #17810).
+ * - A key that no engine can have issued (not 8–40 characters of [a-z0-9],
+ *   SessionBase._validate_session_key) is a miss without a round trip; Django
+ *   sends it and swallows the error memcached raises for long or odd keys
+ *   (its ticket #17810).
  * - A store error is StoreUnavailable (a 503), not a silent miss: a cache that
  *   is down must not log every user out and then fail their next write.
  *
@@ -21,14 +22,11 @@
  */
 import { get_cache, type Cache, type CacheVersion } from '@tango/core/cache';
 import { settings } from '@tango/core/conf';
-import { StoreUnavailable } from '@tango/core/errors';
-import { SessionBase, is_key_text, new_dict, unproxied, type CasResult, type SessionDict, type StoreErrorMap, type StoredState } from '../base';
+import { NotSerializable, StoreUnavailable } from '@tango/core/errors';
+import { SessionBase, new_dict, unproxied, type CasResult, type SessionDict, type StoreErrorMap, type StoredState } from '../base';
 import { CreateError } from '../exceptions';
 
 export const KEY_PREFIX = 'django.contrib.sessions.cache';
-
-/** A key this engine can have issued: 8–40 characters of [a-z0-9]. */
-const issuable = (key: string): boolean => is_key_text(key, 8, 40);
 
 /** Every failure of a cache call is an outage of the session store; one map per cache, made once. */
 const failures = new WeakMap<Cache, StoreErrorMap>();
@@ -36,7 +34,8 @@ const failures = new WeakMap<Cache, StoreErrorMap>();
 function failure_of(cache: Cache): StoreErrorMap {
   let map = failures.get(cache);
   if (map === undefined) {
-    map = (err, what) => err instanceof StoreUnavailable ? err :
+    // A value the cache cannot serialize is the view's bug (a 500), not an outage.
+    map = (err, what) => err instanceof StoreUnavailable ? err : err instanceof NotSerializable ? NotSerializable.from(err, 'The session data') :
       new StoreUnavailable(`The session cache ${String(cache)} failed (${what}): ${(err as Error).message}`);
     failures.set(cache, map);
   }
@@ -94,7 +93,7 @@ export class SessionStore extends SessionBase {
 
   async load(): Promise<SessionDict> {
     const key = this.session_key;
-    const hit = key !== null && issuable(key)
+    const hit = key !== null
       ? await this.call(() => this._cache.gets(this.cache_key), 'cache get')
       : undefined;
     const data = hit?.value;
@@ -152,11 +151,12 @@ export class SessionStore extends SessionBase {
   }
 
   async exists(session_key: string): Promise<boolean> {
-    return !!session_key && this.call(() => this._cache.has(this.cache_prefixed(session_key)), 'cache has');
+    const key = this._checked_key(session_key);
+    return key !== null && this.call(() => this._cache.has(this.cache_prefixed(key)), 'cache has');
   }
 
   async delete_session(session_key: string | null = null): Promise<void> {
-    const key = session_key ?? this.session_key;
+    const key = this._checked_key(session_key ?? this.session_key);
     if (key === null) return;
     await this.call(() => this._cache.delete(this.cache_prefixed(key)), 'cache delete');
   }

@@ -166,6 +166,8 @@ export class SessionStore extends DBStore {
   }
 
   override async load(): Promise<SessionDict> {
+    // No key (or one _validate_session_key refused): nothing to ask either store.
+    if (this.session_key === null) return new_dict();
     const key = this.cache_key;
     let seen: Seen | null | undefined;
     try {
@@ -222,6 +224,7 @@ export class SessionStore extends DBStore {
 
   /** A data entry answers; a mark, a miss or a cache failure asks the database. */
   override async exists(session_key: string): Promise<boolean> {
+    if (this._checked_key(session_key) === null) return false;
     try {
       const hit = await this.io(this._cache_store.gets(this.cache_key_prefix + session_key), 'cache get');
       if (hit !== undefined && typeof hit.value === 'object' && hit.value !== null) return true;
@@ -350,8 +353,8 @@ export class SessionStore extends DBStore {
 
   /** Marked first, as a save is: a logout that could not mark its entry is a 503 and leaves the row, so it can never be undone later. */
   override async delete_session(session_key: string | null = null): Promise<void> {
-    const key = session_key ?? this.session_key;
-    if (key === null) return super.delete_session(key);
+    const key = this._checked_key(session_key ?? this.session_key);
+    if (key === null) return;
     const marked = await this._mark(key);
     await super.delete_session(key);
     await this._unmark(marked);

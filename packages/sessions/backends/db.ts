@@ -139,8 +139,8 @@ export class SessionStore extends SessionBase {
   protected async _get_session_from_db(): Promise<(SessionRow & { data: SessionDict }) | null> {
     const key = this.session_key;
     const knex = this.db;
-    // PostgreSQL refuses NUL in text; no stored key can contain one anyway.
-    const row = key === null || key.includes('\0') ? undefined :
+    // session_key went through _validate_session_key: nothing else reaches the query.
+    const row = key === null ? undefined :
       (await this._rows<LoadedRow>(this.sql.load, [key], 'load'))[0];
     return this._found(row, knex);
   }
@@ -160,7 +160,7 @@ export class SessionStore extends SessionBase {
   protected override _load_now(): SessionDict | undefined {
     if (this._get_session_from_db !== SessionStore.prototype._get_session_from_db) return undefined;
     const key = this.session_key;
-    if (key === null || key.includes('\0')) return undefined;
+    if (key === null) return undefined;
     const knex = this.db;
     const result = this.io_now(() => run_statement_now<LoadedRow>(knex, this.sql.load, [key]), 'load');
     if (result === undefined) return undefined;
@@ -205,8 +205,9 @@ export class SessionStore extends SessionBase {
 
   /** Any row with this key, expired or not (Django's exists ignores expiry too). */
   async exists(session_key: string): Promise<boolean> {
-    if (session_key.includes('\0')) return false;
-    return (await this._rows(this.sql.exists, [session_key], 'exists')).length > 0;
+    const key = this._checked_key(session_key);
+    if (key === null) return false;
+    return (await this._rows(this.sql.exists, [key], 'exists')).length > 0;
   }
 
   /** The row save() writes (Django's create_model_instance). */
@@ -240,7 +241,7 @@ export class SessionStore extends SessionBase {
   /** The row as it is now, expired or not: an UPDATE would still find an expired row, so it is not gone. */
   protected override async _read_stored(): Promise<StoredState | null> {
     const key = this.session_key;
-    if (key === null || key.includes('\0')) return null;
+    if (key === null) return null;
     const row = (await this._rows<{ session_data: string }>(this.sql.read, [key], 'load'))[0];
     return row ? this._state(row.session_data) : null;
   }
@@ -285,8 +286,8 @@ export class SessionStore extends SessionBase {
   }
 
   async delete_session(session_key: string | null = null): Promise<void> {
-    const key = session_key ?? this.session_key;
-    if (key === null || key.includes('\0')) return;
+    const key = this._checked_key(session_key ?? this.session_key);
+    if (key === null) return;
     await this._changed(this.sql.delete, [key], 'delete');
   }
 

@@ -5,8 +5,9 @@
  * enforced here beyond the cookie's own Max-Age (Django ticket #19201): only
  * the signature's age against SESSION_COOKIE_AGE is checked.
  */
-import { dumps, loads } from '@tango/core/signing';
-import { SessionBase, new_dict, type SessionDict } from '../base';
+import { settings } from '@tango/core/conf';
+import { dumps_with_data, loads } from '@tango/core/signing';
+import { SessionBase, new_dict, serialize_session, type SessionDict } from '../base';
 import { SessionCookieTooLarge } from '../exceptions';
 
 const SALT = 'django.contrib.sessions.backends.signed_cookies';
@@ -18,6 +19,12 @@ const SALT = 'django.contrib.sessions.backends.signed_cookies';
 export const MAX_COOKIE_VALUE_BYTES = 4093;
 
 export class SessionStore extends SessionBase {
+  /** The key is the signed data itself (any characters), checked by its signature: Django's rule, `len(key) >= 8`. */
+  protected override _validate_session_key(key: string): boolean {
+    // 16 UTF-16 units hold at least 8 code points: only short keys need counting.
+    return key.length >= 16 || [...key].length >= 8;
+  }
+
   /** Any failure (bad signature, expired, bad payload) resets to an empty session that will be re-issued. */
   async load(): Promise<SessionDict> {
     const data = this._cookie_data();
@@ -49,7 +56,15 @@ export class SessionStore extends SessionBase {
 
   /** The key becomes the freshly signed data (a new timestamp every time). */
   override async save(_must_create = false): Promise<void> {
-    const value = dumps(this._loaded_session() ?? (await this._aget_session()), { salt: SALT, compress: true });
+    const session = this._loaded_session() ?? (await this._aget_session());
+    const { value, data } = serialize_session(() => dumps_with_data(session, { salt: SALT, compress: true }));
+    // load() refuses a cookie that inflates past SIGNING_MAX_DECOMPRESSED_SIZE: such a
+    // cookie would be lost on the next request, so it is never issued.
+    const inflate_limit = settings.SIGNING_MAX_DECOMPRESSED_SIZE;
+    if (inflate_limit !== null && data.length > inflate_limit) {
+      throw new SessionCookieTooLarge(data.length, inflate_limit,
+        `The session data is ${data.length} bytes of JSON, over SIGNING_MAX_DECOMPRESSED_SIZE (${inflate_limit})`);
+    }
     const size = Buffer.byteLength(value);
     if (size > MAX_COOKIE_VALUE_BYTES) throw new SessionCookieTooLarge(size, MAX_COOKIE_VALUE_BYTES);
     this._session_key = value;

@@ -47,6 +47,8 @@ export class TcpProxy {
   port = 0;
   /** Connections accepted so far (a reconnecting client shows up here). */
   accepted = 0;
+  /** Bytes clients sent towards the store so far (a request that never reaches the store adds none). */
+  bytes_up = 0;
 
   constructor(readonly target_host: string, readonly target_port: number) {}
 
@@ -82,7 +84,10 @@ export class TcpProxy {
     const drop = () => this.drop(pair);
     client.on('error', drop);
     client.on('close', drop);
-    client.on('data', (chunk: Buffer) => this.relay(pair.up, chunk));
+    client.on('data', (chunk: Buffer) => {
+      this.bytes_up += chunk.length;
+      this.relay(pair.up, chunk);
+    });
     if (this._mode === 'forward') this.connect_upstream(pair);
   }
 
