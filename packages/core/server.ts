@@ -52,11 +52,26 @@ export function write_response(reply: FastifyReply, response: HttpResponse): Fas
   return reply.send(body);
 }
 
+/**
+ * Node keeps only the first of repeated Host headers; a request with two is
+ * ambiguous (a proxy may have routed on the other), so every value is passed
+ * on and check_host() refuses it. The raw list is walked without allocating.
+ */
+function all_hosts(raw: readonly string[]): string[] | undefined {
+  let found = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].length === 4 && raw[i].toLowerCase() === 'host') found++;
+  if (found < 2) return undefined;
+  const hosts: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].length === 4 && raw[i].toLowerCase() === 'host') hosts.push(raw[i + 1]);
+  return hosts;
+}
+
 function to_request(req: FastifyRequest): HttpRequest {
+  const hosts = all_hosts(req.raw.rawHeaders);
   return new HttpRequest({
     method: req.method,
     url: req.url,
-    headers: req.headers,
+    headers: hosts ? { ...req.headers, host: hosts } : req.headers,
     body: Buffer.isBuffer(req.body) ? req.body : undefined,
     // Reading the socket's address costs more than the rest of this function; few views ask.
     remote_addr: () => req.ip,
