@@ -3,6 +3,7 @@ import { settings } from './conf';
 import { HttpRequest } from './http/request';
 import { HttpResponse, HttpResponsePermanentRedirect } from './http/response';
 import { get_handler } from './handler';
+import { same_site_location } from './http/same_site';
 import type { MiddlewareFactory } from './middleware';
 import { load_urlconf, resolve, root_urlconf, set_urlconf, type CompiledRoute, type URLEntry } from './urls/resolvers';
 
@@ -143,10 +144,14 @@ export async function create_app(options: AppOptions = {}): Promise<FastifyInsta
     const pathname = req.url.split('?', 1)[0];
     // django.middleware.common.CommonMiddleware's APPEND_SLASH redirect.
     if (settings.APPEND_SLASH !== false && !pathname.endsWith('/') && (req.method === 'GET' || req.method === 'HEAD')) {
+      // The Location is built as get_full_path_with_slash builds it, with
+      // escape_leading_slashes: '//evil.com' must not redirect to '//evil.com/'.
+      const location = same_site_location(`${pathname}/`, req.url.slice(pathname.length));
       try {
-        resolve(`${pathname}/`, routes);
-        const q = req.url.slice(pathname.length);
-        return write_response(reply, new HttpResponsePermanentRedirect(`${pathname}/${q}`));
+        if (location !== undefined) {
+          resolve(`${pathname}/`, routes);
+          return write_response(reply, new HttpResponsePermanentRedirect(location));
+        }
       } catch {
         // not a slash problem: fall through to the 404 pipeline
       }
