@@ -4,6 +4,7 @@ import { HttpRequest } from './http/request';
 import { HttpResponse, HttpResponsePermanentRedirect } from './http/response';
 import { get_handler } from './handler';
 import { same_site_location } from './http/same_site';
+import { limit_connections, server_options } from './server_limits';
 import type { MiddlewareFactory } from './middleware';
 import { load_urlconf, resolve, root_urlconf, set_urlconf, type CompiledRoute, type URLEntry } from './urls/resolvers';
 
@@ -97,12 +98,15 @@ export async function create_app(options: AppOptions = {}): Promise<FastifyInsta
   const handler = get_handler(() => routes, options.middleware);
   const app = Fastify({
     logger: options.logger ?? false,
+    // Bounded time for headers and body, bounded keep-alive (server_limits.ts).
+    ...server_options(settings),
     routerOptions: {
       // Django serves /a/b/ and /a/b as different URLs; so do we.
       ignoreTrailingSlash: false,
       maxParamLength: 500,
     },
   });
+  limit_connections(app, settings);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 2_621_440 }, (_req, body, done) => done(null, body));
 
