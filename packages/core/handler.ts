@@ -48,7 +48,7 @@ export function get_handler(routes: () => CompiledRoute[], middleware: Middlewar
   return (request) => {
     try {
       // Django's CommonMiddleware calls get_host() first; a bad Host never reaches a view or a store.
-      check_host(request.header('host'), settings.ALLOWED_HOSTS);
+      check_host(request.headers.host, settings.ALLOWED_HOSTS);
     } catch (err) {
       return Promise.resolve(response_for_exception(request, err));
     }

@@ -3,6 +3,8 @@ import { settings } from './conf';
 import { HttpRequest } from './http/request';
 import { HttpResponse, HttpResponsePermanentRedirect } from './http/response';
 import { get_handler } from './handler';
+import { same_site_location } from './http/same_site';
+import { limit_connections, server_options } from './server_limits';
 import type { MiddlewareFactory } from './middleware';
 import { load_urlconf, resolve, root_urlconf, set_urlconf, type CompiledRoute, type URLEntry } from './urls/resolvers';
 
@@ -52,11 +54,26 @@ export function write_response(reply: FastifyReply, response: HttpResponse): Fas
   return reply.send(body);
 }
 
+/**
+ * Node keeps only the first of repeated Host headers; a request with two is
+ * ambiguous (a proxy may have routed on the other), so every value is passed
+ * on and check_host() refuses it. The raw list is walked without allocating.
+ */
+function all_hosts(raw: readonly string[]): string[] | undefined {
+  let found = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].length === 4 && raw[i].toLowerCase() === 'host') found++;
+  if (found < 2) return undefined;
+  const hosts: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].length === 4 && raw[i].toLowerCase() === 'host') hosts.push(raw[i + 1]);
+  return hosts;
+}
+
 function to_request(req: FastifyRequest): HttpRequest {
+  const hosts = all_hosts(req.raw.rawHeaders);
   return new HttpRequest({
     method: req.method,
     url: req.url,
-    headers: req.headers,
+    headers: hosts ? { ...req.headers, host: hosts } : req.headers,
     body: Buffer.isBuffer(req.body) ? req.body : undefined,
     // Reading the socket's address costs more than the rest of this function; few views ask.
     remote_addr: () => req.ip,
@@ -81,12 +98,15 @@ export async function create_app(options: AppOptions = {}): Promise<FastifyInsta
   const handler = get_handler(() => routes, options.middleware);
   const app = Fastify({
     logger: options.logger ?? false,
+    // Bounded time for headers and body, bounded keep-alive (server_limits.ts).
+    ...server_options(settings),
     routerOptions: {
       // Django serves /a/b/ and /a/b as different URLs; so do we.
       ignoreTrailingSlash: false,
       maxParamLength: 500,
     },
   });
+  limit_connections(app, settings);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 2_621_440 }, (_req, body, done) => done(null, body));
 
@@ -128,10 +148,14 @@ export async function create_app(options: AppOptions = {}): Promise<FastifyInsta
     const pathname = req.url.split('?', 1)[0];
     // django.middleware.common.CommonMiddleware's APPEND_SLASH redirect.
     if (settings.APPEND_SLASH !== false && !pathname.endsWith('/') && (req.method === 'GET' || req.method === 'HEAD')) {
+      // The Location is built as get_full_path_with_slash builds it, with
+      // escape_leading_slashes: '//evil.com' must not redirect to '//evil.com/'.
+      const location = same_site_location(`${pathname}/`, req.url.slice(pathname.length));
       try {
-        resolve(`${pathname}/`, routes);
-        const q = req.url.slice(pathname.length);
-        return write_response(reply, new HttpResponsePermanentRedirect(`${pathname}/${q}`));
+        if (location !== undefined) {
+          resolve(`${pathname}/`, routes);
+          return write_response(reply, new HttpResponsePermanentRedirect(location));
+        }
       } catch {
         // not a slash problem: fall through to the 404 pipeline
       }

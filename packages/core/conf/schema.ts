@@ -17,6 +17,8 @@ for (const short of Object.keys(SESSION_ENGINE_SHORT_NAMES)) {
 
 const seconds = z.number().int('a whole number of seconds').nonnegative('a whole number of seconds >= 0');
 
+const millis = z.number().int('a whole number of milliseconds').nonnegative('a whole number of milliseconds >= 0 (0 = no limit)');
+
 const samesite = z.union([
   z.literal(false),
   z.null(),
@@ -95,7 +97,21 @@ export const settingsSchema = z.object({
   SIGNING_MAX_DECOMPRESSED_SIZE: z.number().int('a whole number of bytes').positive('a whole number of bytes > 0').nullable().default(1024 * 1024),
   /** Redirect /path to /path/ when only the latter matches (django.middleware.common). */
   APPEND_SLASH: z.boolean().default(true),
-}).loose();
+  // Slow clients (docs/deployment.md): every connection has a bounded time to
+  // send its request and there is a bounded number of them, so a client
+  // dribbling bytes cannot hold the server. 0 = no limit.
+  /** Milliseconds a client has to send the request line and headers (Node's headersTimeout). */
+  REQUEST_HEADERS_TIMEOUT: millis.default(20_000),
+  /** Milliseconds a client has to send the whole request, body included (Node's requestTimeout). */
+  REQUEST_TIMEOUT: millis.default(60_000),
+  /** Milliseconds an idle keep-alive connection is kept open between requests. */
+  KEEP_ALIVE_TIMEOUT: millis.default(72_000),
+  /** Open connections per server process; more are closed as they arrive (net.Server.maxConnections). */
+  MAX_CONNECTIONS: z.number().int('a whole number').nonnegative('a whole number >= 0 (0 = no limit)').default(1000),
+}).loose().refine(
+  (s) => !(s.REQUEST_TIMEOUT > 0 && s.REQUEST_HEADERS_TIMEOUT > s.REQUEST_TIMEOUT),
+  { message: 'no larger than REQUEST_TIMEOUT (the headers are part of the request)', path: ['REQUEST_HEADERS_TIMEOUT'] },
+);
 
 export type SettingsInput = z.input<typeof settingsSchema> & Record<string, unknown>;
 export type Settings = Readonly<z.output<typeof settingsSchema> & { BASE_DIR: string } & Record<string, unknown>>;

@@ -18,6 +18,8 @@ interface HostPatterns {
 // computed once per list rather than on every request.
 const compiled = new WeakMap<readonly string[], HostPatterns>();
 let latest: HostPatterns | undefined;
+/** With an empty ALLOWED_HOSTS, the Host last found well-formed (the same header repeats). */
+let last_well_formed: string | undefined;
 
 function compile(allowed: readonly string[]): HostPatterns {
   if (latest?.allowed === allowed) return latest;
@@ -36,40 +38,65 @@ function compile(allowed: readonly string[]): HostPatterns {
   return c;
 }
 
-/** The host without its port and trailing dot, lower-cased (Django's split_domain_port). */
-function host_name(host: string): string {
-  let end = host.length;
-  // A port is the digits after the last ':' ('[::1]:8000', 'example.com:80').
-  let i = end - 1;
-  while (i >= 0 && host.charCodeAt(i) >= 48 && host.charCodeAt(i) <= 57) i--;
-  if (i >= 0 && i < end - 1 && host.charCodeAt(i) === 58) end = i;
-  if (end > 0 && host.charCodeAt(end - 1) === 46) end--;
-  const name = end === host.length ? host : host.slice(0, end);
-  return name.toLowerCase();
+/**
+ * django.http.request.host_validation_re, applied to the lower-cased Host:
+ * a DNS name (letters, digits, dots, hyphens) or a bracketed IPv6 literal,
+ * then an optional port. Anything else ('evil.com/.example.com',
+ * 'a@evil.com:80', a backslash, a space) is not a host at all, so it can never
+ * match an ALLOWED_HOSTS suffix nor reach get_host()'s caller.
+ */
+const HOST_VALIDATION_RE = /^([a-z0-9.-]+|\[[a-f0-9]*:[a-f0-9.:]+\])(:[0-9]+)?$/;
+
+/**
+ * django.http.request.split_domain_port: the domain (lower-cased, without a
+ * trailing dot) and the port, or ['', ''] when the Host is ill-formed.
+ */
+export function split_domain_port(host: string): [domain: string, port: string] {
+  const m = HOST_VALIDATION_RE.exec(host.toLowerCase());
+  if (!m) return ['', ''];
+  const domain = m[1].endsWith('.') ? m[1].slice(0, -1) : m[1];
+  return [domain, m[2] ? m[2].slice(1) : ''];
 }
 
 /**
- * django.http.request.validate_host: `*` allows all, `.example.com` a domain
+ * django.http.request.validate_host, given the whole Host header: an
+ * ill-formed Host never matches; then `*` allows all, `.example.com` a domain
  * and its subdomains, anything else an exact (case-insensitive) host.
  */
 export function validate_host(host: string, allowed: readonly string[]): boolean {
   const c = compile(allowed);
-  if (c.any || host === c.last_ok) return true;
-  const name = host_name(host);
-  let ok = c.exact.has(name);
+  if (host === c.last_ok) return true;
+  const [name] = split_domain_port(host);
+  if (!name) return false;
+  let ok = c.any || c.exact.has(name);
   for (let i = 0; !ok && i < c.domains.length; i++) ok = name === c.domains[i].slice(1) || name.endsWith(c.domains[i]);
   if (ok) c.last_ok = host;
   return ok;
 }
 
 /**
- * Checks the Host header against ALLOWED_HOSTS. An empty list allows every
- * host (unlike Django, which then allows only localhost under DEBUG and
- * nothing otherwise): set ALLOWED_HOSTS in production.
+ * Checks the Host header as django.http.HttpRequest.get_host does. An
+ * ill-formed Host, or more than one Host header (Node keeps only the first,
+ * so the server passes them all), is refused whatever ALLOWED_HOSTS says. An
+ * empty list allows every well-formed host (unlike Django, which then allows
+ * only localhost under DEBUG and nothing otherwise): set ALLOWED_HOSTS in
+ * production.
  */
-export function check_host(host: string | undefined, allowed: readonly string[]): void {
-  if (!allowed.length) return;
-  if (!host || !validate_host(host, allowed)) {
-    throw new DisallowedHost(`Invalid HTTP_HOST header: '${host ?? ''}'. You may need to add '${(host ?? '').replace(/:\d+$/, '')}' to ALLOWED_HOSTS.`);
+export function check_host(host: string | readonly string[] | undefined, allowed: readonly string[]): void {
+  if (typeof host === 'object') {
+    throw new DisallowedHost(`Multiple Host headers: ${host.map((h) => `'${h}'`).join(', ')}. A request names one host.`);
   }
+  if (!host) {
+    if (!allowed.length) return;
+    throw new DisallowedHost("Invalid HTTP_HOST header: ''. You may need to add the site's domain to ALLOWED_HOSTS.");
+  }
+  if (allowed.length ? host === compile(allowed).last_ok : host === last_well_formed) return;
+  const [domain] = split_domain_port(host);
+  if (!domain) {
+    throw new DisallowedHost(`Invalid HTTP_HOST header: ${JSON.stringify(host)}. The domain name provided is not valid according to RFC 1034/1035.`);
+  }
+  if (allowed.length && !validate_host(host, allowed)) {
+    throw new DisallowedHost(`Invalid HTTP_HOST header: '${host}'. You may need to add '${domain}' to ALLOWED_HOSTS.`);
+  }
+  if (!allowed.length) last_well_formed = host;
 }

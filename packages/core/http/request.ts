@@ -3,6 +3,8 @@ import { decode_cookie_header } from './cookies';
 import { QueryDict } from './query_dict';
 import { unsign_cookie_value } from './signed_cookies';
 import { BadSignature, KeyError } from '../errors';
+import { settings } from '../conf';
+import { check_host } from './hosts';
 import type { Session } from './session_api';
 
 export type RawHeaders = Record<string, string | string[] | undefined>;
@@ -136,8 +138,15 @@ export class HttpRequest {
     return Array.isArray(v) ? v.join(', ') : v;
   }
 
+  /**
+   * django.http.HttpRequest.get_host: the Host header once it is well-formed
+   * and allowed by ALLOWED_HOSTS; otherwise DisallowedHost (a 400), so a view
+   * never builds a URL from an attacker's Host.
+   */
   get_host(): string {
-    return this.header('host') ?? '';
+    const host = this.headers.host;
+    check_host(host, settings.ALLOWED_HOSTS);
+    return typeof host === 'string' ? host : '';
   }
 
   get_full_path(): string {

@@ -38,3 +38,44 @@ describe('validate_host (django.http.request.validate_host)', () => {
     expect(() => check_host('whatever', [])).not.toThrow();
   });
 });
+
+describe('the Host is checked as django.http.request.host_validation_re before matching (issue 19, item 5)', () => {
+  const allowed = ['.example.com'];
+
+  // Each ends in '.example.com', so a plain suffix match let it through.
+  it.each([
+    'evil.com/.example.com',
+    'evil.com?.example.com',
+    'evil.com#.example.com',
+    'a@evil.com:80',
+    'evil.com\\.example.com',
+    'evil.com .example.com',
+    'evil.com:80 .example.com',
+    'a.example.com:80:80',
+    'a.example.com:',
+    'a.example.com\t',
+    'a.example.com\n',
+    '[::1',
+    '[evil.com]:80',
+  ])('%j is refused', (host) => {
+    expect(validate_host(host, allowed)).toBe(false);
+    expect(() => check_host(host, allowed)).toThrow(DisallowedHost);
+  });
+
+  it("an ill-formed Host is refused even by '*' and by an empty list, as Django refuses it", () => {
+    expect(validate_host('evil.com/.example.com', ['*'])).toBe(false);
+    expect(() => check_host('evil.com/.example.com', [])).toThrow(/not valid according to RFC 1034\/1035/);
+    expect(() => check_host('a@evil.com:80', ['*'])).toThrow(DisallowedHost);
+  });
+
+  it('two Host headers are refused whatever the list says', () => {
+    expect(() => check_host(['a.example.com', 'evil.com'], allowed)).toThrow(/Multiple Host headers/);
+    expect(() => check_host(['a.example.com', 'a.example.com'], [])).toThrow(DisallowedHost);
+  });
+
+  it('well-formed hosts still pass: subdomains, ports, a trailing dot, IPv4 and IPv6 literals', () => {
+    for (const host of ['a.example.com', 'A.Example.COM:8080', 'example.com', 'a.example.com.']) expect(validate_host(host, allowed)).toBe(true);
+    expect(validate_host('[2001:db8::1]:443', ['[2001:db8::1]'])).toBe(true);
+    expect(validate_host('10.0.0.1:80', ['*'])).toBe(true);
+  });
+});
