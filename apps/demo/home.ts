@@ -18,10 +18,17 @@ const TUTORIAL_SESSIONS: Array<[string, string]> = [
   ['/pop_session/', "session.pop('user_id')"],
   ['/session_keys/', 'session.keys()'],
   ['/session_items/', 'session.items()'],
-  ['/clear_session/', 'session.clear()'],
-  ['/flush_session/', 'session.flush()'],
-  ['/set_expiry/?seconds=0', 'set_expiry(0): until the browser closes'],
-  ['/set_expiry/?seconds=60', 'set_expiry(60): one idle minute'],
+];
+
+/**
+ * [url, form fields, what it does]: the views that change the session are
+ * POST-only (require_POST), so the page shows them as form buttons, not links.
+ */
+const TUTORIAL_SESSION_FORMS: Array<[string, Record<string, string>, string]> = [
+  ['/clear_session/', {}, 'session.clear()'],
+  ['/flush_session/', {}, 'session.flush()'],
+  ['/set_expiry/', { seconds: '0' }, 'set_expiry(0): until the browser closes'],
+  ['/set_expiry/', { seconds: '60' }, 'set_expiry(60): one idle minute'],
 ];
 
 const PATHS: Array<[string, string]> = [
@@ -34,6 +41,13 @@ function links(rows: Array<[string, string]>) {
   return html`<ul>${rows.map(([url, what]) => html`<li><a href="${url}">${url}</a> — ${what}</li>`)}</ul>`;
 }
 
+function forms(rows: Array<[string, Record<string, string>, string]>) {
+  return html`<ul>${rows.map(([url, fields, what]) => {
+    const label = Object.entries(fields).map(([k, v]) => ` ${k}=${v}`).join('');
+    return html`<li><form method="post" action="${url}" class="inline">${Object.entries(fields).map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`)}<button type="submit">POST ${url}${label}</button></form> — ${what}</li>`;
+  })}</ul>`;
+}
+
 export function index(request: HttpRequest): HttpResponse {
   return page(request, 'Tango: cookies and sessions', html`
 <p>A small site to click through: <a href="/login/">log in</a>, then see <a href="/whoami/">what the server knows</a>.</p>
@@ -41,6 +55,7 @@ export function index(request: HttpRequest): HttpResponse {
 ${links(TUTORIAL_COOKIES)}
 <h2>Sessions</h2>
 ${links(TUTORIAL_SESSIONS)}
+${forms(TUTORIAL_SESSION_FORMS)}
 <h2>Cookie paths</h2>
 ${links(PATHS)}
 `);

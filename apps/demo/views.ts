@@ -2,7 +2,7 @@
  * The views of the cookie/session tutorial, written as a Django user writes
  * them in views.py.
  */
-import { HttpRequest, HttpResponse, JsonResponse } from '@tango/core';
+import { HttpRequest, HttpResponse, JsonResponse, require_POST } from '@tango/core';
 
 // ---- cookies ----------------------------------------------------------------
 
@@ -68,22 +68,25 @@ export function session_items(request: HttpRequest): HttpResponse {
   return new JsonResponse({ items: request.session.items() });
 }
 
-export function clear_session(request: HttpRequest): HttpResponse {
+// The three views below change the session, so they take POST only (a form
+// button, never a link): a GET can be triggered by any other site's <a> or <img>.
+
+export const clear_session = require_POST(function clear_session(request: HttpRequest): HttpResponse {
   request.session.clear();
   return new HttpResponse('session cleared');
-}
+});
 
-export async function flush_session(request: HttpRequest): Promise<HttpResponse> {
+export const flush_session = require_POST(async function flush_session(request: HttpRequest): Promise<HttpResponse> {
   await request.session.flush();
   return new HttpResponse('session flushed');
-}
+});
 
-/** `?seconds=N` as the tutorial's set_expiry(value): 0 = until the browser closes, absent = the global policy. */
-export function set_expiry(request: HttpRequest): HttpResponse {
-  const raw = request.GET.get('seconds');
+/** A posted `seconds=N` as the tutorial's set_expiry(value): 0 = until the browser closes, absent = the global policy. */
+export const set_expiry = require_POST(function set_expiry(request: HttpRequest): HttpResponse {
+  const raw = request.POST.get('seconds');
   request.session.set('user_id', request.session.get('user_id', 'zhiliao'));
   request.session.set_expiry(raw === undefined ? null : Number.parseInt(raw, 10));
   return new HttpResponse(`expires: ${request.session.get_expiry_date().toISOString()} (age ${request.session.get_expiry_age()} s)`, {
     content_type: 'text/plain; charset=utf-8',
   });
-}
+});

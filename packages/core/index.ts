@@ -19,6 +19,7 @@ export { path, include, reverse, resolve } from './urls';
 export type { View, URLEntry } from './urls';
 export type { MiddlewareFactory, GetResponse } from './middleware';
 export { create_app } from './server';
+export { require_http_methods, require_GET, require_POST, require_safe } from './views/decorators/http';
 export { BaseCommand } from './management/base';
 export * as signing from './signing';
 export { clock, freeze_time } from './clock';

@@ -6,6 +6,8 @@
  * saved as a PNG under test-output/browser/.
  */
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -93,6 +95,12 @@ if (!have_chromium && process.env.REQUIRE_SERVICES === '1') {
     await screenshot(href);
   }
 
+  /** Submits one of the home page's POST forms (the views that change the session). */
+  async function press(action: string, label: string): Promise<void> {
+    await Promise.all([page.waitForURL(new URL(action, base).href), page.click(`form[action="${action}"] button:has-text("${label}")`)]);
+    await screenshot(`POST ${action} ${label}`);
+  }
+
   const body = () => page.locator('body').innerText();
   const cookie = async (name: string) => (await context.cookies()).find((c) => c.name === name);
 
@@ -135,6 +143,33 @@ if (!have_chromium && process.env.REQUIRE_SERVICES === '1') {
     expect(await page.locator('#user').innerText()).toBe('You are not signed in.');
   });
 
+  it('a link on another site to /flush_session/ gets 405 and leaves the user signed in; the home page button flushes', async () => {
+    await log_in('alice');
+    const key = (await cookie('sessionid'))?.value;
+    // Another site (localhost is not 127.0.0.1 to the browser) linking to the demo. A SameSite=Lax
+    // cookie is sent on a top-level GET from another site, so only the method protects the view.
+    const evil = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(`<a id="go" href="${base}/flush_session/">win a prize</a>`);
+    });
+    await new Promise<void>((resolve) => evil.listen(0, '127.0.0.1', resolve));
+    try {
+      await page.goto(`http://localhost:${(evil.address() as AddressInfo).port}/`);
+      const [res] = await Promise.all([page.waitForResponse(`${base}/flush_session/`), page.click('#go')]);
+      expect(res.status()).toBe(405);
+      expect(res.headers().allow).toBe('POST');
+    } finally {
+      await new Promise((resolve) => evil.close(resolve));
+    }
+    expect((await cookie('sessionid'))?.value).toBe(key);
+    await visit('/whoami/');
+    expect(await page.locator('#user').innerText()).toBe('You are alice.');
+    await visit('/');
+    await press('/flush_session/', 'POST /flush_session/');
+    expect(await body()).toContain('session flushed');
+    expect(await cookie('sessionid')).toBeUndefined();
+  });
+
   it('document.cookie shows username but not the HttpOnly session cookie, which is still sent', async () => {
     await log_in('alice');
     await visit('/add_cookie/');
@@ -163,10 +198,10 @@ if (!have_chromium && process.env.REQUIRE_SERVICES === '1') {
 
   it('set_expiry(0) gives a cookie without expiry; otherwise it expires at the session age', async () => {
     await visit('/');
-    await follow_link('/set_expiry/?seconds=0');
+    await press('/set_expiry/', 'seconds=0');
     expect((await cookie('sessionid'))?.expires).toBe(-1);
     await visit('/');
-    await follow_link('/set_expiry/?seconds=60');
+    await press('/set_expiry/', 'seconds=60');
     expect(Math.abs((await cookie('sessionid'))!.expires - (Date.now() / 1000 + 60))).toBeLessThan(10);
     await context.clearCookies();
     await log_in('bob', false);

@@ -44,12 +44,24 @@ function deadline<T>(what: string, ms: number, p: Promise<T>, output: () => stri
   });
 }
 
-export async function start_serve(env: Record<string, string>, ms = 60_000): Promise<ServeProcess> {
+export interface ServeOptions {
+  /** --workers (default 1: one process, no cluster). */
+  workers?: number;
+  /** The settings module (default SERVE_SETTINGS). */
+  settings?: string;
+  /** More command-line arguments, such as ['--graceful-timeout', '1']. */
+  args?: string[];
+  /** The text to wait for before returning (default: the "Serving on" line). */
+  ready?: string;
+}
+
+export async function start_serve(env: Record<string, string>, ms = 60_000, options: ServeOptions = {}): Promise<ServeProcess> {
   const port = await free_port();
-  const child: ChildProcess = spawn(
-    TS_NODE, ['manage.ts', 'serve', `127.0.0.1:${port}`, '--workers', '1', '--log-level', 'warn', '--settings', SERVE_SETTINGS],
-    { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const argv = [
+    'manage.ts', 'serve', `127.0.0.1:${port}`, '--workers', String(options.workers ?? 1), '--log-level', 'warn',
+    '--settings', options.settings ?? SERVE_SETTINGS, ...(options.args ?? []),
+  ];
+  const child: ChildProcess = spawn(TS_NODE, argv, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const listeners = new Set<() => void>();
   const collect = (chunk: Buffer) => {
@@ -86,7 +98,7 @@ export async function start_serve(env: Record<string, string>, ms = 60_000): Pro
     },
   };
   try {
-    await server.wait_for(`Serving on ${server.url}/`, ms);
+    await server.wait_for(options.ready ?? `Serving on ${server.url}/`, ms);
   } catch (err) {
     child.kill('SIGKILL');
     throw err;

@@ -110,11 +110,11 @@ describe.each(cases)('tutorial session views: $name', (c) => {
 
   it('clear empties the data, and flush ends the session and deletes the cookie', async () => {
     await client.get('/add_session/');
-    await client.get('/clear_session/');
+    await client.post('/clear_session/');
     expect((await client.get('/get_session/')).text).toBe('user_id: (none)');
     await client.get('/add_session/');
     const before = client.cookies.get('sessionid')!.value;
-    const flushed = await client.get('/flush_session/');
+    const flushed = await client.post('/flush_session/');
     expect(flushed.set_cookies).toEqual(['sessionid=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax']);
     expect(client.cookies.get('sessionid')).toBeUndefined();
     // The old key is gone from the store: replaying it gives an empty session. A signed
@@ -125,9 +125,9 @@ describe.each(cases)('tutorial session views: $name', (c) => {
   });
 
   it('set_expiry: 0 gives a browser-session cookie, N seconds a Max-Age of N', async () => {
-    const atClose = await client.get('/set_expiry/?seconds=0');
+    const atClose = await client.post('/set_expiry/', { seconds: '0' });
     expect(atClose.set_cookies[0]).toMatch(/^sessionid=[^;]+; HttpOnly; Path=\/; SameSite=Lax$/);
-    const minute = await client.get('/set_expiry/?seconds=60');
+    const minute = await client.post('/set_expiry/', { seconds: '60' });
     expect(minute.set_cookies[0]).toMatch(/; Max-Age=60; Path=\/; SameSite=Lax$/);
     expect(minute.text).toMatch(/age 60 s/);
     expect((await client.get('/get_session/')).text).toBe('user_id: zhiliao');

@@ -25,13 +25,34 @@ describe.each<DemoEngine>(['db', 'signed_cookies'])('demo site on %s', (engine) 
 
   const login = (username: string, remember = true) => client.post('/login/', remember ? { username, remember: '1' } : { username });
 
-  it('the home page links every view of the demo', async () => {
+  // The views that change the session only take POST: the home page offers them as form buttons.
+  const POST_ONLY = ['/clear_session/', '/flush_session/', '/set_expiry/'];
+
+  it('the home page links every view of the demo, and offers the state-changing ones as POST forms', async () => {
     const home = await client.get('/');
     expect(home.status).toBe(200);
     expect(home.headers.get('content-type')).toBe('text/html; charset=utf-8');
     const routes = urlpatterns.map((p) => `/${p.route}`).filter((r) => r !== '/' && r !== '/logout/');
     expect(routes.length).toBeGreaterThan(15);
-    for (const route of routes) expect(home.text).toMatch(new RegExp(`href="${route.replace(/[.?]/g, '\\$&')}(\\?[^"]*)?"`));
+    for (const route of routes) {
+      if (POST_ONLY.includes(route)) {
+        expect(home.text).toContain(`<form method="post" action="${route}"`);
+        expect(home.text).not.toContain(`href="${route}`);
+      } else {
+        expect(home.text).toMatch(new RegExp(`href="${route.replace(/[.?]/g, '\\$&')}(\\?[^"]*)?"`));
+      }
+    }
+  });
+
+  it.each(POST_ONLY)('GET %s (a cross-site link) is refused with 405 and Allow: POST, and changes nothing', async (url) => {
+    await client.post('/login/', { username: 'alice', remember: '1' });
+    const key = client.cookies.get('sessionid')!.value;
+    const res = await client.get(url);
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('POST');
+    expect(res.set_cookies).toEqual([]);
+    expect(client.cookies.get('sessionid')!.value).toBe(key);
+    expect((await client.get('/whoami/')).text).toContain('You are <strong>alice</strong>.');
   });
 
   it('login stores the user, redirects to who-am-i and shows the user there', async () => {
