@@ -12,6 +12,8 @@
  * compare-and-swap on the record as it was loaded. If another request saved
  * in between, the base re-reads the record, applies this request's changes
  * on top and tries again (a few times, then last write wins, with a warning).
+ * Inside one process, saves of one key wait for each other and build on what
+ * the one before wrote (save_queue.ts), so only other processes conflict.
  * So two requests that change different keys both keep their changes; on the
  * same key the later save wins; a record deleted meanwhile (logout) is
  * UpdateError, never re-created. docs/reliability.md states the guarantee.
@@ -39,6 +41,7 @@ import { is_connection_error } from '@tango/core/db';
 import { fromisoformat, isoformat } from '@tango/core/timezone';
 import { CreateError, NotImplementedError, UpdateError } from './exceptions';
 import { recall_record, remember } from './verified_records';
+import { save_queue } from './save_queue';
 
 export { VALID_KEY_CHARS };
 
@@ -779,12 +782,28 @@ export abstract class SessionBase implements SessionData {
     this.__cleared = false;
   }
 
-  private async __save_over(data: SessionDict): Promise<void> {
+  /** One save of a key at a time in this process (save_queue.ts says why); other processes meet the compare-and-swap. */
+  private __save_over(data: SessionDict): Promise<void> {
     const key = this.session_key as string;
+    return save_queue(this.constructor).run(key, settings.SESSION_STORE_TIMEOUT, async (previous) => {
+      await this.__save_in_turn(key, data, previous);
+      return this._get_stored();
+    });
+  }
+
+  private async __save_in_turn(key: string, data: SessionDict, previous: StoredState | null): Promise<void> {
     // Normally what load() read. Unknown after clear() on a session never loaded: read it now.
     let expected = this._get_stored() ?? await this._read_stored();
     if (expected === null) throw new UpdateError();
     let changes: SessionChanges | null = null;
+    // The save before this one in the queue wrote `previous`, most likely after this session loaded:
+    // our changes go on top of it and compare against it, instead of meeting a certain conflict.
+    if (previous !== null && previous !== expected && previous.version !== expected.version) {
+      changes = this._changes(await expected.data());
+      data = apply_changes(await previous.data(), changes);
+      this._session_cache = data;
+      expected = previous;
+    }
     for (let attempt = 0; ; attempt++) {
       // Out of retries: merge once more onto the latest read, then write without comparing.
       const last_write_wins = attempt > MAX_SAVE_RETRIES;
