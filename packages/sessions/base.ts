@@ -113,8 +113,8 @@ const KEY_CHAR = Uint8Array.from({ length: 128 }, (_, c) => (VALID_KEY_CHARS.inc
 /**
  * Whether `key` is `min` to `max` characters of [a-z0-9] (VALID_KEY_CHARS),
  * the only characters a session key is made of. A loop rather than a regular
- * expression, which cost ~1,400 instructions on a 32-character key, on every
- * request that carries one.
+ * expression, which costs more on every request that carries a key.
+ * Measured: bench/NOTES.md.
  */
 export function is_key_text(key: string, min = 1, max = Infinity): boolean {
   if (key.length < min || key.length > max) return false;
