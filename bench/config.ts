@@ -40,7 +40,7 @@ export const SECRET_KEY = 'tango-bench-secret-key-not-for-production-0123456789'
 export const SESSION_COOKIE_NAME = 'sessionid';
 export const SESSION_COOKIE_AGE = 1209600;
 
-export const SCENARIOS = ['S1', 'S2', 'S3', 'S4', 'S5'] as const;
+export const SCENARIOS = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 /** The URL each scenario requests, on Tango (bench/urls.ts) and on the baseline alike. */
@@ -50,6 +50,7 @@ export const PATHS: Record<Scenario, string> = {
   S3: '/get_session/',
   S4: '/add_session/',
   S5: '/update_session/',
+  S6: '/update_session/',
 };
 
 export const SCENARIO_TEXT: Record<Scenario, string> = {
@@ -58,7 +59,14 @@ export const SCENARIO_TEXT: Record<Scenario, string> = {
   S3: 'read an existing session',
   S4: 'create a new session every request',
   S5: 'read and update an existing session every request',
+  S6: 'S5 with every connection on one session (a hot session)',
 };
+
+/**
+ * S6's target, as a share of the same engine's S5 throughput in the same run
+ * (issue 20: a hot session keeps at least half of what many sessions get).
+ */
+export const HOT_TARGET = 0.5;
 
 /** S1's Cookie header: a few cookies, as a browser sends them; no session cookie. */
 export const S1_COOKIE_HEADER = 'username=zhiliao; lang=zh-hans; csrftoken=Vx2ZbQ7yKp4TnR8sLm3DwA6cFh9JgE1u';
@@ -111,6 +119,13 @@ export const ENGINE_INFO: Record<EngineId, EngineInfo> = {
     floor: { S3: 'HMAC verify', S4: 'HMAC sign', S5: 'HMAC verify + sign' },
   },
 };
+
+/** What the baseline does for `scenario` on `engine` (S6 does S5's work, on one session). */
+export function floor_of(scenario: Scenario, engine: EngineId): string {
+  if (scenario === 'S1') return 'split Cookie header';
+  if (scenario === 'S2') return 'write Set-Cookie';
+  return ENGINE_INFO[engine].floor[scenario === 'S6' ? 'S5' : scenario];
+}
 
 export function is_engine(id: string): id is EngineId {
   return id === 'core' || (ENGINES as readonly string[]).includes(id);

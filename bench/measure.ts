@@ -3,13 +3,13 @@
  * the baseline (A B A B …) under the same load, so drift on a noisy machine
  * hits both; the ratio compares the means of the rounds.
  */
-import { ENGINE_INFO, PATHS, S1_COOKIE_HEADER, SESSION_COOKIE_NAME, type EngineId, type Scenario } from './config';
+import { floor_of, HOT_TARGET, PATHS, S1_COOKIE_HEADER, SESSION_COOKIE_NAME, type EngineId, type Scenario } from './config';
 import type { RunResult, RunSpec } from './loadgen';
-import type { Child } from './procs';
+import type { Child, Server } from './procs';
 import type { ScenarioResult, SideStats } from './report';
 import type { Options } from './options';
 
-export const TARGETS: Record<Scenario, number> = { S1: 0.9, S2: 0.9, S3: 0.85, S4: 0.85, S5: 0.85 };
+export const TARGETS: Record<Scenario, number> = { S1: 0.9, S2: 0.9, S3: 0.85, S4: 0.85, S5: 0.85, S6: HOT_TARGET };
 
 /** Drives the load-generator child. */
 export class LoadGen {
@@ -46,10 +46,13 @@ export class LoadGen {
 
 /** The load for `scenario`: S1 carries ordinary cookies, S3/S5 one session cookie per request in turn, S2/S4 none. */
 export function spec_for(scenario: Scenario, port: number, o: Options, cookies: string[], duration: number): RunSpec {
-  const spec: RunSpec = { url: `http://127.0.0.1:${port}${PATHS[scenario]}`, connections: o.connections, duration, max_seconds: duration * 3 + 10 };
+  const connections = scenario === 'S6' ? o.hot_connections : o.connections;
+  const spec: RunSpec = { url: `http://127.0.0.1:${port}${PATHS[scenario]}`, connections, duration, max_seconds: duration * 3 + 10 };
   if (o.rate) spec.rate = o.rate;
   if (scenario === 'S1') spec.cookie = S1_COOKIE_HEADER;
   if (scenario === 'S3' || scenario === 'S5') spec.cookies = cookies.map((c) => `${SESSION_COOKIE_NAME}=${c}`);
+  // S6: every connection on the one session a page would hold.
+  if (scenario === 'S6') spec.cookie = `${SESSION_COOKIE_NAME}=${cookies[0]}`;
   return spec;
 }
 
@@ -76,11 +79,10 @@ function side(rounds: TimedRun[]): SideStats {
 type TimedRun = RunResult & { cpu_us_per_req: number };
 
 /** One load run, with the server's own CPU time (user + system) per request over it. */
-async function timed(load: LoadGen, server: Child, spec: RunSpec): Promise<TimedRun> {
-  const cpu = async () => Number((await server.ask({ type: 'stats' })).cpu_us);
-  const before = await cpu();
+async function timed(load: LoadGen, server: Server, spec: RunSpec): Promise<TimedRun> {
+  const before = await server.cpu_us();
   const r = await load.run(spec);
-  const used = (await cpu()) - before;
+  const used = (await server.cpu_us()) - before;
   return { ...r, cpu_us_per_req: r.requests ? Math.round((used / r.requests) * 10) / 10 : NaN };
 }
 
@@ -103,7 +105,7 @@ function rate_problems(rate: number | undefined, tango: SideStats, baseline: Sid
 }
 
 export async function measure(
-  load: LoadGen, scenario: Scenario, engine: EngineId, tango: Child, baseline: Child, o: Options, cookies: string[],
+  load: LoadGen, scenario: Scenario, engine: EngineId, tango: Server, baseline: Server, o: Options, cookies: string[],
   log: (s: string) => void,
 ): Promise<ScenarioResult> {
   const a = (d: number) => spec_for(scenario, tango.port, o, cookies, d);
@@ -130,7 +132,7 @@ export async function measure(
   return {
     scenario,
     engine,
-    floor: scenario === 'S1' ? 'split Cookie header' : scenario === 'S2' ? 'write Set-Cookie' : ENGINE_INFO[engine].floor[scenario],
+    floor: floor_of(scenario, engine),
     tango: tango_s,
     baseline: base_s,
     ratio,
@@ -140,6 +142,6 @@ export async function measure(
     pass: ratio >= target && problems.length === 0,
     problems,
     measured_at: new Date().toISOString(),
-    settings: { connections: o.connections, duration_s: o.duration, warmup_s: o.warmup, rounds: o.rounds, ...(o.rate ? { rate: o.rate } : {}) },
+    settings: { connections: scenario === 'S6' ? o.hot_connections : o.connections, duration_s: o.duration, warmup_s: o.warmup, rounds: o.rounds, ...(o.rate ? { rate: o.rate } : {}) },
   };
 }

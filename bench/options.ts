@@ -14,6 +14,10 @@ export interface Options {
   phases: Phase[];
   engines: EngineId[];
   connections: number;
+  /** Connections of S6, all on one session. */
+  hot_connections: number;
+  /** Also bench `manage.ts serve --workers 1` at each of these --log-level values (empty: not). */
+  serve: string[];
   duration: number;
   warmup: number;
   rounds: number;
@@ -57,6 +61,8 @@ export function parse_options(argv: string[]): Options {
     .option('--warmup <s>', 'seconds of warm-up per server and scenario', positive, env('WARMUP') ? Number(env('WARMUP')) : undefined)
     .option('--rounds <n>', 'A/B rounds per scenario (each round: one Tango run, one baseline run)', positive, env('ROUNDS') ? Number(env('ROUNDS')) : undefined)
     .option('--connections <n>', 'concurrent connections', positive, Number(env('CONNECTIONS') ?? 20))
+    .option('--hot-connections <n>', 'connections of S6, all carrying one session', positive, Number(env('HOT_CONNECTIONS') ?? 32))
+    .option('--serve [levels]', "also bench the production command, manage.ts serve --workers 1, at these --log-level values (default: info, serve's own default)", env('SERVE'))
     .option('--sessions <n>', 'sessions pre-created for S3/S5', positive, env('SESSIONS') ? Number(env('SESSIONS')) : undefined)
     .option('--mem-engines <ids>', 'engines for the memory run', list(ENGINES, 'engine'), env('MEM_ENGINES') ? env('MEM_ENGINES')!.split(',') as EngineId[] : undefined)
     .option('--mem-requests <n>', 'requests per memory run (the target is stated for 1000000)', positive, env('MEM_REQUESTS') ? Number(env('MEM_REQUESTS')) : undefined)
@@ -79,6 +85,8 @@ export function parse_options(argv: string[]): Options {
     phases: only ? PHASES.filter((p) => only.includes(p)) : [...PHASES],
     engines: (o.engines as EngineId[] | undefined) ?? (env('ENGINES')?.split(',') as EngineId[] | undefined) ?? [...ENGINES],
     connections: o.connections as number,
+    hot_connections: o.hotConnections as number,
+    serve: o.serve === undefined || o.serve === false ? [] : o.serve === true ? ['info'] : String(o.serve).split(',').map((l) => l.trim()).filter(Boolean),
     duration: (o.duration as number | undefined) ?? (quick ? 1 : 3),
     warmup: (o.warmup as number | undefined) ?? (quick ? 1 : 3),
     rounds: (o.rounds as number | undefined) ?? (quick ? 2 : 4),

@@ -5,6 +5,7 @@
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import { ROOT } from './config';
 
 const live = new Set<ChildProcess>();
@@ -114,6 +115,11 @@ export class Child {
     });
   }
 
+  /** The child's CPU time (user + system), in µs, as it reports it over IPC. */
+  async cpu_us(): Promise<number> {
+    return Number((await this.ask({ type: 'stats' })).cpu_us);
+  }
+
   async ask(message: Record<string, unknown>, reply_type = String(message.type), timeout_ms = 10000): Promise<Record<string, unknown>> {
     const p = this.wait_for(reply_type, timeout_ms);
     this.proc.send(message);
@@ -191,4 +197,93 @@ export function run_ts(script: string, args: string[], o: { env?: Record<string,
       resolve({ code, stdout, stderr, wall_ms: Number(process.hrtime.bigint() - start) / 1e6, peak_rss: peak, rss_samples: samples });
     });
   });
+}
+
+/** What the bench measures: a server on a port whose CPU time it can read. */
+export interface Server {
+  readonly name: string;
+  readonly port: number;
+  readonly pid: number;
+  cpu_us(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ, 100 on Linux). */
+const CLK_TCK = 100;
+
+/** A process's user + system CPU time from /proc, in µs (10 ms resolution: fine over runs of seconds). */
+export function proc_cpu_us(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which is in parentheses and may hold spaces.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1e6) / CLK_TCK;
+}
+
+function free_port(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * `manage.ts serve` run as docs/deployment.md tells users to run it (`npx
+ * ts-node manage.ts serve ADDR --workers 1`; ts-node's own bin, without npx's
+ * npm wrapper, so that the pid is the server's), with its stdout (the request
+ * log at the default level) read and dropped as a log collector would, and
+ * without NODE_ENV, which deployment.md does not set.
+ */
+export class ServeProcess implements Server {
+  private readonly stderr_tail: string[] = [];
+  private constructor(readonly name: string, readonly proc: ChildProcess, readonly port: number) {}
+
+  get pid(): number {
+    return this.proc.pid ?? -1;
+  }
+
+  static async start(name: string, args: string[], env: Record<string, string>, ready_timeout_ms = 60000): Promise<ServeProcess> {
+    const port = await free_port();
+    const { NODE_ENV: _, ...inherited } = process.env;
+    const proc = spawn(process.execPath, [require.resolve('ts-node/dist/bin.js'), 'manage.ts', 'serve', `127.0.0.1:${port}`, ...args], {
+      cwd: ROOT,
+      env: { ...inherited, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    live.add(proc);
+    proc.once('exit', () => live.delete(proc));
+    proc.stdout?.resume();
+    const server = new ServeProcess(name, proc, port);
+    relay(name, proc.stderr, server.stderr_tail);
+    const deadline = Date.now() + ready_timeout_ms;
+    for (;;) {
+      if (proc.exitCode !== null) throw new Error(`${name} exited (${proc.exitCode}):\n    ${server.stderr_tail.slice(-8).join('\n    ')}`);
+      const up = await fetch(`http://127.0.0.1:${port}/get_cookie/`).then((r) => r.arrayBuffer().then(() => true), () => false);
+      if (up) return server;
+      if (Date.now() > deadline) {
+        await server.stop();
+        throw new Error(`${name}: no answer on port ${port} within ${ready_timeout_ms} ms`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  async cpu_us(): Promise<number> {
+    return proc_cpu_us(this.pid);
+  }
+
+  /** SIGTERM (serve's graceful stop), then SIGKILL by pid after `grace_ms`. */
+  async stop(grace_ms = 10000): Promise<void> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => this.proc.once('exit', () => resolve()));
+    this.proc.kill('SIGTERM');
+    const timer = setTimeout(() => {
+      if (this.proc.pid !== undefined && this.proc.exitCode === null) process.kill(this.proc.pid, 'SIGKILL');
+    }, grace_ms);
+    await exited;
+    clearTimeout(timer);
+  }
 }

@@ -36,6 +36,10 @@ export interface ScenarioResult {
   /** Anything that makes the numbers suspect (non-2xx, errors, lost sessions). */
   problems: string[];
   measured_at: string;
+  /** Which Tango server: absent for bench/server.ts in-process; `serve` (or `serve --log-level warn`) for manage.ts serve. */
+  server?: string;
+  /** S6 only: Tango's S6 req/s ÷ its S5 req/s on the same engine and server in the same run (the target is on this). */
+  hot_share?: number;
   settings: { connections: number; duration_s: number; warmup_s: number; rounds: number; rate?: number };
 }
 
@@ -140,11 +144,13 @@ export function results_table(rows: ScenarioResult[]): string {
     '| Scenario | Engine | Baseline does | Tango req/s | Tango p50 / p99 ms | Baseline req/s | Baseline p50 / p99 ms | Ratio (rounds) | Target | | CPU µs/req Tango / baseline |',
     '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |',
   ];
-  const order = (r: ScenarioResult) => `${r.scenario}|${r.engine === 'core' ? '' : r.engine}`;
+  const order = (r: ScenarioResult) => `${r.scenario}|${r.engine === 'core' ? '' : r.engine}|${r.server ?? ''}`;
   for (const r of [...rows].sort((a, b) => order(a).localeCompare(order(b)))) {
     const mark = r.problems.length ? '⚠' : r.pass ? '✅' : '❌';
-    out.push(`| ${r.scenario} | ${r.engine} | ${r.floor} | ${fmt(r.tango.rps)} | ${ms(r.tango.p50_ms)} / ${ms(r.tango.p99_ms)} | ` +
-      `${fmt(r.baseline.rps)} | ${ms(r.baseline.p50_ms)} / ${ms(r.baseline.p99_ms)} | **${fmt(r.ratio, 2)}** (${spread(r.round_ratios)}) | ≥ ${fmt(r.target, 2)} | ${mark} | ` +
+    const engine = r.server ? `${r.engine} (${r.server})` : r.engine;
+    const target = r.scenario === 'S6' ? `${fmt(r.hot_share ?? NaN, 2)} of S5, ≥ ${fmt(r.target, 2)}` : `≥ ${fmt(r.target, 2)}`;
+    out.push(`| ${r.scenario} | ${engine} | ${r.floor} | ${fmt(r.tango.rps)} | ${ms(r.tango.p50_ms)} / ${ms(r.tango.p99_ms)} | ` +
+      `${fmt(r.baseline.rps)} | ${ms(r.baseline.p50_ms)} / ${ms(r.baseline.p99_ms)} | **${fmt(r.ratio, 2)}** (${spread(r.round_ratios)}) | ${target} | ${mark} | ` +
       `${fmt(r.tango.cpu_us_per_req)} / ${fmt(r.baseline.cpu_us_per_req)} |`);
   }
   return out.join('\n');
@@ -174,7 +180,7 @@ export function markdown(report: Report): string {
     const problems = report.results.filter((r) => r.problems.length);
     if (problems.length) {
       lines.push('');
-      for (const r of problems) lines.push(`- ⚠ ${r.scenario} ${r.engine}: ${r.problems.join('; ')}`);
+      for (const r of problems) lines.push(`- ⚠ ${r.scenario} ${r.engine}${r.server ? ` (${r.server})` : ''}: ${r.problems.join('; ')}`);
     }
     lines.push('');
   }
@@ -247,7 +253,7 @@ export function write_report(report: Report): { json: string; md: string; merged
       };
       merged = {
         ...report,
-        results: keep(old.results, report.results, (r) => `${r.scenario}|${r.engine}`),
+        results: keep(old.results, report.results, (r) => `${r.scenario}|${r.engine}|${r.server ?? ''}`),
         check: keep(old.check, report.check, (c) => c.engine),
         memory: keep(old.memory, report.memory, (r) => `${r.engine}|${r.scenario}`),
         clear: keep(old.clear, report.clear, (c) => c.kind),

@@ -17,13 +17,13 @@ import * as path from 'node:path';
 import { clear_files, clear_pg } from './clear';
 import { store_check } from './check';
 import {
-  ENGINE_INFO, engine_available, PATHS, RESULTS_DIR, ROOT, S1_COOKIE_HEADER, SESSION_COOKIE_NAME, sessions_available,
+  ENGINE_INFO, engine_available, floor_of, HOT_TARGET, PATHS, SETTINGS_MODULE, RESULTS_DIR, ROOT, S1_COOKIE_HEADER, SESSION_COOKIE_NAME, sessions_available,
   type EngineId, type Scenario,
 } from './config';
 import { LoadGen, measure } from './measure';
 import { memory_run } from './memory';
 import { parse_options, type Options } from './options';
-import { Child } from './procs';
+import { Child, ServeProcess, type Server } from './procs';
 import { format_summary, summarise } from './profile';
 import { machine, markdown, rerender, results_base, results_table, today, write_report, type Report, type ScenarioResult } from './report';
 import { cache_prefix, cleanup, copy_sqlite_for_baseline, create_sessions, missing_service, prepare, services, type ServiceStatus } from './stores';
@@ -38,14 +38,14 @@ async function probe(port: number, scenario: Scenario, cookie?: string): Promise
 }
 
 /** Both servers answer a scenario as they should before we time them. */
-async function verify(scenario: Scenario, tango: Child, baseline: Child, cookies: string[]): Promise<string[]> {
-  const cookie = scenario === 'S1' ? S1_COOKIE_HEADER : scenario === 'S3' || scenario === 'S5' ? `${SESSION_COOKIE_NAME}=${cookies[0]}` : undefined;
+async function verify(scenario: Scenario, tango: Server, baseline: Server, cookies: string[]): Promise<string[]> {
+  const cookie = scenario === 'S1' ? S1_COOKIE_HEADER : scenario === 'S3' || scenario === 'S5' || scenario === 'S6' ? `${SESSION_COOKIE_NAME}=${cookies[0]}` : undefined;
   const problems: string[] = [];
   for (const [name, server] of [['tango', tango], ['baseline', baseline]] as const) {
     const p = await probe(server.port, scenario, cookie);
     if (p.status !== 200) problems.push(`${name} answered ${p.status} to ${PATHS[scenario]}: ${p.body.slice(0, 120)}`);
     else if (scenario === 'S3' && !p.body.includes('zhiliao')) problems.push(`${name} did not find the pre-created session (body: ${p.body.slice(0, 60)})`);
-    else if ((scenario === 'S4' || scenario === 'S5') && !p.set_cookie.some((c) => c.startsWith(`${SESSION_COOKIE_NAME}=`))) problems.push(`${name} set no session cookie`);
+    else if ((scenario === 'S4' || scenario === 'S5' || scenario === 'S6') && !p.set_cookie.some((c) => c.startsWith(`${SESSION_COOKIE_NAME}=`))) problems.push(`${name} set no session cookie`);
     else if (scenario === 'S2' && !p.set_cookie.some((c) => c.startsWith('username='))) problems.push(`${name} set no cookie`);
   }
   return problems;
@@ -77,9 +77,10 @@ async function scenarios_on(
   if (engine !== 'core') await prepare(engine);
   const tango = await Child.fork(`tango ${engine}`, 'bench/server.ts', ['--engine', engine], { node_flags: profile_flags(o, prof_dir, name) });
   let baseline: Child | undefined;
+  const served: Array<{ level: string; server: ServeProcess }> = [];
   let tango_from = tango.ready_us;
   try {
-    const session = scenarios.some((s) => s === 'S3' || s === 'S4' || s === 'S5');
+    const session = scenarios.some((s) => s !== 'S1' && s !== 'S2');
     const cookies = session && engine !== 'core' ? await create_sessions(tango.port, o.sessions) : [];
     // Profiles cover the measured load only, not start-up or the session creation above.
     tango_from = Number((await tango.ask({ type: 'now' })).hrtime_us);
@@ -93,25 +94,45 @@ async function scenarios_on(
     }
     if (info.sqlite) copy_sqlite_for_baseline();
     baseline = await Child.fork(`baseline ${engine}`, 'bench/baseline.ts', args, { node_flags: profile_flags(o, prof_dir, base_name) });
+    // The production command beside the in-process server, on the same stores and settings (bench/settings.ts).
+    for (const level of o.serve) {
+      const server = await ServeProcess.start(`serve ${engine} --log-level ${level}`, ['--workers', '1', '--log-level', level],
+        { TANGO_SETTINGS_MODULE: SETTINGS_MODULE, BENCH_ENGINE: engine });
+      served.push({ level, server });
+    }
+    const measured: ScenarioResult[] = [];
     for (const scenario of scenarios) {
-      log(`  ${scenario} ${engine} (${scenario === 'S1' || scenario === 'S2' ? 'no session' : info.floor[scenario]})`);
-      const before = await verify(scenario, tango, baseline, cookies);
-      for (const p of before) log(`    ⚠ ${p}`);
-      const r = await measure(load, scenario, engine, tango, baseline, o, cookies, log);
-      r.problems.unshift(...setup_problems, ...before);
-      if (scenario === 'S3' || scenario === 'S5') {
-        const after = await verify('S3', tango, baseline, cookies);
-        if (after.length) r.problems.push(`after the runs: ${after.join('; ')} (store flushed by another process?)`);
+      for (const [label, server] of [[undefined, tango] as const, ...served.map((s) => [s.level === 'info' ? 'serve' : `serve --log-level ${s.level}`, s.server] as const)]) {
+        log(`  ${scenario} ${engine}${label ? ` (${label})` : ''} (${scenario === 'S1' || scenario === 'S2' ? 'no session' : floor_of(scenario, engine)})`);
+        const before = await verify(scenario, server, baseline, cookies);
+        for (const p of before) log(`    ⚠ ${p}`);
+        const r = await measure(load, scenario, engine, server, baseline, o, cookies, log);
+        if (label) r.server = label;
+        r.problems.unshift(...setup_problems, ...before);
+        if (scenario === 'S3' || scenario === 'S5' || scenario === 'S6') {
+          const after = await verify('S3', server, baseline, cookies);
+          if (after.length) r.problems.push(`after the runs: ${after.join('; ')} (store flushed by another process?)`);
+        }
+        if (scenario === 'S6') {
+          // The hot session's target: at least HOT_TARGET of what the same server gets on many sessions (S5, this run).
+          const s5 = measured.find((m) => m.scenario === 'S5' && m.server === r.server);
+          r.target = HOT_TARGET;
+          if (s5) r.hot_share = r.tango.rps / s5.tango.rps;
+          else r.problems.push('S5 was not run beside it: no share to compare (run --only S5,S6)');
+          r.pass = (r.hot_share ?? 0) >= HOT_TARGET;
+        }
+        r.pass &&= r.problems.length === 0;
+        measured.push(r);
+        report.results.push(r);
+        log(`    → tango ${r.tango.rps.toFixed(0)} req/s (p50 ${r.tango.p50_ms.toFixed(2)} ms, p99 ${r.tango.p99_ms.toFixed(2)} ms), ` +
+          `baseline ${r.baseline.rps.toFixed(0)} req/s (p50 ${r.baseline.p50_ms.toFixed(2)} ms, p99 ${r.baseline.p99_ms.toFixed(2)} ms), ` +
+          `ratio ${r.ratio.toFixed(3)} (target ≥ ${r.target}) ${r.problems.length ? '⚠' : r.pass ? 'OK' : 'MISS'}; ` +
+          `server CPU/req ${r.tango.cpu_us_per_req.toFixed(0)} vs ${r.baseline.cpu_us_per_req.toFixed(0)} µs` +
+          `${r.hot_share !== undefined ? `; ${r.hot_share.toFixed(2)} of S5's req/s` : ''}`);
       }
-      r.pass &&= r.problems.length === 0;
-      report.results.push(r);
-      log(`    → tango ${r.tango.rps.toFixed(0)} req/s (p50 ${r.tango.p50_ms.toFixed(2)} ms, p99 ${r.tango.p99_ms.toFixed(2)} ms), ` +
-        `baseline ${r.baseline.rps.toFixed(0)} req/s (p50 ${r.baseline.p50_ms.toFixed(2)} ms, p99 ${r.baseline.p99_ms.toFixed(2)} ms), ` +
-        `ratio ${r.ratio.toFixed(3)} (target ≥ ${r.target}) ${r.problems.length ? '⚠' : r.pass ? 'OK' : 'MISS'}; ` +
-        `server CPU/req ${r.tango.cpu_us_per_req.toFixed(0)} vs ${r.baseline.cpu_us_per_req.toFixed(0)} µs`);
     }
   } finally {
-    await Promise.all([tango.stop(), baseline?.stop()]);
+    await Promise.all([tango.stop(), baseline?.stop(), ...served.map((s) => s.server.stop())]);
     if (engine !== 'core') await cleanup(engine);
   }
   collect_profile(o, report, prof_dir, name, tango_from, load.served.get(tango.port) ?? 0);
@@ -207,7 +228,7 @@ async function main(): Promise<void> {
 
     // S4 last: the sessions it creates fill a cache store, and memcached at its
     // memory limit evicts entries, the pre-created sessions S3 and S5 read among them.
-    const session_scenarios = (['S3', 'S5', 'S4'] as const).filter((s) => o.scenarios.includes(s));
+    const session_scenarios = (['S3', 'S5', 'S6', 'S4'] as const).filter((s) => o.scenarios.includes(s));
     if (session_scenarios.length) {
       log(`\nSession views (${session_scenarios.join(', ')})`);
       for (const engine of o.engines) {

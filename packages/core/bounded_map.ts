@@ -5,8 +5,7 @@
  * The order is kept beside the Map rather than read from it. A Map deletes by
  * leaving a hole, and its iteration starts at the oldest slot, so taking
  * `keys().next()` after each eviction walked over every hole left so far,
- * thousands of them in a full 4,096-record cache (~18,000 instructions per
- * save, measured with callgrind).
+ * thousands of them in a full 4,096-record cache. Measured: bench/NOTES.md.
  */
 interface Order {
   keys: unknown[];

@@ -223,7 +223,7 @@ function sqlite_zone(): string {
  * PostgreSQL: the instant itself, as ISO 8601 text in UTC, so the timestamptz
  * column holds the same instant whatever the session time zone. (pg's own
  * formatting of a Date, in the process's local time with an offset, costs
- * ~2,000 instructions a statement; toISOString a tenth of that.)
+ * about ten times toISOString. Measured: bench/NOTES.md.)
  */
 export function db_datetime(d: Date, conn: Knex): string {
   return vendor(conn) === 'sqlite' ? naive_string(d, sqlite_zone()) : d.toISOString();

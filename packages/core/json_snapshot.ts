@@ -1,9 +1,8 @@
 /**
  * Parsed JSON kept for text that a process reads again and again: a session's
  * cache entry or stored record, read back by every request of that session.
- * V8's JSON.parse costs several thousand instructions even for a small object
- * (~6,300 for a 70-byte cache entry, counted with callgrind under the bench's
- * load); copying a kept object costs a few hundred.
+ * V8's JSON.parse costs far more, even for a small object, than copying a
+ * kept one. Measured: bench/NOTES.md.
  *
  * Only flat values are kept: a string, finite number, boolean or null, or an
  * object whose own values are all of those. A shallow copy of such an object
@@ -85,8 +84,7 @@ function scalar_json(v: Scalar): string {
  * for the value it was taken of. Written in JavaScript because V8's
  * JSON.stringify has a fixed cost (a builder, a toJSON lookup per object, a
  * generic property walk) about twice that of building a small flat object's
- * text by hand (~5,900 against ~2,500 instructions for a session's cache
- * entry, counted with callgrind).
+ * text by hand. Measured: bench/NOTES.md.
  */
 export function flat_json(snapshot: FlatSnapshot): string {
   if (snapshot === null || typeof snapshot !== 'object') return scalar_json(snapshot);

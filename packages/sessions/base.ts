@@ -12,6 +12,8 @@
  * compare-and-swap on the record as it was loaded. If another request saved
  * in between, the base re-reads the record, applies this request's changes
  * on top and tries again (a few times, then last write wins, with a warning).
+ * Inside one process, saves of one key wait for each other and build on what
+ * the one before wrote (save_queue.ts), so only other processes conflict.
  * So two requests that change different keys both keep their changes; on the
  * same key the later save wins; a record deleted meanwhile (logout) is
  * UpdateError, never re-created. docs/reliability.md states the guarantee.
@@ -39,6 +41,7 @@ import { is_connection_error } from '@tango/core/db';
 import { fromisoformat, isoformat } from '@tango/core/timezone';
 import { CreateError, NotImplementedError, UpdateError } from './exceptions';
 import { recall_record, remember } from './verified_records';
+import { save_queue } from './save_queue';
 
 export { VALID_KEY_CHARS };
 
@@ -114,8 +117,8 @@ const KEY_CHAR = Uint8Array.from({ length: 128 }, (_, c) => (VALID_KEY_CHARS.inc
 /**
  * Whether `key` is `min` to `max` characters of [a-z0-9] (VALID_KEY_CHARS),
  * the only characters a session key is made of. A loop rather than a regular
- * expression, which cost ~1,400 instructions on a 32-character key, on every
- * request that carries one.
+ * expression, which costs more on every request that carries a key.
+ * Measured: bench/NOTES.md.
  */
 export function is_key_text(key: string, min = 1, max = Infinity): boolean {
   if (key.length < min || key.length > max) return false;
@@ -818,12 +821,28 @@ export abstract class SessionBase implements SessionData {
     this.__cleared = false;
   }
 
-  private async __save_over(data: SessionDict): Promise<void> {
+  /** One save of a key at a time in this process (save_queue.ts says why); other processes meet the compare-and-swap. */
+  private __save_over(data: SessionDict): Promise<void> {
     const key = this.session_key as string;
+    return save_queue(this.constructor).run(key, settings.SESSION_STORE_TIMEOUT, async (previous) => {
+      await this.__save_in_turn(key, data, previous);
+      return this._get_stored();
+    });
+  }
+
+  private async __save_in_turn(key: string, data: SessionDict, previous: StoredState | null): Promise<void> {
     // Normally what load() read. Unknown after clear() on a session never loaded: read it now.
     let expected = this._get_stored() ?? await this._read_stored();
     if (expected === null) throw new UpdateError();
     let changes: SessionChanges | null = null;
+    // The save before this one in the queue wrote `previous`, most likely after this session loaded:
+    // our changes go on top of it and compare against it, instead of meeting a certain conflict.
+    if (previous !== null && previous !== expected && previous.version !== expected.version) {
+      changes = this._changes(await expected.data());
+      data = apply_changes(await previous.data(), changes);
+      this._session_cache = data;
+      expected = previous;
+    }
     for (let attempt = 0; ; attempt++) {
       // Out of retries: merge once more onto the latest read, then write without comparing.
       const last_write_wins = attempt > MAX_SAVE_RETRIES;

@@ -31,6 +31,7 @@ import { KEY_PREFIX as CACHE_PREFIX } from '../backends/cache';
 import { KEY_PREFIX as CACHED_DB_PREFIX } from '../backends/cached_db';
 import { get_session_store_class } from '../engine';
 import { SessionMiddleware } from '../middleware';
+import { save_queue } from '../save_queue';
 import { up } from '../migrations/0001_initial';
 import { TEST_SECRET_KEY } from './contract';
 import { postgres_database, sqlite_database, type TestDatabase } from './db_helpers';
@@ -154,6 +155,7 @@ function query(values: Record<string, unknown>): string {
 }
 
 type NewSessionKey = { _get_new_session_key(): Promise<string> };
+type CompareAndSwap = { _compare_and_swap(expected: unknown, data: unknown): Promise<string> };
 
 /** The configured engine's prototype, to count its saves. */
 function engine_prototype(): SessionBase {
@@ -272,6 +274,23 @@ export function describeConcurrency(name: string, setup: ConcurrencySetup): void
       expect(Object.fromEntries(await items(key))).toEqual({ n: 0, k0: 0, k1: 1, k2: 2, k3: 3, k4: 4, k5: 5 });
       // Six writers conflict at most five times each: never the last-write-wins fallback.
       expect(logs.records.filter((r) => r.level === 'warn')).toEqual([]);
+    });
+
+    it('32 overlapping saves of one session in one process wait their turn: no compare-and-swap conflict, every change kept', async () => {
+      const key = await seed({ n: 0 });
+      const cas = jest.spyOn(engine_prototype() as unknown as CompareAndSwap, '_compare_and_swap');
+      const g = Array.from({ length: 32 }, () => new_gate());
+      const pending = g.map((name, i) => browser(key).get(`/set/?${query({ [`k${i}`]: i })}&hold=${name}`));
+      // All 32 have loaded the same version before any of them saves.
+      await Promise.all(g.map((name) => gate(name).reached.promise));
+      for (const name of g) gate(name).release.resolve();
+      expect((await Promise.all(pending)).map((r) => r.status)).toEqual(g.map(() => 200));
+      const results = await Promise.all(cas.mock.results.map((r) => r.value as Promise<string>));
+      expect(results.filter((r) => r !== 'ok')).toEqual([]);
+      expect(results).toHaveLength(32);
+      expect(Object.fromEntries(await items(key))).toEqual({ n: 0, ...Object.fromEntries(g.map((_, i) => [`k${i}`, i])) });
+      // The queue keeps an entry only while a save of its key is pending.
+      expect(save_queue(get_session_store_class()).size).toBe(0);
     });
 
     // --- (b) the same key ---------------------------------------------------
