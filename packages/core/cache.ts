@@ -25,8 +25,8 @@
  * overlapping requests do not overwrite each other: gets() reads an entry with
  * its version, cas() writes only if the entry still has that version (Redis:
  * a Lua script compares the stored string, atomically; memcached: its own CAS
- * token, sent with the binary protocol on memjs's connection, since memjs
- * offers no gets/cas; locmem: a synchronous compare), and replace() writes
+ * token, sent with the binary protocol on a connection of its own
+ * (@tango/core/memcached_binary), since memjs offers no gets/cas; locmem: a synchronous compare), and replace() writes
  * only over a live entry (SET XX, memcached REPLACE).
  *
  * The Redis client connects once for all callers (see RedisStore.getClient).
@@ -45,6 +45,7 @@ import { settings, on_settings_changed, type CacheSettings } from './conf';
 import { cache_backend_kind } from './conf/schema';
 import { ImproperlyConfigured, NotSerializable } from './errors';
 import { get_logger } from './log';
+import { MC_GET, MC_KEY_EEXISTS, MC_KEY_ENOENT, MC_OK, MC_REPLACE, MemcachedBinary, server_index, type McResponse } from './memcached_binary';
 import { on_shutdown } from './shutdown';
 
 const log = get_logger('tango.cache');
@@ -488,28 +489,14 @@ if ARGV[3] == '' then redis.call('SET', KEYS[1], ARGV[2]) else redis.call('SET',
 return 2`;
 const REDIS_CAS_SHA1 = createHash('sha1').update(REDIS_CAS).digest('hex');
 
-interface MemjsResponse {
-  header: { status: number; cas: Buffer };
-  val: Buffer;
-}
-
 interface MemjsClient {
   get(key: string): Promise<{ value: Buffer | null }>;
   set(key: string, value: string, options: { expires?: number }): Promise<boolean>;
   add(key: string, value: string, options: { expires?: number }): Promise<boolean>;
   close(): void;
-  // memjs's own request plumbing (lib/memjs/memjs.js): every command it has is built on these.
-  seq: number;
-  incrSeq(): void;
-  perform(key: string, request: Buffer, seq: number, callback: (err: Error | null, response: MemjsResponse | null) => void): void;
+  /** memjs's documented hook for choosing a key's server (an index into its server list). */
+  getServer(key: string): number;
 }
-
-// The memcached binary protocol, which memjs speaks (memcached's protocol_binary.h).
-const MC_GET = 0x00;
-const MC_REPLACE = 0x03;
-const MC_OK = 0x0000;
-const MC_KEY_ENOENT = 0x0001;
-const MC_KEY_EEXISTS = 0x0002;
 
 /** memcached's status names (protocol_binary.h), for errors that say what went wrong. */
 const MC_STATUS: Record<number, string> = {
@@ -519,23 +506,6 @@ const MC_STATUS: Record<number, string> = {
 
 function memcached_error(command: string, status: number): Error {
   return new Error(`memcached ${command} failed: ${MC_STATUS[status] ?? 'error'} (status ${status})`);
-}
-
-/** One binary-protocol request: a 24-byte header (magic 0x80, the CAS token at bytes 16–23), extras, key, value. */
-function memcached_request(opcode: number, key: string, extras: Buffer, value: Buffer, opaque: number, cas: Buffer | null): Buffer {
-  const k = Buffer.from(key);
-  const buf = Buffer.alloc(24 + extras.length + k.length + value.length);
-  buf.writeUInt8(0x80, 0);
-  buf.writeUInt8(opcode, 1);
-  buf.writeUInt16BE(k.length, 2);
-  buf.writeUInt8(extras.length, 4);
-  buf.writeUInt32BE(extras.length + k.length + value.length, 8);
-  buf.writeUInt32BE(opaque, 12);
-  if (cas) cas.copy(buf, 16);
-  extras.copy(buf, 24);
-  k.copy(buf, 24 + extras.length);
-  value.copy(buf, 24 + extras.length + k.length);
-  return buf;
 }
 
 /** The extras of SET/ADD/REPLACE: 4 bytes of flags (0, as memjs writes them) and the expiry. */
@@ -555,7 +525,12 @@ function memcached_expires(ttl_ms: number | undefined): number {
 function make_memcached(alias: string, entry: CacheSettings): Store {
   const servers = locations(entry);
   if (servers.length === 0) throw new ImproperlyConfigured(`CACHES['${alias}'] uses the memcached backend but has no LOCATION (e.g. '127.0.0.1:11211').`);
+  if (servers.some((s) => s.includes('@'))) {
+    throw new ImproperlyConfigured(`CACHES['${alias}']: memcached LOCATION with credentials (user:pass@host) is not supported; the compare-and-swap connection does not speak SASL.`);
+  }
   const o = options(entry);
+  const command_ms = num(o.COMMAND_TIMEOUT, DEFAULT_IO_TIMEOUT_MS);
+  const connect_ms = num(o.CONNECT_TIMEOUT, DEFAULT_IO_TIMEOUT_MS);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { KeyvMemcache } = require('@keyv/memcache') as { KeyvMemcache: typeof KeyvMemcacheType };
 
@@ -564,28 +539,18 @@ function make_memcached(alias: string, entry: CacheSettings): Store {
       return this.client as unknown as MemjsClient;
     }
 
-    /**
-     * Sends one binary-protocol request on memjs's connection to the server
-     * that owns `key` (memjs has no gets/cas; the protocol carries the CAS
-     * token in every response header and honours it in SET and REPLACE).
-     */
-    private send(key: string, opcode: number, extras: Buffer, value: Buffer, cas: Buffer | null): Promise<MemjsResponse> {
-      const mc = this.mc;
-      mc.incrSeq();
-      const seq = mc.seq;
-      return new Promise((resolve, reject) => {
-        mc.perform(key, memcached_request(opcode, key, extras, value, seq, cas), seq, (err, response) => {
-          if (err || !response) reject(err ?? new Error('memcached sent no response'));
-          else resolve(response);
-        });
-      });
+    /** The connections for gets/cas/replace (memjs has no gets/cas: see @tango/core/memcached_binary). */
+    readonly binary = new MemcachedBinary(servers, { connect_ms, command_ms });
+
+    private send(key: string, opcode: number, extras: Buffer, value: Buffer, cas: Buffer | null): Promise<McResponse> {
+      return this.binary.request(key, opcode, extras, value, cas);
     }
 
     async gets(key: string): Promise<CacheVersion | undefined> {
       const res = await this.send(this.formatKey(key), MC_GET, Buffer.alloc(0), Buffer.alloc(0), null);
-      if (res.header.status === MC_KEY_ENOENT) return undefined;
-      if (res.header.status !== MC_OK) throw memcached_error('GET', res.header.status);
-      return new CacheVersion(res.val.toString('utf8'), Buffer.from(res.header.cas));
+      if (res.status === MC_KEY_ENOENT) return undefined;
+      if (res.status !== MC_OK) throw memcached_error('GET', res.status);
+      return new CacheVersion(res.value.toString('utf8'), res.cas);
     }
 
     async cas(key: string, expected: CacheVersion, serialized: string, ttl_ms: number | undefined): Promise<CacheVersion | CasFailure> {
@@ -601,17 +566,17 @@ function make_memcached(alias: string, entry: CacheSettings): Store {
       // REPLACE with a CAS token is memcached's CAS, as SET with one is; but a SET that fails (a value
       // too large) also unlinks the old item (memcached's process_bin_update), and a REPLACE does not.
       const res = await this.send(k, MC_REPLACE, memcached_store_extras(ttl_ms), Buffer.from(serialized), token);
-      if (res.header.status === MC_OK) return new CacheVersion(serialized, Buffer.from(res.header.cas));
-      if (res.header.status === MC_KEY_EEXISTS) return 'conflict';
-      if (res.header.status === MC_KEY_ENOENT) return 'gone';
-      throw memcached_error('CAS', res.header.status);
+      if (res.status === MC_OK) return new CacheVersion(serialized, res.cas);
+      if (res.status === MC_KEY_EEXISTS) return 'conflict';
+      if (res.status === MC_KEY_ENOENT) return 'gone';
+      throw memcached_error('CAS', res.status);
     }
 
     async replace(key: string, serialized: string, ttl_ms: number | undefined): Promise<CacheVersion | null> {
       const res = await this.send(this.formatKey(key), MC_REPLACE, memcached_store_extras(ttl_ms), Buffer.from(serialized), null);
-      if (res.header.status === MC_OK) return new CacheVersion(serialized, Buffer.from(res.header.cas));
-      if (res.header.status === MC_KEY_ENOENT) return null;
-      throw memcached_error('REPLACE', res.header.status);
+      if (res.status === MC_OK) return new CacheVersion(serialized, res.cas);
+      if (res.status === MC_KEY_ENOENT) return null;
+      throw memcached_error('REPLACE', res.status);
     }
 
     // A miss is undefined (the stock adapter returns an expired placeholder, which costs Keyv a delete).
@@ -634,16 +599,20 @@ function make_memcached(alias: string, entry: CacheSettings): Store {
 
     async disconnect(): Promise<void> {
       this.mc.close();
+      this.binary.close();
     }
   }
 
   const seconds = (ms: number) => ms / 1000;
-  return new MemcacheStore(servers.join(','), {
-    timeout: seconds(num(o.COMMAND_TIMEOUT, DEFAULT_IO_TIMEOUT_MS)),
-    conntimeout: seconds(num(o.CONNECT_TIMEOUT, DEFAULT_IO_TIMEOUT_MS)),
+  const store = new MemcacheStore(servers.join(','), {
+    timeout: seconds(command_ms),
+    conntimeout: seconds(connect_ms),
     retries: 1,
     logger: { log: (...args: unknown[]) => log.debug(args.map(String).join(' ')) },
-  }) as unknown as Store;
+  });
+  // memjs and the binary client must send a key to the same server (memjs only asks when it has several).
+  (store.client as unknown as MemjsClient).getServer = (key: string) => server_index(key, servers.length);
+  return store as unknown as Store;
 }
 
 function build(alias: string): Cache {

@@ -14,7 +14,6 @@
 import * as path from 'node:path';
 import type { Knex } from 'knex';
 import { settings, on_settings_changed, type Settings, type DatabaseSettings } from './conf';
-import { release_all, type LeasePool } from './connection_lease';
 import { ImproperlyConfigured } from './errors';
 import { get_logger } from './log';
 import { on_shutdown } from './shutdown';
@@ -31,7 +30,36 @@ interface Entry {
   fingerprint: string;
   /** The settings object the fingerprint was last checked against: the same object needs no new check. */
   checked: Settings;
+  /** How db_statements reaches the same database (see statement_driver). */
+  driver: StatementDriver;
 }
+
+/** The better-sqlite3 calls db_statements makes (all public better-sqlite3 API). */
+export interface SqliteDatabase {
+  readonly open: boolean;
+  readonly inTransaction: boolean;
+  prepare(sql: string): SqliteStatement;
+}
+
+export interface SqliteStatement {
+  readonly reader: boolean;
+  all(...bindings: unknown[]): unknown[];
+  get(...bindings: unknown[]): unknown;
+  run(...bindings: unknown[]): { changes: number };
+}
+
+/**
+ * The database behind a knex instance, for the session engine's few fixed
+ * statements (db_statements), through the drivers' public APIs only:
+ *  - PostgreSQL: a pg.Pool of its own, built from the same settings (time
+ *    zone, search_path, timeouts, POOL.max) and made on first use;
+ *  - SQLite: knex's one connection, as knex's documented `pool.afterCreate`
+ *    hook hands it over (knex gives SQLite a single connection; a second one
+ *    would wait on the file lock while blocking the event loop).
+ */
+export type StatementDriver =
+  | { vendor: 'postgresql'; pool(): import('pg').Pool; prepared: boolean; end(): Promise<void> }
+  | { vendor: 'sqlite'; connection(): SqliteDatabase | undefined };
 
 const connections = new Map<string, Entry>();
 /** Destroys started by a settings change; close_connections() waits for them too. */
@@ -75,7 +103,7 @@ const knex_log = {
   debug: (m: unknown) => logger.debug(typeof m === 'string' ? m : JSON.stringify(m)),
 };
 
-function build_config(alias: string, s: Settings): Knex.Config {
+function build_config(alias: string, s: Settings): { config: Knex.Config; driver: StatementDriver } {
   const db = database_settings(alias, s);
   const timeout = db.TIMEOUT ?? DEFAULT_DB_TIMEOUT_MS;
   const opts = options_of(db);
@@ -86,7 +114,9 @@ function build_config(alias: string, s: Settings): Knex.Config {
       throw new ImproperlyConfigured(`settings.DATABASES['${alias}'] is improperly configured. Please supply the NAME value.`);
     }
     const special = db.NAME === ':memory:' || db.NAME.startsWith('file:');
-    return {
+    let raw: SqliteDatabase | undefined;
+    const driver: StatementDriver = { vendor: 'sqlite', connection: () => (raw?.open ? raw : undefined) };
+    const config: Knex.Config = {
       client: 'better-sqlite3',
       log: knex_log,
       connection: { filename: special ? db.NAME : path.resolve(s.BASE_DIR, db.NAME), options: opts },
@@ -99,6 +129,7 @@ function build_config(alias: string, s: Settings): Knex.Config {
             conn.pragma(`busy_timeout = ${Math.floor(timeout)}`);
             // Django 5.1's OPTIONS['init_command'], run on every new connection (e.g. 'PRAGMA journal_mode=WAL').
             if (typeof opts.init_command === 'string' && opts.init_command.trim()) conn.exec(opts.init_command);
+            raw = conn as unknown as SqliteDatabase;
             done(null, conn);
           } catch (err) {
             done(err as Error, conn);
@@ -106,6 +137,7 @@ function build_config(alias: string, s: Settings): Knex.Config {
         },
       },
     };
+    return { config, driver };
   }
   // PostgreSQL. The session time zone decides how timestamptz values read back
   // as text and how naive literals are interpreted: Django sets it to UTC under
@@ -123,20 +155,21 @@ function build_config(alias: string, s: Settings): Knex.Config {
       user: db.USER,
       password: db.PASSWORD,
     };
+  const connection = {
+    ...driverOptions,
+    ...target,
+    options: startup,
+    // A dead or partitioned server fails fast instead of hanging a request:
+    // connect, server-side statement and client-side read all give up after `timeout`.
+    connectionTimeoutMillis: timeout,
+    statement_timeout: timeout,
+    query_timeout: timeout,
+    keepAlive: true,
+  };
   const config: Knex.Config = {
     client: 'pg',
     log: knex_log,
-    connection: {
-      ...driverOptions,
-      ...target,
-      options: startup,
-      // A dead or partitioned server fails fast instead of hanging a request:
-      // connect, server-side statement and client-side read all give up after `timeout`.
-      connectionTimeoutMillis: timeout,
-      statement_timeout: timeout,
-      query_timeout: timeout,
-      keepAlive: true,
-    } as Knex.PgConnectionConfig,
+    connection: connection as Knex.PgConnectionConfig,
     acquireConnectionTimeout: timeout,
     pool: {
       min: db.POOL?.min ?? 0,
@@ -147,7 +180,42 @@ function build_config(alias: string, s: Settings): Knex.Config {
     },
   };
   if (search_path !== undefined) config.searchPath = search_path as string | string[];
-  return config;
+  let pool: import('pg').Pool | undefined;
+  const driver: StatementDriver = {
+    vendor: 'postgresql',
+    // prepare_threshold: null (psycopg 3's way, which Django passes through) turns named statements off.
+    prepared: _prepare !== null,
+    pool: () => (pool ??= pg_pool(connection, db.POOL?.max ?? 10, search_path as string | string[] | undefined)),
+    // Only a pool that was made has connections to close; it is forgotten, so ending twice ends it once.
+    end: () => {
+      const p = pool;
+      pool = undefined;
+      return p === undefined ? Promise.resolve() : p.end();
+    },
+  };
+  return { config, driver };
+}
+
+/**
+ * The pg.Pool for fixed statements. Its connections start as knex's do (the
+ * same startup options, so the same time zone), with search_path among those
+ * options, quoted as knex quotes it, so no statement waits for a SET; and its
+ * waiters give up after the same timeout (connectionTimeoutMillis bounds both
+ * connecting and waiting for a free connection).
+ */
+function pg_pool(connection: Record<string, unknown>, max: number, search_path: string | string[] | undefined): import('pg').Pool {
+  // Required lazily: see the module comment.
+  const { Pool } = require('pg') as typeof import('pg');
+  let options = String(connection.options ?? '');
+  if (search_path !== undefined) {
+    const value = (Array.isArray(search_path) ? search_path : [search_path]).map((p) => `"${String(p).replace(/"/g, '""')}"`).join(',');
+    // libpq's options string: a backslash escapes a space or a backslash inside one -c value.
+    options = `${options} -c search_path=${value.replace(/[\\ ]/g, (c) => `\\${c}`)}`.trim();
+  }
+  const pool = new Pool({ ...connection, options, max, idleTimeoutMillis: 10_000 });
+  // An idle connection that breaks (server restart) is dropped by the pool; without a listener the error would be thrown.
+  pool.on('error', (err) => logger.warn(`PostgreSQL connection dropped from the statement pool: ${err.message}`));
+  return pool;
 }
 
 /** The knex instance for `alias` (django.db.connections[alias]), created on first use. */
@@ -161,16 +229,22 @@ export function get_connection(alias = 'default'): Knex {
     return entry.knex;
   }
   if (entry) drop(alias, entry);
-  const config = build_config(alias, settings);
+  const { config, driver } = build_config(alias, settings);
   // Required lazily: see the module comment.
   const knex = (require('knex') as { default: (c: Knex.Config) => Knex }).default(config);
-  connections.set(alias, { knex, fingerprint: fp, checked: settings });
-  const db = database_settings(alias, settings);
-  prepared.set(knex, vendor_of_engine(db.ENGINE) === 'postgresql' && options_of(db).prepare_threshold !== null);
+  connections.set(alias, { knex, fingerprint: fp, checked: settings, driver });
+  drivers.set(knex, driver);
   return knex;
 }
 
-const prepared = new WeakMap<Knex, boolean>();
+const drivers = new WeakMap<Knex, StatementDriver>();
+
+/** How db_statements reaches the database behind `conn` (a knex instance from get_connection). */
+export function statement_driver(conn: Knex): StatementDriver {
+  const driver = drivers.get(conn);
+  if (driver === undefined) throw new ImproperlyConfigured('Fixed statements run only on a connection from get_connection().');
+  return driver;
+}
 
 /**
  * Whether fixed statements (db_statements) run as named server-side prepared
@@ -180,14 +254,15 @@ const prepared = new WeakMap<Knex, boolean>();
  * transaction mode) needs.
  */
 export function uses_prepared_statements(conn: Knex): boolean {
-  return prepared.get(conn) ?? false;
+  const driver = drivers.get(conn);
+  return driver?.vendor === 'postgresql' && driver.prepared;
 }
 
 function drop(alias: string, entry: Entry): void {
   connections.delete(alias);
-  const pool = (entry.knex.client as { pool?: LeasePool | null }).pool;
-  if (pool) release_all(pool);
-  const p: Promise<void> = entry.knex.destroy().catch(() => undefined).finally(() => closing.delete(p));
+  const p: Promise<void> = Promise.all([entry.knex.destroy(), entry.driver.vendor === 'postgresql' ? entry.driver.end() : undefined])
+    .then(() => undefined, () => undefined)
+    .finally(() => closing.delete(p));
   closing.add(p);
 }
 

@@ -375,8 +375,7 @@ export class Signer {
    * Django's Signer.sign_object: serialize, optionally zlib-compress (kept
    * only when it saves more than one byte, since the '.' marker costs one),
    * base64, sign. pako's deflate at the default level reproduces CPython's
-   * zlib.compress bytes, which node:zlib does not (reference §4.6);
-   * zlib_compress runs it on one reused stream.
+   * zlib.compress bytes, which node:zlib does not (reference §4.6).
    */
   sign_object(obj: unknown, opts: SignObjectOptions = {}): string {
     return this.sign(object_payload(obj, opts));

@@ -36,24 +36,12 @@ export interface Verified {
   readonly parsed: FlatObject | undefined;
 }
 
-/**
- * Keyed by the record's last 43 characters (an HMAC-SHA256 signature's
- * length), and a hit compared with the whole record: a Map hashes a fresh key
- * string in full, and that is a third of a small record. The length is
- * fixed rather than found: `lastIndexOf` is a runtime call that cost more
- * than the hashing it saved.
- */
+/** Keyed by the whole record, per key salt. */
 const by_salt = new Map<string, Map<string, Verified>>();
-const KEY_LENGTH = 43;
-
-function signature_part(record: string): string {
-  return record.length > KEY_LENGTH ? record.slice(-KEY_LENGTH) : record;
-}
 
 /** What is known of `record` (stored under key salt `salt`), or undefined. */
 export function recall_record(salt: string, record: string): Verified | undefined {
-  const hit = by_salt.get(salt)?.get(signature_part(record));
-  return hit !== undefined && hit.record === record ? hit : undefined;
+  return by_salt.get(salt)?.get(record);
 }
 
 /** The serialized text `record` (stored under key salt `salt`) was verified to carry, or undefined. */
@@ -67,7 +55,7 @@ export function remember(salt: string, record: string, text: string, data?: unkn
   const snapshot = data === undefined ? undefined : flat_snapshot(data);
   const parsed = snapshot !== null && typeof snapshot === 'object' ? snapshot : undefined;
   const records = get_or_set_bounded(by_salt, salt, MAX_SALTS, () => new Map<string, Verified>());
-  set_bounded(records, signature_part(record), { record, text, parsed }, MAX_RECORDS);
+  set_bounded(records, record, { record, text, parsed }, MAX_RECORDS);
 }
 
 /** Forgets every record (settings changed, or a test wants a cold start). */

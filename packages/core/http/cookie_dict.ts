@@ -4,10 +4,6 @@
  */
 import { parse_cookie } from './cookies';
 
-// Most requests without cookies still ask for one (the session cookie): they
-// share one empty Map, which no method hands out to be changed.
-const NO_COOKIES: ReadonlyMap<string, string> = new Map();
-
 export class CookieDict implements Iterable<string> {
   // The Cookie header text, kept until the first read: most requests never
   // look at their cookies, so most never pay for parsing them.
@@ -33,7 +29,7 @@ export class CookieDict implements Iterable<string> {
   #cookies(): ReadonlyMap<string, string> {
     if (this.#map === null) {
       const header = this.#header ?? '';
-      this.#map = header === '' ? NO_COOKIES : parse_cookie(header);
+      this.#map = parse_cookie(header);
       this.#header = null;
     }
     return this.#map;

@@ -168,11 +168,7 @@ const RESERVED_NAMES = new Set([
   'expires', 'path', 'comment', 'domain', 'max-age', 'secure', 'httponly', 'version', 'samesite', 'partitioned',
 ]);
 
-// Views set the same cookie names on every request: the last one that passed is not checked again.
-let last_valid_name = '';
-
 export function validate_cookie_name(name: string): void {
-  if (name === last_valid_name) return;
   // Morsel.set checks the reserved names first, then the legal characters.
   if (typeof name === 'string' && RESERVED_NAMES.has(name.toLowerCase())) {
     throw new CookieError(`Attempt to set a reserved cookie name ${py_repr(name)}`);
@@ -182,7 +178,6 @@ export function validate_cookie_name(name: string): void {
       `Illegal cookie name ${py_repr(String(name))}: a cookie name must be made of ASCII token characters`,
     );
   }
-  last_valid_name = name;
 }
 
 // A lone surrogate cannot be encoded as UTF-8: it would reach the browser as
@@ -215,14 +210,11 @@ function check_attribute(option: string, value: string): boolean {
 }
 
 const SAMESITE_VALUES = new Set(['lax', 'none', 'strict']);
-let last_valid_samesite = '';
 
 function check_samesite(samesite: string): void {
-  if (samesite === last_valid_samesite) return;
   if (!SAMESITE_VALUES.has(String(samesite).toLowerCase())) {
     throw new CookieError('samesite must be "lax", "none", or "strict".');
   }
-  last_valid_samesite = samesite;
 }
 
 function check_max_age(max_age: number): number {
@@ -232,24 +224,6 @@ function check_max_age(max_age: number): number {
   // Morsel stores int(max_age); `|| 0` turns -0 (from -0.5) into Python's 0.
   return Math.trunc(max_age) || 0;
 }
-
-/** What set_cookie has already checked, handed to the Morsel in one step. */
-interface CheckedCookie {
-  value: string;
-  coded_value: string;
-  expires: string;
-  expires_ascii: boolean;
-  max_age: number | null;
-  path: string | null;
-  path_ascii: boolean;
-  domain: string | null;
-  domain_ascii: boolean;
-}
-
-// set_cookie's way into a Morsel (set in its static block): it has checked
-// every value before changing the jar, and checking again in each setter
-// costs time on every response that sets one. Measured: bench/NOTES.md.
-let assign_checked: (morsel: Morsel, checked: CheckedCookie) => void;
 
 /**
  * One response cookie (Python's http.cookies.Morsel). Every attribute setter
@@ -277,25 +251,6 @@ export class Morsel {
     this.key = key;
     // Without a value the fields already hold the empty one, quoted.
     if (value !== undefined) this.value = value;
-  }
-
-  static {
-    assign_checked = (m, c) => {
-      m.#set_value(c.value, c.coded_value);
-      m.#expires = c.expires;
-      m.#note_ascii(1, c.expires_ascii);
-      // null leaves max_age, path and domain as they were on a re-set cookie (Python quirk, §5.6).
-      if (c.max_age !== null) m.#max_age = c.max_age;
-      if (c.path !== null) {
-        m.#path = c.path;
-        m.#note_ascii(2, c.path_ascii);
-      }
-      if (c.domain !== null) {
-        m.#domain = c.domain;
-        m.#note_ascii(4, c.domain_ascii);
-      }
-      m.#rendered = null;
-    };
   }
 
   get value(): string {
@@ -470,13 +425,12 @@ export function set_cookie(jar: SimpleCookie, key: string, value = '', opts: Set
   // response as it was (Django raises for samesite after storing the value).
   validate_cookie_name(key);
   const str_value = typeof value === 'string' ? value : String(value);
-  const coded_value = coded_cookie_value(key, str_value);
-  const path_ascii = path === null || check_attribute('path', path);
-  const domain_ascii = domain === null || check_attribute('domain', domain);
+  coded_cookie_value(key, str_value);
+  if (path !== null) check_attribute('path', path);
+  if (domain !== null) check_attribute('domain', domain);
   if (samesite) check_samesite(samesite);
 
   let expires_attr = '';
-  let expires_ascii = true;
   let age: number | null = max_age === null ? null : check_max_age(max_age);
   let age_for_date = max_age; // Django dates from the unrounded max_age
   if (expires instanceof Date) {
@@ -490,7 +444,7 @@ export function set_cookie(jar: SimpleCookie, key: string, value = '', opts: Set
     age_for_date = age;
   } else if (expires !== null) {
     expires_attr = String(expires);
-    expires_ascii = check_attribute('expires', expires_attr);
+    check_attribute('expires', expires_attr);
   }
   if (age !== null && !expires_attr) {
     // "IE requires expires": derived from max_age unless a string was given.
@@ -502,12 +456,15 @@ export function set_cookie(jar: SimpleCookie, key: string, value = '', opts: Set
   }
 
   // Re-setting keeps the existing Morsel and so its other attributes (SimpleCookie.__set).
+  // The setters check again what was checked above; nothing left to refuse by now.
   let morsel = jar.get(key);
   if (morsel === undefined) jar.set(key, (morsel = new Morsel(key)));
-  assign_checked(morsel, {
-    value: str_value, coded_value, expires: expires_attr, expires_ascii,
-    max_age: age, path, path_ascii, domain, domain_ascii,
-  });
+  morsel.value = str_value;
+  morsel.expires = expires_attr;
+  // null leaves max_age, path and domain as they were on a re-set cookie (Python quirk, §5.6).
+  if (age !== null) morsel.max_age = age;
+  if (path !== null) morsel.path = path;
+  if (domain !== null) morsel.domain = domain;
   if (secure) morsel.secure = true;
   if (httponly) morsel.httponly = true;
   if (samesite) morsel.samesite = samesite;

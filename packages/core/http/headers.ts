@@ -14,20 +14,17 @@ const PLAIN = /[^\t\x20-\x7e]/;
 
 interface CheckedName {
   lower: string;
-  /** The last value set under this name that was plain ASCII: the same one is not scanned again. */
-  plain: string;
 }
 
-// Code sets the same few header names (and mostly the same values) over and
-// over: each spelling is checked and lower-cased once, and the lower-cased
-// key (already hashed) is reused.
+// Code sets the same few header names over and over: each spelling is
+// checked and lower-cased once, and the lower-cased key (already hashed) is reused.
 const checked_names = new Map<string, CheckedName>();
 
 function checked_name(name: string): CheckedName {
   // Bounded: names built from user input must not grow it without end.
   return get_or_set_bounded(checked_names, name, 256, () => {
     if (!TOKEN.test(name)) throw new BadHeaderError(`Header names must be HTTP tokens: '${name}'`);
-    return { lower: name.toLowerCase(), plain: '' };
+    return { lower: name.toLowerCase() };
   });
 }
 
@@ -53,13 +50,9 @@ export class ResponseHeaders implements Iterable<[string, string]> {
     // Refuse here, in the view, what Node would refuse later while writing the
     // head (outside the error handling): a CR/LF would also inject a header.
     const entry = checked_name(name);
-    if (v !== entry.plain) {
-      if (PLAIN.test(v)) {
-        if (CONTROL.test(v)) throw new BadHeaderError(`Header values can't contain newlines or control characters: '${name}'`);
-        this._non_ascii = true;
-      } else {
-        entry.plain = v;
-      }
+    if (PLAIN.test(v)) {
+      if (CONTROL.test(v)) throw new BadHeaderError(`Header values can't contain newlines or control characters: '${name}'`);
+      this._non_ascii = true;
     }
     this.map.set(entry.lower, [name, v]);
   }

@@ -1,6 +1,6 @@
 /**
- * The signing fast paths must not change a byte: the reused deflate stream
- * against a fresh pako.deflate (itself held to CPython's zlib.compress by the
+ * The signing fast paths must not change a byte: zlib_compress against a
+ * fresh pako.deflate (itself held to CPython's zlib.compress by the
  * §4.2 vectors and the interop suite), the derived-key cache against a key
  * derived afresh, the string cookie keys against get_cookie_signer's Buffer
  * keys, and py_json's shortcuts against its general code.
@@ -64,7 +64,7 @@ function pakoFresh(data: Buffer): Buffer {
   return Buffer.from(deflate(data));
 }
 
-describe('zlib_compress (one reused deflate stream)', () => {
+describe('zlib_compress (pako.deflate at level 6)', () => {
   test('equals a fresh pako.deflate for many varied payloads in a row', () => {
     const rnd = prng(20240601);
     for (let i = 0; i < 600; i++) {
@@ -72,27 +72,6 @@ describe('zlib_compress (one reused deflate stream)', () => {
       const length = i % 40 === 0 ? 70_000 + rnd(100_000) : rnd(i % 3 === 0 ? 5000 : 400);
       const data = payload(rnd, length);
       expect(zlib_compress(data).equals(pakoFresh(data))).toBe(true);
-    }
-  });
-
-  test('a large payload leaves nothing behind for the small ones after it', () => {
-    const rnd = prng(7);
-    const small = [
-      Buffer.from('{"user_id":"zhiliao","count":42}'),
-      Buffer.from('aaaaaaaaaaaaaaaaaaaaaaaaaaaaab'),
-      Buffer.from('ab'),
-      Buffer.alloc(0),
-      payload(rnd, 300),
-    ];
-    for (const large of [payload(rnd, 200_000), Buffer.alloc(100_000, 'ab'), payload(rnd, 65_536)]) {
-      for (const s of small) {
-        zlib_compress(large);
-        // The small value's tail sits where the large value's bytes were.
-        expect(zlib_compress(s).equals(pakoFresh(s))).toBe(true);
-      }
-      // A prefix of the previous input is the case where stale window bytes would match.
-      const prefix = large.subarray(0, 1000);
-      expect(zlib_compress(prefix).equals(pakoFresh(prefix))).toBe(true);
     }
   });
 

@@ -7,6 +7,7 @@
 import { configure, settings } from '../../core/conf';
 import { freeze_time } from '../../core/clock';
 import { close_connections, get_connection } from '../../core/db';
+import { run_statement, statement } from '../../core/db_statements';
 import { loads } from '../../core/signing';
 import { describe_with } from '../../core/testing/services';
 import { up } from '../migrations/0001_initial';
@@ -356,7 +357,9 @@ describe_with('TEST_DATABASE_URL')('prepared statements on PostgreSQL', (url) =>
     again.set('n', 2);
     await again.save();
     expect((await reopen(s.session_key)).get('n')).toBe(2);
-    const { rows } = await get_connection().raw<{ rows: { name: string }[] }>("SELECT name FROM pg_prepared_statements WHERE name LIKE 'tango\\_%'");
+    // Asked on the statements' own (single) connection: prepared statements belong to the connection that made them.
+    const probe = statement("SELECT name FROM pg_prepared_statements WHERE name LIKE 'tango\\_%' AND name <> ?");
+    const { rows } = await run_statement<{ name: string }>(get_connection(), probe, [probe.name]);
     expect(rows.length > 0).toBe(named);
     await close_connections();
   });
