@@ -73,3 +73,14 @@ export function check_host(host: string | undefined, allowed: readonly string[])
     throw new DisallowedHost(`Invalid HTTP_HOST header: '${host ?? ''}'. You may need to add '${(host ?? '').replace(/:\d+$/, '')}' to ALLOWED_HOSTS.`);
   }
 }
+
+/**
+ * django.utils.http.is_same_domain: `.example.com` matches example.com and
+ * its subdomains, anything else only itself (the pattern is lower-cased, the
+ * host is compared as given).
+ */
+export function is_same_domain(host: string, pattern: string): boolean {
+  if (!pattern) return false;
+  const p = pattern.toLowerCase();
+  return (p[0] === '.' && (host.endsWith(p) || host === p.slice(1))) || p === host;
+}
