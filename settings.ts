@@ -7,7 +7,8 @@ export default defineSettings({
   DEBUG: process.env.DEBUG !== 'false',
   ALLOWED_HOSTS: ['127.0.0.1', 'localhost'],
   INSTALLED_APPS: ['@tango/sessions', 'apps/demo'],
-  MIDDLEWARE: ['@tango/sessions/middleware'],
+  // CsrfViewMiddleware after SessionMiddleware, as in Django (CSRF_USE_SESSIONS needs the session).
+  MIDDLEWARE: ['@tango/sessions/middleware', '@tango/core/middleware/csrf'],
   ROOT_URLCONF: './urls',
   DATABASES: {
     default: process.env.DATABASE_URL

@@ -3,7 +3,7 @@
  * log out, with the session handling of django.contrib.auth's login() and
  * logout(). Both are POST forms answered with a redirect (Post/Redirect/Get).
  */
-import { HttpResponseNotAllowed, HttpResponseRedirect, html, type HttpRequest, type HttpResponse } from '@tango/core';
+import { HttpResponseNotAllowed, HttpResponseRedirect, csrf_input, html, rotate_token, type HttpRequest, type HttpResponse } from '@tango/core';
 import { page, signed_in_user, USER_KEY } from './layout';
 
 /** Django's User.username max_length. */
@@ -13,6 +13,7 @@ function login_form(request: HttpRequest, username = '', error?: string): HttpRe
   return page(request, 'Log in', html`
 ${error === undefined ? '' : html`<p class="error" role="alert">${error}</p>`}
 <form method="post" action="/login/">
+  ${csrf_input(request)}
   <p><label>Username <input name="username" value="${username}" autofocus required maxlength="${MAX_USERNAME}"></label></p>
   <p><label><input type="checkbox" name="remember" value="1" checked> Remember me (otherwise the session ends when the browser closes)</label></p>
   <p><button type="submit">Log in</button></p>
@@ -30,6 +31,8 @@ export async function login(request: HttpRequest): Promise<HttpResponse> {
   if (current !== undefined && current !== username) await request.session.flush();
   else await request.session.cycle_key();
   request.session.set(USER_KEY, username);
+  // As django.contrib.auth.login: a CSRF token seen before login is no use after it.
+  rotate_token(request);
   // The usual "remember me": without it, the cookie lasts until the browser closes.
   request.session.set_expiry(request.POST.get('remember') ? null : 0);
   return new HttpResponseRedirect('/whoami/');

@@ -3,7 +3,7 @@
  * core's escaping `html` tag, so nothing a visitor typed (a username, a cookie
  * value) reaches the page except as text.
  */
-import { HttpResponse, html, type HttpRequest, type SafeString } from '@tango/core';
+import { HttpResponse, csrf_input, html, type HttpRequest, type SafeString } from '@tango/core';
 
 /** The session key the demo's login stores the user under (Django's auth keeps SESSION_KEY there). */
 export const USER_KEY = 'username';
@@ -18,7 +18,7 @@ export function page(request: HttpRequest, title: string, body: SafeString, init
   const who = user === undefined
     ? html`<a href="/login/">Log in</a>`
     : html`Signed in as <strong class="user">${user}</strong>
-      <form method="post" action="/logout/" class="inline"><button type="submit">Log out</button></form>`;
+      <form method="post" action="/logout/" class="inline">${csrf_input(request)}<button type="submit">Log out</button></form>`;
   const doc = html`<!doctype html>
 <html lang="en">
 <head>

@@ -306,6 +306,57 @@ def op_migrate(op):
     return {'stdout': out.getvalue()}
 
 
+# --- CSRF --------------------------------------------------------------------
+
+def op_csrf_request(op):
+    """
+    One request through Django's CsrfViewMiddleware (process_request,
+    process_view, the view, process_response, as the handler runs them).
+    The request: method, cookie_header, post (form fields), meta (extra META
+    such as HTTP_X_CSRFTOKEN, HTTP_ORIGIN, HTTP_REFERER), secure. The view
+    calls rotate_token when "rotate", get_token when "get_token". Returns the
+    status, Django's reason when refused, the token, and the Set-Cookie lines.
+    """
+    from django.http import HttpResponseForbidden
+    from django.middleware.csrf import CsrfViewMiddleware, get_token, rotate_token
+    from django.test import RequestFactory, override_settings
+
+    seen = {}
+
+    def view(request):
+        if op.get('rotate'):
+            rotate_token(request)
+        if op.get('get_token'):
+            seen['token'] = get_token(request)
+        return HttpResponse('ok')
+
+    def failure(request, reason=''):
+        seen['reason'] = reason
+        return HttpResponseForbidden(reason)
+
+    factory = RequestFactory()
+    extra = dict(op.get('meta', {}))
+    if op.get('cookie_header'):
+        extra['HTTP_COOKIE'] = op['cookie_header']
+    method = op.get('method', 'GET').lower()
+    secure = op.get('secure', False)
+    if method == 'post':
+        request = factory.post('/', data=op.get('post', {}), secure=secure, **extra)
+    else:
+        request = getattr(factory, method)('/', secure=secure, **extra)
+    with override_settings(CSRF_FAILURE_VIEW=failure):
+        middleware = CsrfViewMiddleware(view)
+        middleware.process_request(request)
+        response = middleware.process_view(request, view, (), {}) or view(request)
+        response = middleware.process_response(request, response)
+    return {
+        'status': response.status_code,
+        'reason': seen.get('reason'),
+        'token': seen.get('token'),
+        'set_cookie': {name: m.output(header='').strip() for name, m in response.cookies.items()},
+    }
+
+
 OPS = {name[3:]: fn for name, fn in globals().items() if name.startswith('op_')}
 
 

@@ -11,6 +11,11 @@ export type MiddlewareFactory = (get_response: GetResponse) => GetResponse;
 
 type Spec = string | ((...args: never[]) => unknown);
 
+/** Django's dotted names for the middleware Tango ships, so a settings.py's MIDDLEWARE ports over. */
+export const DJANGO_MIDDLEWARE_NAMES: Record<string, string> = {
+  'django.middleware.csrf.CsrfViewMiddleware': '@tango/core/middleware/csrf',
+};
+
 /**
  * Resolves a MIDDLEWARE entry: a function, a module path whose default export
  * (or single `*Middleware` export) is the factory, or `module:Export` / the
@@ -18,6 +23,7 @@ type Spec = string | ((...args: never[]) => unknown);
  */
 export function import_middleware(spec: Spec, baseDir = settings.BASE_DIR): MiddlewareFactory {
   if (typeof spec === 'function') return spec as unknown as MiddlewareFactory;
+  spec = DJANGO_MIDDLEWARE_NAMES[spec] ?? spec;
   const attempts: Array<[string, string | undefined]> = [[spec, undefined]];
   const sep = Math.max(spec.lastIndexOf(':'), spec.lastIndexOf('#'), spec.lastIndexOf('.'));
   if (sep > 0) attempts.push([spec.slice(0, sep), spec.slice(sep + 1)]);

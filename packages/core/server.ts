@@ -77,6 +77,10 @@ function to_request(req: FastifyRequest): HttpRequest {
     body: Buffer.isBuffer(req.body) ? req.body : undefined,
     // Reading the socket's address costs more than the rest of this function; few views ask.
     remote_addr: () => req.ip,
+    // Fastify's protocol is the socket's (https only on a TLS server, as trustProxy is off):
+    // behind a proxy, SECURE_PROXY_SSL_HEADER decides, as in Django.
+    scheme: req.protocol,
+    server_port: () => (req.socket.localPort === undefined ? undefined : String(req.socket.localPort)),
   });
 }
 

@@ -1,8 +1,9 @@
 /**
  * The demo site clicked through in a real browser: Debian's chromium driven by
  * playwright-core (never a downloaded browser) against a real listening
- * server on the db engine (SQLite). A browser, not our cookie jar, decides
- * here what HttpOnly, Path and a missing expiry mean. Every page visited is
+ * server on the db engine (SQLite), with the project's CsrfViewMiddleware.
+ * A browser, not our cookie jar, decides here what HttpOnly, Path, a missing
+ * expiry and a cross-site form post mean. Every page visited is
  * saved as a PNG under test-output/browser/.
  */
 import * as fs from 'node:fs';
@@ -12,6 +13,7 @@ import * as path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { create_app } from '@tango/core';
+import { capture_logs } from '@tango/core/testing';
 import { configure_demo_site, ROOT } from './demo_site';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -47,7 +49,7 @@ if (!have_chromium && process.env.REQUIRE_SERVICES === '1') {
     // Only this run's pages: a renamed test leaves no stale picture behind.
     fs.rmSync(SHOTS, { recursive: true, force: true });
     fs.mkdirSync(SHOTS, { recursive: true });
-    teardown = await configure_demo_site('db');
+    teardown = await configure_demo_site('db', { MIDDLEWARE: ['@tango/sessions/middleware', '@tango/core/middleware/csrf'] });
     app = await create_app();
     base = await app.listen({ host: '127.0.0.1', port: 0 });
     browser = await chromium.launch({
@@ -218,5 +220,65 @@ if (!have_chromium && process.env.REQUIRE_SERVICES === '1') {
     await visit('/');
     expect(await page.locator('nav .user').innerText()).toBe(XSS);
     expect(dialogs).toEqual([]);
+  });
+
+  describe('CSRF', () => {
+    /** Another web site: one page whose form posts to the demo's /login/ as soon as it loads. */
+    async function attacker_site(): Promise<{ url: (host: string) => string; close: () => Promise<void> }> {
+      const page_html = `<!doctype html><html><body>
+<form id="f" method="post" action="${base}/login/"><input name="username" value="mallory"><input name="remember" value="1"></form>
+<script>document.getElementById('f').submit()</script></body></html>`;
+      const server = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(page_html));
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const { port } = server.address() as AddressInfo;
+      return {
+        url: (host) => `http://${host}:${port}/`,
+        close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+      };
+    }
+
+    async function forged_post(from: string): Promise<number> {
+      const posted = page.waitForResponse((r) => r.url() === `${base}/login/` && r.request().method() === 'POST');
+      await page.goto(from);
+      const res = await posted;
+      await page.waitForLoadState();
+      await screenshot('forged post');
+      return res.status();
+    }
+
+    it('the forms carry the token; the same-site login form works and rotates the token', async () => {
+      await visit('/login/');
+      const token = await page.locator('form[action="/login/"] input[name="csrfmiddlewaretoken"]').getAttribute('value');
+      expect(token).toMatch(/^[a-zA-Z0-9]{64}$/);
+      const before = (await cookie('csrftoken'))?.value;
+      expect(before).toMatch(/^[a-zA-Z0-9]{32}$/);
+      await log_in('alice');
+      expect(await page.locator('nav .user').innerText()).toBe('alice');
+      expect((await cookie('csrftoken'))?.value).not.toBe(before);
+      expect(await page.locator('form[action="/logout/"] input[name="csrfmiddlewaretoken"]').count()).toBe(1);
+    });
+
+    it('a form on another site posting to /login/ is refused with 403 and logs nobody in', async () => {
+      const evil = await attacker_site();
+      const logs = capture_logs();
+      try {
+        // The visitor has been to the demo: the browser holds its csrftoken cookie.
+        await visit('/login/');
+        // Another port of the same host: same-site, so the cookie goes along; the Origin does not match.
+        expect(await forged_post(evil.url('127.0.0.1'))).toBe(403);
+        expect(await body()).toContain('CSRF verification failed. Request aborted.');
+        const port = new URL(evil.url('127.0.0.1')).port;
+        expect(logs.records.map((r) => r.msg)).toContain(`Forbidden (Origin checking failed - http://127.0.0.1:${port} does not match any trusted origins.): /login/`);
+        // Another site altogether (localhost vs 127.0.0.1): SameSite=Lax keeps the cookies home too.
+        expect(await forged_post(evil.url('localhost'))).toBe(403);
+        expect(logs.records.map((r) => r.msg)).toContain(`Forbidden (Origin checking failed - http://localhost:${port} does not match any trusted origins.): /login/`);
+        await visit('/whoami/');
+        expect(await page.locator('#user').innerText()).toBe('You are not signed in.');
+        expect(await cookie('sessionid')).toBeUndefined();
+      } finally {
+        logs.stop();
+        await evil.close();
+      }
+    });
   });
 });

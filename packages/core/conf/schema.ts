@@ -95,6 +95,21 @@ export const settingsSchema = z.object({
    * session) may inflate to; more is a BadSignature. null: no limit.
    */
   SIGNING_MAX_DECOMPRESSED_SIZE: z.number().int('a whole number of bytes').positive('a whole number of bytes > 0').nullable().default(1024 * 1024),
+  // CSRF (django/conf/global_settings.py; docs/csrf.md).
+  CSRF_COOKIE_NAME: z.string().regex(/^[A-Za-z0-9!#$%&'*+\-.^_`|~:]+$/, 'a cookie name made of token characters').default('csrftoken'),
+  CSRF_COOKIE_AGE: seconds.nullable().default(60 * 60 * 24 * 7 * 52),
+  CSRF_COOKIE_DOMAIN: z.string().nullable().default(null),
+  CSRF_COOKIE_PATH: z.string().default('/'),
+  CSRF_COOKIE_SECURE: z.boolean().default(false),
+  CSRF_COOKIE_HTTPONLY: z.boolean().default(false),
+  CSRF_COOKIE_SAMESITE: samesite.default('Lax'),
+  CSRF_HEADER_NAME: z.string().min(1, "a header's META name such as 'HTTP_X_CSRFTOKEN'").default('HTTP_X_CSRFTOKEN'),
+  // Django 4.0+ requires the scheme (its check 4_0.E001); a bare host would never match an Origin.
+  CSRF_TRUSTED_ORIGINS: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/]+$/, "origins with a scheme, such as 'https://example.com' or 'https://*.example.com'")).default([]),
+  CSRF_USE_SESSIONS: z.boolean().default(false),
+  CSRF_FAILURE_VIEW: moduleOrFunction.default('@tango/core/views/csrf.csrf_failure'),
+  /** [header, value] that marks a request as HTTPS behind a proxy (Django's SECURE_PROXY_SSL_HEADER), or null. */
+  SECURE_PROXY_SSL_HEADER: z.tuple([z.string().min(1), z.string().min(1)]).nullable().default(null),
   /** Redirect /path to /path/ when only the latter matches (django.middleware.common). */
   APPEND_SLASH: z.boolean().default(true),
   // Slow clients (docs/deployment.md): every connection has a bounded time to

@@ -100,3 +100,14 @@ export function check_host(host: string | readonly string[] | undefined, allowed
   }
   if (!allowed.length) last_well_formed = host;
 }
+
+/**
+ * django.utils.http.is_same_domain: `.example.com` matches example.com and
+ * its subdomains, anything else only itself (the pattern is lower-cased, the
+ * host is compared as given).
+ */
+export function is_same_domain(host: string, pattern: string): boolean {
+  if (!pattern) return false;
+  const p = pattern.toLowerCase();
+  return (p[0] === '.' && (host.endsWith(p) || host === p.slice(1))) || p === host;
+}

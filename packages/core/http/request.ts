@@ -6,6 +6,7 @@ import { BadSignature, KeyError } from '../errors';
 import { settings } from '../conf';
 import { check_host } from './hosts';
 import type { Session } from './session_api';
+import { settings } from '../conf';
 
 export type RawHeaders = Record<string, string | string[] | undefined>;
 
@@ -17,6 +18,24 @@ export interface RequestInit {
   body?: Buffer | string;
   /** The client's address, or a function that finds it when it is first read. */
   remote_addr?: string | (() => string | undefined);
+  /** 'https' when the request arrived over TLS (Django's wsgi.url_scheme); default 'http'. */
+  scheme?: string;
+  /** The port the server received the request on (Django's META['SERVER_PORT']), or a function that finds it. */
+  server_port?: string | (() => string | undefined);
+}
+
+/**
+ * CsrfViewMiddleware's state for one request: Django keeps it in
+ * request.META['CSRF_COOKIE'] / ['CSRF_COOKIE_NEEDS_UPDATE'] and
+ * request.csrf_processing_done (django/middleware/csrf.py).
+ */
+export interface CsrfState {
+  /** The unmasked 32-character secret; undefined until read, null when the request carried none. */
+  secret: string | null | undefined;
+  /** Send the secret back (cookie or session) with the response: get_token() or rotate_token() ran. */
+  needs_update: boolean;
+  /** The request passed the check already (a second CsrfViewMiddleware skips it). */
+  processing_done: boolean;
 }
 
 // Zero bytes cannot be changed, so every bodiless request can share one.
@@ -30,6 +49,16 @@ function decodePath(raw: string): string {
   } catch {
     return raw;
   }
+}
+
+/**
+ * A header's name from its WSGI META key, as Django's settings name them
+ * ('HTTP_X_FORWARDED_PROTO' is the x-forwarded-proto header); a plain header
+ * name ('X-Forwarded-Proto') is accepted too.
+ */
+export function meta_to_header(key: string): string {
+  const name = key.startsWith('HTTP_') ? key.slice(5) : key;
+  return name.replace(/_/g, '-').toLowerCase();
 }
 
 /** What the URL resolver matched (django.urls.ResolverMatch). */
@@ -54,6 +83,10 @@ export class HttpRequest {
   private _get: QueryDict | undefined;
   private _post: QueryDict | undefined;
   private _remote_addr: string | (() => string | undefined) | undefined;
+  private readonly _scheme: string;
+  private _server_port: string | (() => string | undefined) | undefined;
+  /** See CsrfState; made by the CSRF code on first use, so requests without CSRF carry nothing. */
+  csrf: CsrfState | undefined = undefined;
 
   constructor(init: RequestInit = {}) {
     this.method = (init.method ?? 'GET').toUpperCase();
@@ -64,6 +97,32 @@ export class HttpRequest {
     this.headers = init.headers ?? {};
     this.body = init.body === undefined ? EMPTY_BODY : Buffer.isBuffer(init.body) ? init.body : Buffer.from(init.body);
     this._remote_addr = init.remote_addr;
+    this._scheme = init.scheme ?? 'http';
+    this._server_port = init.server_port;
+  }
+
+  /**
+   * django.http.HttpRequest.scheme: with SECURE_PROXY_SSL_HEADER = [header, value],
+   * a request carrying that header is https when its first value is `value`
+   * and http otherwise; without the header, the connection's own scheme.
+   */
+  get scheme(): string {
+    const proxy = settings.SECURE_PROXY_SSL_HEADER;
+    if (proxy) {
+      const sent = this.header(meta_to_header(proxy[0]));
+      if (sent !== undefined) return sent.split(',', 1)[0].trim() === proxy[1] ? 'https' : 'http';
+    }
+    return this._scheme;
+  }
+
+  is_secure(): boolean {
+    return this.scheme === 'https';
+  }
+
+  /** django.http.HttpRequest.get_port: the server's port (META['SERVER_PORT']) as a string. */
+  get_port(): string {
+    const p = this._server_port;
+    return (typeof p === 'function' ? (this._server_port = p()) : p) ?? '';
   }
 
   /** The client's address (Django's META['REMOTE_ADDR']), looked up only when read. */

@@ -1,0 +1,30 @@
+/**
+ * django.urls.get_callable / django.utils.module_loading.import_string for
+ * settings that name a function (CSRF_FAILURE_VIEW): a function as is, or a
+ * module path with the export after ':', '#' or the last '.'
+ * ('@tango/core/views/csrf.csrf_failure', './views:refused'), or a module
+ * whose default export is the function.
+ */
+import * as path from 'node:path';
+import { ImproperlyConfigured } from './errors';
+
+export type Callable = (...args: never[]) => unknown;
+
+export function get_callable(setting: string, spec: string | Callable, baseDir: string): Callable {
+  if (typeof spec === 'function') return spec;
+  const attempts: Array<[string, string]> = [];
+  const sep = Math.max(spec.lastIndexOf(':'), spec.lastIndexOf('#'), spec.lastIndexOf('.'));
+  if (sep > 0 && !spec.slice(sep + 1).includes('/')) attempts.push([spec.slice(0, sep), spec.slice(sep + 1)]);
+  attempts.push([spec, 'default']);
+  for (const [mod, name] of attempts) {
+    let loaded: Record<string, unknown>;
+    try {
+      const file = mod.startsWith('.') ? path.resolve(baseDir, mod) : require.resolve(mod, { paths: [baseDir, __dirname] });
+      loaded = require(file) as Record<string, unknown>;
+    } catch {
+      continue;
+    }
+    if (typeof loaded[name] === 'function') return loaded[name] as Callable;
+  }
+  throw new ImproperlyConfigured(`Invalid setting ${setting} = '${spec}': expected a function or a module path naming one ('module.function').`);
+}
