@@ -6,7 +6,6 @@ import { BadSignature, KeyError } from '../errors';
 import { settings } from '../conf';
 import { check_host } from './hosts';
 import type { Session } from './session_api';
-import { settings } from '../conf';
 
 export type RawHeaders = Record<string, string | string[] | undefined>;
 
