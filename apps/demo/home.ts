@@ -1,5 +1,5 @@
 /** The demo's home page: a link to every tutorial view and to each page of the site. */
-import { html, type HttpRequest, type HttpResponse } from '@tango/core';
+import { csrf_input, html, type HttpRequest, type HttpResponse } from '@tango/core';
 import { page } from './layout';
 
 /** [url, what it does]; every tutorial view in urls.ts appears here. */
@@ -41,10 +41,10 @@ function links(rows: Array<[string, string]>) {
   return html`<ul>${rows.map(([url, what]) => html`<li><a href="${url}">${url}</a> — ${what}</li>`)}</ul>`;
 }
 
-function forms(rows: Array<[string, Record<string, string>, string]>) {
+function forms(request: HttpRequest, rows: Array<[string, Record<string, string>, string]>) {
   return html`<ul>${rows.map(([url, fields, what]) => {
     const label = Object.entries(fields).map(([k, v]) => ` ${k}=${v}`).join('');
-    return html`<li><form method="post" action="${url}" class="inline">${Object.entries(fields).map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`)}<button type="submit">POST ${url}${label}</button></form> — ${what}</li>`;
+    return html`<li><form method="post" action="${url}" class="inline">${csrf_input(request)}${Object.entries(fields).map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`)}<button type="submit">POST ${url}${label}</button></form> — ${what}</li>`;
   })}</ul>`;
 }
 
@@ -55,7 +55,7 @@ export function index(request: HttpRequest): HttpResponse {
 ${links(TUTORIAL_COOKIES)}
 <h2>Sessions</h2>
 ${links(TUTORIAL_SESSIONS)}
-${forms(TUTORIAL_SESSION_FORMS)}
+${forms(request, TUTORIAL_SESSION_FORMS)}
 <h2>Cookie paths</h2>
 ${links(PATHS)}
 `);

@@ -342,6 +342,8 @@ export abstract class SessionBase implements SessionData {
   private __cleared = false;
   /** The record as last read or written, for the key it belongs to. */
   private __stored: { key: string; state: StoredState } | null = null;
+  /** Set while this session holds its key's save turn: what the save before it wrote. */
+  private __turn: { previous: StoredState | null } | undefined = undefined;
 
   constructor(session_key: string | null = null) {
     this._session_key = session_key;
@@ -824,8 +826,25 @@ export abstract class SessionBase implements SessionData {
   /** One save of a key at a time in this process (save_queue.ts says why); other processes meet the compare-and-swap. */
   private __save_over(data: SessionDict): Promise<void> {
     const key = this.session_key as string;
+    // Already in turn: an engine's save() wrapped its own steps around this one (cached_db).
+    if (this.__turn !== undefined) return this.__save_in_turn(key, data, this.__turn.previous);
+    return this._in_save_turn(() => this.__save_in_turn(key, data, (this.__turn as { previous: StoredState | null }).previous));
+  }
+
+  /**
+   * Runs `steps` in this session key's turn (save_queue.ts), for an engine
+   * whose save() does more around the record's write (cached_db's cache
+   * mark): the write inside then takes that same turn instead of queueing again.
+   */
+  protected _in_save_turn(steps: () => Promise<void>): Promise<void> {
+    const key = this.session_key as string;
     return save_queue(this.constructor).run(key, settings.SESSION_STORE_TIMEOUT, async (previous) => {
-      await this.__save_in_turn(key, data, previous);
+      this.__turn = { previous };
+      try {
+        await steps();
+      } finally {
+        this.__turn = undefined;
+      }
       return this._get_stored();
     });
   }

@@ -299,10 +299,15 @@ export class SessionStore extends DBStore {
       await this._add_new(this._loaded_session(true) ?? (await this._aget_session()));
       return;
     }
-    const marked = await this._mark(this.session_key);
-    await super.save(false);
-    const data = this._loaded_session(false) ?? (await this._aget_session());
-    await this._publish(marked, data);
+    // Mark, write and publish in the key's save turn: run together, this
+    // process's saves of one key would only contend for the mark and run out of attempts.
+    const session_key = this.session_key;
+    await this._in_save_turn(async () => {
+      const marked = await this._mark(session_key);
+      await super.save(false);
+      const data = this._loaded_session(false) ?? (await this._aget_session());
+      await this._publish(marked, data);
+    });
   }
 
   /** A new key: nobody can have read or cached it, so a failed add leaves nothing stale (and is only logged). */
