@@ -1,6 +1,6 @@
-import * as path from 'node:path';
 import { settings } from './conf';
 import { ImproperlyConfigured } from './errors';
+import { require_module } from './module_loading';
 import type { HttpRequest } from './http/request';
 import type { HttpResponse } from './http/response';
 import { response_for_exception } from './http/exception_response';
@@ -28,13 +28,8 @@ export function import_middleware(spec: Spec, baseDir = settings.BASE_DIR): Midd
   const sep = Math.max(spec.lastIndexOf(':'), spec.lastIndexOf('#'), spec.lastIndexOf('.'));
   if (sep > 0) attempts.push([spec.slice(0, sep), spec.slice(sep + 1)]);
   for (const [mod, name] of attempts) {
-    let loaded: Record<string, unknown>;
-    try {
-      const file = mod.startsWith('.') ? path.resolve(baseDir, mod) : require.resolve(mod, { paths: [baseDir, __dirname] });
-      loaded = require(file) as Record<string, unknown>;
-    } catch {
-      continue;
-    }
+    const loaded = require_module(mod, baseDir);
+    if (loaded === undefined) continue;
     const candidates = name ? [loaded[name]] : [loaded.default, ...Object.entries(loaded).filter(([k]) => k.endsWith('Middleware')).map(([, v]) => v)];
     const found = candidates.find((c) => typeof c === 'function');
     if (found) return found as MiddlewareFactory;

@@ -10,6 +10,16 @@ import { ImproperlyConfigured } from './errors';
 
 export type Callable = (...args: never[]) => unknown;
 
+/** A module named by a setting, relative to baseDir or a package; undefined when it cannot be loaded. */
+export function require_module(mod: string, baseDir: string): Record<string, unknown> | undefined {
+  try {
+    const file = mod.startsWith('.') ? path.resolve(baseDir, mod) : require.resolve(mod, { paths: [baseDir, __dirname] });
+    return require(file) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
 export function get_callable(setting: string, spec: string | Callable, baseDir: string): Callable {
   if (typeof spec === 'function') return spec;
   const attempts: Array<[string, string]> = [];
@@ -17,13 +27,8 @@ export function get_callable(setting: string, spec: string | Callable, baseDir: 
   if (sep > 0 && !spec.slice(sep + 1).includes('/')) attempts.push([spec.slice(0, sep), spec.slice(sep + 1)]);
   attempts.push([spec, 'default']);
   for (const [mod, name] of attempts) {
-    let loaded: Record<string, unknown>;
-    try {
-      const file = mod.startsWith('.') ? path.resolve(baseDir, mod) : require.resolve(mod, { paths: [baseDir, __dirname] });
-      loaded = require(file) as Record<string, unknown>;
-    } catch {
-      continue;
-    }
+    const loaded = require_module(mod, baseDir);
+    if (loaded === undefined) continue;
     if (typeof loaded[name] === 'function') return loaded[name] as Callable;
   }
   throw new ImproperlyConfigured(`Invalid setting ${setting} = '${spec}': expected a function or a module path naming one ('module.function').`);
