@@ -1,5 +1,5 @@
 /** Databases, settings and commands for the @tango/auth suites. */
-import { configure, type SettingsInput } from '../../core/conf';
+import { configure, settings, type SettingsInput } from '../../core/conf';
 import { close_connections } from '../../core/db';
 import MigrateCommand from '../../core/management/commands/migrate';
 import { service_url } from '../../core/testing/services';
@@ -23,7 +23,7 @@ export function databases(): Array<[string, () => TestDatabase]> {
   return out;
 }
 
-export function configure_auth(db: TestDatabase, extra: Partial<SettingsInput> & Record<string, unknown> = {}): void {
+export function configure_auth(db: Pick<TestDatabase, 'settings'>, extra: Partial<SettingsInput> & Record<string, unknown> = {}): void {
   configure({
     SECRET_KEY: TEST_SECRET_KEY,
     INSTALLED_APPS: ['@tango/auth'],
@@ -31,6 +31,11 @@ export function configure_auth(db: TestDatabase, extra: Partial<SettingsInput> &
     PASSWORD_HASHERS: [FastPBKDF2, 'django.contrib.auth.hashers.PBKDF2PasswordHasher'],
     ...extra,
   }, __dirname);
+}
+
+/** The same database with other settings (for a test that changes LOGIN_URL, SECRET_KEY, ...). */
+export function reconfigure(extra: Record<string, unknown>): void {
+  configure_auth({ settings: settings.DATABASES.default }, extra);
 }
 
 export async function migrate(): Promise<string> {
