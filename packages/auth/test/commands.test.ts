@@ -38,7 +38,7 @@ async function user(username: string): Promise<User | null> {
   }
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tango-auth-commands-'));
   db_file = path.join(dir, 'db.sqlite3');
   settings_file = path.join(dir, 'settings.ts');
@@ -49,6 +49,9 @@ beforeAll(() => {
   })};\n`);
   const r = manage(['migrate']);
   expect(r.stdout).toContain('Applying auth.0001_initial... OK');
+  configure({ SECRET_KEY: 'commands', DATABASES: { default: { ENGINE: 'sqlite3', NAME: db_file } } });
+  await User.create_user('taken', '', 'pw');
+  await close_connections();
 });
 
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -81,7 +84,7 @@ describe('createsuperuser', () => {
   });
 
   it('interactive: prompts, re-asks after a taken username, mismatched and blank passwords', async () => {
-    const answers = ['envadmin', 'piped', 'not-an-email', 'piped@Example.com', 'one', 'two', '  ', '  ', 'p1ped pw', 'p1ped pw', ''].join('\n');
+    const answers = ['taken', 'piped', 'not-an-email', 'piped@Example.com', 'one', 'two', '  ', '  ', 'p1ped pw', 'p1ped pw', ''].join('\n');
     const r = manage(['createsuperuser'], answers);
     expect(r.status).toBe(0);
     expect(r.stderr.split('\n')).toEqual([
