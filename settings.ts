@@ -6,9 +6,9 @@ export default defineSettings({
   SECRET_KEY: process.env.SECRET_KEY ?? 'django-insecure-tango-demo-key-change-me',
   DEBUG: process.env.DEBUG !== 'false',
   ALLOWED_HOSTS: ['127.0.0.1', 'localhost'],
-  INSTALLED_APPS: ['@tango/sessions', 'apps/demo'],
-  // CsrfViewMiddleware after SessionMiddleware, as in Django (CSRF_USE_SESSIONS needs the session).
-  MIDDLEWARE: ['@tango/sessions/middleware', '@tango/core/middleware/csrf'],
+  INSTALLED_APPS: ['@tango/sessions', '@tango/auth', 'apps/demo'],
+  // Django's order: sessions, then CSRF (CSRF_USE_SESSIONS needs the session), then auth (reads the session).
+  MIDDLEWARE: ['@tango/sessions/middleware', '@tango/core/middleware/csrf', '@tango/auth/middleware'],
   ROOT_URLCONF: './urls',
   DATABASES: {
     default: process.env.DATABASE_URL
@@ -22,4 +22,8 @@ export default defineSettings({
   TIME_ZONE: 'Asia/Shanghai',
   USE_TZ: false,
   SESSION_ENGINE: process.env.SESSION_ENGINE ?? 'db',
+  // The demo's login page, and where login and logout send the browser.
+  LOGIN_URL: '/login/',
+  LOGIN_REDIRECT_URL: '/whoami/',
+  LOGOUT_REDIRECT_URL: '/',
 });

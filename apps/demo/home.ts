@@ -48,9 +48,10 @@ function forms(request: HttpRequest, rows: Array<[string, Record<string, string>
   })}</ul>`;
 }
 
-export function index(request: HttpRequest): HttpResponse {
+export function index(request: HttpRequest): Promise<HttpResponse> {
   return page(request, 'Tango: cookies and sessions', html`
-<p>A small site to click through: <a href="/login/">log in</a>, then see <a href="/whoami/">what the server knows</a>.</p>
+<p>A small site to click through: <a href="/login/">log in</a> (as a user made with <code>manage.ts createsuperuser</code>),
+then see <a href="/whoami/">what the server knows</a> and <a href="/account/">your account</a> (signed-in users only).</p>
 <h2>Cookies</h2>
 ${links(TUTORIAL_COOKIES)}
 <h2>Sessions</h2>

@@ -4,17 +4,22 @@
  * value) reaches the page except as text.
  */
 import { HttpResponse, csrf_input, html, type HttpRequest, type SafeString } from '@tango/core';
+import { has_request_user } from '@tango/auth';
 
-/** The session key the demo's login stores the user under (Django's auth keeps SESSION_KEY there). */
-export const USER_KEY = 'username';
-
-export function signed_in_user(request: HttpRequest): string | undefined {
-  // Without SessionMiddleware (the cookie tutorial runs without it) there is no session, so nobody.
-  return request.session?.get<string>(USER_KEY);
+/**
+ * The signed-in user's name, or undefined. Loaded on demand (one query);
+ * without AuthenticationMiddleware (the cookie tutorial runs without any
+ * middleware) nobody is signed in.
+ */
+export async function signed_in_user(request: HttpRequest): Promise<string | undefined> {
+  if (!has_request_user(request)) return undefined;
+  const user = await request.auser();
+  return user.is_authenticated ? user.get_username() : undefined;
 }
 
-export function page(request: HttpRequest, title: string, body: SafeString, init: { status?: number } = {}): HttpResponse {
-  const user = signed_in_user(request);
+/** A page in the site's shell, whose navigation shows who is signed in (as Django's base templates read request.user). */
+export async function page(request: HttpRequest, title: string, body: SafeString, init: { status?: number } = {}): Promise<HttpResponse> {
+  const user = await signed_in_user(request);
   const who = user === undefined
     ? html`<a href="/login/">Log in</a>`
     : html`Signed in as <strong class="user">${user}</strong>

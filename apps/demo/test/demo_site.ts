@@ -2,7 +2,8 @@
  * Settings for tests of the demo site, run in-process: the project's
  * INSTALLED_APPS, middleware and root URLconf, the tutorial's time zone, and a
  * session engine with its store (a SQLite file in a temp dir, migrated by
- * MigrateCommand as `manage.ts migrate` would).
+ * MigrateCommand as `manage.ts migrate` would), holding the seed users
+ * DEMO_USERS, each with the password DEMO_PASSWORD.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -12,10 +13,23 @@ import { configure } from '@tango/core';
 import { close_caches } from '@tango/core/cache';
 import { close_connections } from '@tango/core/db';
 import MigrateCommand from '@tango/core/management/commands/migrate';
+import type { Client, ClientResponse } from '@tango/core/testing';
+import { User } from '@tango/auth';
 
 export const ROOT = path.resolve(__dirname, '../../..');
 
 export type DemoEngine = 'db' | 'signed_cookies' | 'cache';
+
+/** The users every demo test site has (what `createsuperuser` would make), and their password. */
+export const DEMO_USERS = ['alice', 'bob', 'carol'];
+export const DEMO_PASSWORD = 'demo password ✓';
+
+/** The demo's login form, posted as a browser would. */
+export function demo_login(client: Client, username: string, options: { remember?: boolean; password?: string } = {}): Promise<ClientResponse> {
+  const form: Record<string, string> = { username, password: options.password ?? DEMO_PASSWORD };
+  if (options.remember ?? true) form.remember = '1';
+  return client.post('/login/', form);
+}
 
 /** Configures the demo for `engine`; the returned function closes pools and removes the temp dir. */
 export async function configure_demo_site(engine: DemoEngine, extra: Record<string, unknown> = {}): Promise<() => Promise<void>> {
@@ -24,8 +38,13 @@ export async function configure_demo_site(engine: DemoEngine, extra: Record<stri
     SECRET_KEY: 'demo-site-test-secret',
     ALLOWED_HOSTS: ['127.0.0.1', 'localhost'],
     ROOT_URLCONF: './urls',
-    INSTALLED_APPS: ['@tango/sessions', 'apps/demo'],
-    MIDDLEWARE: ['@tango/sessions/middleware'],
+    INSTALLED_APPS: ['@tango/sessions', '@tango/auth', 'apps/demo'],
+    MIDDLEWARE: ['@tango/sessions/middleware', '@tango/auth/middleware'],
+    // Django's own tests hash with MD5 to stay fast; the hashing itself is tested in packages/auth.
+    PASSWORD_HASHERS: ['django.contrib.auth.hashers.MD5PasswordHasher'],
+    LOGIN_URL: '/login/',
+    LOGIN_REDIRECT_URL: '/whoami/',
+    LOGOUT_REDIRECT_URL: '/',
     TIME_ZONE: 'Asia/Shanghai',
     USE_TZ: false,
     SESSION_ENGINE: engine,
@@ -33,11 +52,11 @@ export async function configure_demo_site(engine: DemoEngine, extra: Record<stri
     CACHES: { default: { BACKEND: 'locmem', LOCATION: dir } },
     ...extra,
   }, ROOT);
-  if (engine === 'db') {
-    const migrate = new MigrateCommand();
-    migrate.stdout = new Writable({ write: (_chunk, _enc, cb) => cb() });
-    await migrate.handle([], { database: 'default' });
-  }
+  // Every engine needs the database: the users live in auth_user whatever stores the sessions.
+  const migrate = new MigrateCommand();
+  migrate.stdout = new Writable({ write: (_chunk, _enc, cb) => cb() });
+  await migrate.handle([], { database: 'default' });
+  for (const name of DEMO_USERS) await User.create_user(name, `${name}@example.com`, DEMO_PASSWORD);
   return async () => {
     await close_connections();
     await close_caches();
