@@ -37,25 +37,39 @@ interface UserState {
   pending: Promise<AnyUser> | undefined;
 }
 
-// Per request, beside the request rather than on it: a field added to every
-// request after construction would change HttpRequest's shape for all of them.
-const states = new WeakMap<HttpRequest, UserState>();
+/**
+ * What the middleware puts in request.auth_state: a mark shared by every
+ * request, replaced by the request's own UserState when the user is first
+ * asked for, so a request that never asks allocates nothing.
+ */
+const ENABLED: unique symbol = Symbol('AuthenticationMiddleware');
 
 const NOT_INSTALLED = "request.user needs AuthenticationMiddleware: add '@tango/auth/middleware' to MIDDLEWARE, after the session middleware.";
 
-/** Called by AuthenticationMiddleware for each request; costs one WeakMap entry, no I/O. */
+/** Called by AuthenticationMiddleware for each request: one write to a slot, no I/O. */
 export function enable_request_user(request: HttpRequest): void {
-  states.set(request, { user: undefined, pending: undefined });
+  if (request.auth_state === undefined) request.auth_state = ENABLED;
 }
 
 /** Whether AuthenticationMiddleware runs for this request (Django: hasattr(request, 'user')). */
 export function has_request_user(request: HttpRequest): boolean {
-  return states.has(request);
+  return request.auth_state !== undefined;
+}
+
+function state_of(request: HttpRequest): UserState | undefined {
+  const s = request.auth_state;
+  if (s === undefined) return undefined;
+  if (s === ENABLED) {
+    const fresh: UserState = { user: undefined, pending: undefined };
+    request.auth_state = fresh;
+    return fresh;
+  }
+  return s as UserState;
 }
 
 /** The user if already known, without loading anything. */
 export function known_user(request: HttpRequest): AnyUser | undefined {
-  return states.get(request)?.user;
+  return request.auth_state === undefined || request.auth_state === ENABLED ? undefined : (request.auth_state as UserState).user;
 }
 
 /** Set by the module that defines get_user(), which would otherwise import this one circularly. */
@@ -68,14 +82,14 @@ export function set_user_loader(fn: (request: HttpRequest) => Promise<AnyUser>):
 Object.defineProperty(HttpRequest.prototype, 'user', {
   configurable: true,
   get(this: HttpRequest): AnyUser {
-    const state = states.get(this);
+    const state = state_of(this);
     if (state === undefined) throw new ImproperlyConfigured(NOT_INSTALLED);
     if (state.user === undefined) throw new UserNotLoaded();
     return state.user;
   },
   set(this: HttpRequest, user: AnyUser) {
-    const state = states.get(this);
-    if (state === undefined) states.set(this, { user, pending: undefined });
+    const state = state_of(this);
+    if (state === undefined) this.auth_state = { user, pending: undefined } satisfies UserState;
     else {
       state.user = user;
       state.pending = undefined;
@@ -87,7 +101,7 @@ Object.defineProperty(HttpRequest.prototype, 'auser', {
   configurable: true,
   writable: true,
   value: function auser(this: HttpRequest): Promise<AnyUser> {
-    const state = states.get(this);
+    const state = state_of(this);
     if (state === undefined) return Promise.reject(new ImproperlyConfigured(NOT_INSTALLED));
     if (state.user !== undefined) return Promise.resolve(state.user);
     if (loader === undefined) return Promise.reject(new ImproperlyConfigured(NOT_INSTALLED));
