@@ -3,7 +3,7 @@
  * in a child process, answers piped into its stdin (interactive mode) or
  * taken from DJANGO_SUPERUSER_* variables (--noinput).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -125,5 +125,33 @@ describe('changepassword', () => {
     expect([r.status, r.stderr]).toEqual([1, "CommandError: Aborting password change for user 'envadmin' after 3 attempts\n"]);
     expect(await (await user('envadmin'))!.check_password('new secret')).toBe(true);
     expect(manage(['changepassword', 'ghost']).stderr).toBe("CommandError: user 'ghost' does not exist\n");
+  });
+});
+
+describe('on a terminal', () => {
+  /** Runs manage.ts under a pseudo-terminal (util-linux `script`), typing each answer once its prompt shows. */
+  function on_terminal(args: string[], answers: Array<[string, string]>): Promise<{ status: number | null; output: string }> {
+    const command = [TS_NODE, 'manage.ts', ...args, '--settings', settings_file].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+    const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: ROOT, env: process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let output = '';
+    let next = 0;
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      output += chunk;
+      // Type the answer only after its prompt: the terminal is then in the mode the command chose.
+      while (next < answers.length && output.split(answers[next][0]).length - 1 > answers.slice(0, next).filter(([p]) => p === answers[next][0]).length) {
+        child.stdin.write(answers[next][1]);
+        next++;
+      }
+    });
+    return new Promise((resolve) => child.on('exit', (status) => resolve({ status, output })));
+  }
+
+  it('changepassword reads the password without echoing it', async () => {
+    const r = await on_terminal(['changepassword', 'taken'], [['Password: ', 'tty secret\r'], ['Password (again): ', 'tty secret\r']]);
+    expect(r.status).toBe(0);
+    expect(r.output).toContain("Password changed successfully for user 'taken'");
+    expect(r.output).not.toContain('tty secret');
+    expect(await (await user('taken'))!.check_password('tty secret')).toBe(true);
   });
 });
