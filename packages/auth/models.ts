@@ -187,7 +187,8 @@ export class User implements UserFields {
 
   /** The user with this primary key, or null. */
   static async get_by_id(id: number, options: QueryOptions = {}): Promise<User | null> {
-    if (!Number.isSafeInteger(id)) return null;
+    // auth_user.id is a 32-bit integer: PostgreSQL would reject a larger one, so no such user (as Django 5.0+ answers).
+    if (!Number.isSafeInteger(id) || id < -2147483648 || id > 2147483647) return null;
     return User.#get_where('id', id, options.using);
   }
 

@@ -8,6 +8,7 @@ import { get_connection } from '../../core/db';
 import { HttpResponse, JsonResponse } from '../../core/http/response';
 import { HttpRequest } from '../../core/http/request';
 import { capture_logs, set_stderr_logging } from '../../core/log';
+import { build_handler, import_middleware } from '../../core/middleware';
 import { CsrfViewMiddleware } from '../../core/middleware/csrf';
 import { Client } from '../../core/testing/client';
 import { path } from '../../core/urls';
@@ -220,6 +221,7 @@ describe.each(databases())('auth sessions on %s', (_name, make) => {
       ['a forged hash', { [HASH_SESSION_KEY]: 'f'.repeat(64) }, /auth hash does not match/, true],
       ['no hash', { [HASH_SESSION_KEY]: undefined }, /auth hash does not match/, true],
       ['a user that does not exist', { [SESSION_KEY]: '999999' }, /does not exist or is inactive/, false],
+      ['an id beyond the id column', { [SESSION_KEY]: '99999999999' }, /does not exist or is inactive/, false],
       ['an id that is no number', { [SESSION_KEY]: 'admin' }, /not a number/, false],
       ['a backend that is not configured', { [BACKEND_SESSION_KEY]: 'myapp.backends.Evil' }, /not in AUTHENTICATION_BACKENDS/, false],
     ])('%s: AnonymousUser and a logged reason, never an error page', async (_what, change, reason, flushed) => {
@@ -302,8 +304,22 @@ describe.each(databases())('auth sessions on %s', (_name, make) => {
   });
 });
 
-describe('without the middleware', () => {
-  it('request.user says which middleware is missing', () => {
+describe('installing the middleware', () => {
+  it("Django's dotted name in MIDDLEWARE is this middleware", () => {
+    configure({ SECRET_KEY: TEST_SECRET_KEY });
+    expect(import_middleware('django.contrib.auth.middleware.AuthenticationMiddleware')).toBe(AuthenticationMiddleware);
+    expect(import_middleware('@tango/auth/middleware')).toBe(AuthenticationMiddleware);
+  });
+
+  it.each([
+    ['an unknown backend', { AUTHENTICATION_BACKENDS: ['myapp.NoSuchBackend'] }, "Invalid setting AUTHENTICATION_BACKENDS entry 'myapp.NoSuchBackend'"],
+    ['a hasher Tango does not have', { PASSWORD_HASHERS: ['django.contrib.auth.hashers.Argon2PasswordHasher'] }, "Invalid setting PASSWORD_HASHERS entry 'django.contrib.auth.hashers.Argon2PasswordHasher'"],
+  ])('%s stops start-up with one line naming the setting', (_what, bad, message) => {
+    configure({ SECRET_KEY: TEST_SECRET_KEY, ...bad });
+    expect(() => build_handler(async () => new HttpResponse('ok'), [SessionMiddleware, AuthenticationMiddleware])).toThrow(message);
+  });
+
+  it('without it, request.user says which middleware is missing', () => {
     configure({ SECRET_KEY: TEST_SECRET_KEY });
     expect(() => new HttpRequest().user).toThrow("request.user needs AuthenticationMiddleware: add '@tango/auth/middleware' to MIDDLEWARE");
   });
