@@ -109,6 +109,22 @@ describe.each(databases())('auth sessions on %s', (_name, make) => {
       expect(failed).toHaveLength(3);
     });
 
+    it('a stored hash in a format Tango does not know: the login fails with a logged reason, not an error page', async () => {
+      zhiliao.password = 'argon2$argon2id$v=19$m=102400,t=2,p=8$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo';
+      await zhiliao.save();
+      const logs = capture_logs();
+      let r;
+      try {
+        r = await client.get('/login/?username=zhiliao&password=correct%20horse');
+      } finally {
+        logs.stop();
+      }
+      expect([r.status, r.text]).toEqual([401, 'bad credentials']);
+      expect(logs.records.map((l) => l.msg)).toEqual([
+        "Password check failed: Unknown password hashing algorithm 'argon2'. Did you specify it in the PASSWORD_HASHERS setting?",
+      ]);
+    });
+
     it('AllowAllUsersModelBackend lets an inactive user in', async () => {
       reconfigure({
         SESSION_ENGINE: 'db', AUTHENTICATION_BACKENDS: ['django.contrib.auth.backends.AllowAllUsersModelBackend'],
