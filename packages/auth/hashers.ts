@@ -17,6 +17,7 @@ import { ImproperlyConfigured } from '@tango/core/errors';
 import { get_logger } from '@tango/core/log';
 
 const pbkdf2 = promisify(nodeCrypto.pbkdf2);
+const scrypt = promisify(nodeCrypto.scrypt) as (password: Buffer, salt: Buffer, keylen: number, options: nodeCrypto.ScryptOptions) => Promise<Buffer>;
 const log = get_logger('tango.auth');
 
 /** django.utils.crypto.RANDOM_STRING_CHARS: the alphabet of salts. */
@@ -117,6 +118,42 @@ export class PBKDF2SHA1PasswordHasher extends Pbkdf2Hasher {
 }
 
 /**
+ * django.contrib.auth.hashers.ScryptPasswordHasher (Django 4.0+):
+ * `scrypt$<n>$<salt>$<r>$<p>$<base64 of 64 bytes>`, n = 2^14, r = 8, p = 1.
+ */
+export class ScryptPasswordHasher extends BasePasswordHasher {
+  readonly algorithm = 'scrypt';
+  readonly work_factor: number = 2 ** 14;
+  readonly block_size: number = 8;
+  readonly parallelism: number = 1;
+
+  override async encode(password: string, salt: string, n: number = this.work_factor, r = this.block_size, p = this.parallelism): Promise<string> {
+    this.check_salt(salt);
+    // Python's hashlib.scrypt with maxmem=0 allows OpenSSL's default of 32 MiB; 128 * n * r bytes is what it needs.
+    const key = await scrypt(Buffer.from(password, 'utf8'), Buffer.from(salt, 'utf8'), 64, { N: n, r, p, maxmem: 2 * 128 * n * r * p + 1024 * 1024 });
+    return `${this.algorithm}$${n}$${salt}$${r}$${p}$${key.toString('base64')}`;
+  }
+
+  override decode(encoded: string): DecodedHash & { block_size: number; parallelism: number } {
+    const parts = encoded.split('$');
+    if (parts.length !== 6 || parts[0] !== this.algorithm || !parts.slice(1, 2).concat(parts.slice(3, 5)).every((x) => /^[1-9]\d*$/.test(x))) {
+      throw new Error('not a scrypt hash');
+    }
+    return { algorithm: parts[0], iterations: Number(parts[1]), salt: parts[2], block_size: Number(parts[3]), parallelism: Number(parts[4]), hash: parts[5] };
+  }
+
+  override async verify(password: string, encoded: string): Promise<boolean> {
+    const d = this.decode(encoded);
+    return constant_time_compare(encoded, await this.encode(password, d.salt, d.iterations, d.block_size, d.parallelism));
+  }
+
+  override must_update(encoded: string): boolean {
+    const d = this.decode(encoded);
+    return d.iterations !== this.work_factor || d.block_size !== this.block_size || d.parallelism !== this.parallelism;
+  }
+}
+
+/**
  * django.contrib.auth.hashers.MD5PasswordHasher: `md5$<salt>$<hex md5(salt + password)>`.
  * Fast and weak: Django's own test suites use it to keep tests quick; never in production.
  */
@@ -142,13 +179,15 @@ export type HasherClass = new () => BasePasswordHasher;
 export const HASHER_NAMES: Readonly<Record<string, HasherClass>> = {
   'django.contrib.auth.hashers.PBKDF2PasswordHasher': PBKDF2PasswordHasher,
   'django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher': PBKDF2SHA1PasswordHasher,
+  'django.contrib.auth.hashers.ScryptPasswordHasher': ScryptPasswordHasher,
   'django.contrib.auth.hashers.MD5PasswordHasher': MD5PasswordHasher,
 };
 
-/** Django 5.2's default list, limited to the hashers Tango has (argon2, bcrypt and scrypt need more). */
+/** Django 5.2's default list, without the hashers that need a native library (argon2, bcrypt). */
 export const DEFAULT_PASSWORD_HASHERS: readonly string[] = [
   'django.contrib.auth.hashers.PBKDF2PasswordHasher',
   'django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher',
+  'django.contrib.auth.hashers.ScryptPasswordHasher',
 ];
 
 let cached: { from: unknown; hashers: BasePasswordHasher[] } | undefined;

@@ -9,7 +9,7 @@ export type { LoginRedirectOptions } from './decorators';
 export { User, AnonymousUser, validate_username, normalize_email, normalize_username } from './models';
 export type { AnyUser, UserFields } from './models';
 export { make_password, check_password, is_password_usable, get_hasher, identify_hasher } from './hashers';
-export { PBKDF2PasswordHasher, PBKDF2SHA1PasswordHasher, MD5PasswordHasher, BasePasswordHasher } from './hashers';
+export { PBKDF2PasswordHasher, PBKDF2SHA1PasswordHasher, ScryptPasswordHasher, MD5PasswordHasher, BasePasswordHasher } from './hashers';
 export { ModelBackend, AllowAllUsersModelBackend, load_backend } from './backends';
 export type { AuthBackend, Credentials } from './backends';
 export { UserNotLoaded, has_request_user } from './request_user';

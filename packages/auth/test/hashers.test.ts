@@ -7,7 +7,7 @@ import { configure } from '../../core/conf';
 import { capture_logs, set_stderr_logging } from '../../core/log';
 import {
   check_password, get_hasher, identify_hasher, is_password_usable, make_password, MD5PasswordHasher,
-  PBKDF2PasswordHasher, PBKDF2SHA1PasswordHasher, verify_password,
+  PBKDF2PasswordHasher, PBKDF2SHA1PasswordHasher, ScryptPasswordHasher, verify_password,
 } from '../hashers';
 
 const PASSWORD = 'hunter2 ✓';
@@ -15,6 +15,8 @@ const SALT21 = 'seasaltseasaltseasalt';
 const DJANGO_32 = 'pbkdf2_sha256$260000$seasaltseasaltseasalt$FprOV/vtnnmlQNNgOxUfY1uCybYHDo/knRDXbnJINu4=';
 const DJANGO_52 = 'pbkdf2_sha256$1000000$seasaltseasaltseasalt$rMPvqTgAbvrSbXM/+P5y0mj7/CxbromPpWnOu8H4QZE=';
 const DJANGO_SHA1 = 'pbkdf2_sha1$260000$seasaltseasaltseasalt$AoZZkiFDawEPGmS+tFhCizATLB8=';
+// hashlib.scrypt(..., n=2**14, r=8, p=1, maxmem=0, dklen=64), as Django 4.0+'s ScryptPasswordHasher writes it.
+const DJANGO_SCRYPT = 'scrypt$16384$seasaltseasaltseasaltx$8$1$bBHMRKKyVLXQm4BHQa8rQXi7zb9OxePpVoJ+1z3RjfaZTLxQZJ8clnDTkY4iGb5Ac0hsg7wEAbM/I1t2SRTx6A==';
 const DJANGO_MD5 = 'md5$seasaltseasaltseasalt$65add4e01f51213355ac3798dbb8db35';
 
 beforeAll(() => set_stderr_logging(false));
@@ -45,6 +47,21 @@ describe('PBKDF2 hashes are byte for byte Django’s', () => {
     expect(a).toMatch(/^pbkdf2_sha256\$1000000\$[A-Za-z0-9]{22}\$[A-Za-z0-9+/]{43}=$/);
     expect(a).not.toBe(b);
     expect(await verify_password(PASSWORD, a)).toEqual([true, false]);
+  });
+});
+
+describe('scrypt hashes are Django’s (ScryptPasswordHasher)', () => {
+  it('writes and verifies the hash Python’s hashlib.scrypt gives for the same salt', async () => {
+    expect(await new ScryptPasswordHasher().encode(PASSWORD, 'seasaltseasaltseasaltx')).toBe(DJANGO_SCRYPT);
+    expect(await check_password(PASSWORD, DJANGO_SCRYPT)).toBe(true);
+    expect(await check_password('nope', DJANGO_SCRYPT)).toBe(false);
+    // Not the preferred hasher: upgraded to pbkdf2_sha256 on the next correct check.
+    expect(await verify_password(PASSWORD, DJANGO_SCRYPT)).toEqual([true, true]);
+  });
+
+  it('a hash with another work factor must be updated', () => {
+    expect(new ScryptPasswordHasher().must_update(DJANGO_SCRYPT)).toBe(false);
+    expect(new ScryptPasswordHasher().must_update(DJANGO_SCRYPT.replace('$16384$', '$32768$'))).toBe(true);
   });
 });
 

@@ -119,6 +119,7 @@ export const settingsSchema = z.object({
   PASSWORD_HASHERS: z.array(moduleOrFunction).min(1, 'at least one hasher').default([
     'django.contrib.auth.hashers.PBKDF2PasswordHasher',
     'django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher',
+    'django.contrib.auth.hashers.ScryptPasswordHasher',
   ]),
   /** [header, value] that marks a request as HTTPS behind a proxy (Django's SECURE_PROXY_SSL_HEADER), or null. */
   SECURE_PROXY_SSL_HEADER: z.tuple([z.string().min(1), z.string().min(1)]).nullable().default(null),
