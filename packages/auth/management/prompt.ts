@@ -38,12 +38,13 @@ export class Prompter {
 
   /** getpass(question): nothing is echoed on a terminal. */
   async ask_hidden(question: string): Promise<string> {
-    this.output.write(question);
     const tty = Boolean(this.input.isTTY && this.input.setRawMode);
+    // Echo goes off before the prompt shows: an answer typed (or pasted) as soon as it appears is never echoed.
     if (tty) {
       this.input.setRawMode!(true);
       this.#raw = true;
     }
+    this.output.write(question);
     try {
       return await this.#line();
     } finally {
