@@ -3,6 +3,8 @@
  * come from Django 3.2's hashers (PBKDF2PasswordHasher().encode(...)); the
  * 1,000,000-iteration one is what Django 5.2 writes by default.
  */
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { configure } from '../../core/conf';
 import { capture_logs, set_stderr_logging } from '../../core/log';
 import {
@@ -134,6 +136,32 @@ describe('PASSWORD_HASHERS', () => {
 });
 
 describe('hashing leaves the event loop free', () => {
+  it('a listening server answers other requests while four 1,000,000-iteration hashes run', async () => {
+    const server = http.createServer((_req, res) => res.end('pong'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    try {
+      let hashing = true;
+      const hashes = Promise.all([1, 2, 3, 4].map(() => make_password(PASSWORD))).finally(() => {
+        hashing = false;
+      });
+      const latencies: number[] = [];
+      while (hashing) {
+        const t = Date.now();
+        expect(await (await fetch(url)).text()).toBe('pong');
+        if (hashing) latencies.push(Date.now() - t);
+      }
+      await hashes;
+      // A hash on the event loop would hold every request for the whole hash (hundreds of ms).
+      expect(latencies.length).toBeGreaterThan(5);
+      expect(Math.min(...latencies)).toBeLessThan(50);
+      latencies.sort((a, b) => a - b);
+      expect(latencies[Math.floor(latencies.length / 2)]).toBeLessThan(100);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it('timers keep firing while four 1,000,000-iteration hashes run', async () => {
     let ticks = 0;
     let longest = 0;
