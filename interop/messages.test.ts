@@ -18,6 +18,8 @@ import { set_stderr_logging } from '../packages/core/log';
 import { add_message, get_messages } from '../packages/messages';
 import { MessageMiddleware } from '../packages/messages/middleware';
 import { SessionMiddleware } from '../packages/sessions/middleware';
+import { close_connections } from '../packages/core/db';
+import { sqlite_shared, type SharedDatabase } from './databases';
 import { Django, describe_with_django, must } from './django';
 import { cookie_pair } from './session_requests';
 
@@ -213,5 +215,43 @@ describe_with_django('messages shared with Django 3.2', () => {
       expect(t.set_cookie.messages).toMatch(/^messages=\S+; HttpOnly; Path=\/; SameSite=Lax$/);
       expect(t.set_cookie.messages).toBe(d.set_cookie.messages);
     });
+  });
+});
+
+describe_with_django('messages in db sessions shared with Django 3.2 (one SQLite django_session table)', () => {
+  let db: SharedDatabase;
+  let django: Django;
+  const dj = async (storage: Storage, actions: { cookie_header?: string; add?: Add[]; read?: boolean }): Promise<Outcome> =>
+    must(await django.one({ op: 'messages_request', storage, ...actions, now: T })) as unknown as Outcome;
+
+  beforeAll(async () => {
+    db = sqlite_shared();
+    django = new Django({ SECRET_KEY, database: db.django, SESSION_ENGINE: 'db' });
+    expect((await django.one({ op: 'migrate' })).stdout).toContain('Applying sessions.0001_initial... OK');
+  });
+  afterAll(async () => {
+    await django?.close();
+    await close_connections();
+    await db?.drop();
+  });
+  beforeEach(() => configure({ SECRET_KEY, DATABASES: { default: db.tango }, SESSION_ENGINE: 'db' }, __dirname));
+
+  it('SessionStorage: Django stores messages in its session row, Tango shows them and removes them from the row', async () => {
+    const d = await dj('session', { add: TAGGED });
+    const key = value_of(d.set_cookie, 'sessionid') as string;
+    expect(key).toMatch(/^[a-z0-9]{32}$/);
+    const t = await tango('session', { cookie_header: `sessionid=${key}`, read: true });
+    expect(t.read).toEqual(TAGGED_READ);
+    expect(t.session_messages).toBeNull();
+    // Tango saved the row without them: Django finds none.
+    const again = await dj('session', { cookie_header: `sessionid=${key}`, read: true });
+    expect(again.read).toEqual([]);
+  });
+
+  it('FallbackStorage: Tango spills into its session row, Django shows all of them in order', async () => {
+    const t = await tango('fallback', { add: MANY });
+    expect(value_of(t.set_cookie, 'sessionid')).toMatch(/^[a-z0-9]{32}$/);
+    const d = await dj('fallback', { cookie_header: cookies_after(t.set_cookie), read: true });
+    expect((d.read as Read[]).map((r) => r[1])).toEqual(MANY.map((a) => a[1]));
   });
 });
