@@ -8,17 +8,24 @@ import type { HttpRequest } from '@tango/core/http/request';
 import type { HttpResponse } from '@tango/core/http/response';
 import { BaseStorage, type GetResult, type Message, type StorageClass } from './base';
 import { CookieStorage } from './cookie';
-import { SessionStorage } from './session';
+import { ImproperlyConfigured } from '@tango/core/errors';
+import { SESSION_REQUIRED, SessionStorage, has_session } from './session';
 
 export class FallbackStorage extends BaseStorage {
   static storage_classes: readonly StorageClass[] = [CookieStorage, SessionStorage];
-  readonly storages: BaseStorage[];
+  #storages: BaseStorage[] | undefined;
   /** The storages that held messages on this request: emptied when the messages are gone. */
   #used_storages = new Set<BaseStorage>();
 
   constructor(request: HttpRequest) {
     super(request);
-    this.storages = (this.constructor as typeof FallbackStorage).storage_classes.map((Storage) => new Storage(request));
+    // Django builds the storages here; SessionStorage's check that a session exists is made here too.
+    if (!has_session(request)) throw new ImproperlyConfigured(SESSION_REQUIRED);
+  }
+
+  /** Built when first used, so a request that never touches its messages makes none. */
+  get storages(): BaseStorage[] {
+    return (this.#storages ??= (this.constructor as typeof FallbackStorage).storage_classes.map((Storage) => new Storage(this.request)));
   }
 
   _get(): GetResult {

@@ -14,19 +14,19 @@ import { decode_messages, encode_spaced } from './message_json';
 const log = get_logger('tango.security.messages');
 
 /** Whether SessionMiddleware ran for this request, without building a deferred session. */
-function has_session(request: HttpRequest): boolean {
+export function has_session(request: HttpRequest): boolean {
   return !request.session_built || (request.session !== undefined && request.session !== null);
 }
+
+export const SESSION_REQUIRED = 'The session-based temporary message storage requires session middleware to be installed, '
+  + 'and come before the message middleware in the MIDDLEWARE list.';
 
 export class SessionStorage extends BaseStorage {
   static session_key = '_messages';
 
   constructor(request: HttpRequest) {
     if (!has_session(request)) {
-      throw new ImproperlyConfigured(
-        'The session-based temporary message storage requires session middleware to be installed, ' +
-        'and come before the message middleware in the MIDDLEWARE list.',
-      );
+      throw new ImproperlyConfigured(SESSION_REQUIRED);
     }
     super(request);
   }
