@@ -34,8 +34,13 @@ export class FallbackStorage extends BaseStorage {
     for (const storage of this.storages) {
       const [messages, complete] = storage._get();
       all_retrieved = complete;
-      // This storage was not used: the later ones were not either.
-      if (messages === null) break;
+      if (messages === null) {
+        // Bad data (the storage marked itself used): empty it with the rest. Django's
+        // FallbackStorage leaves a bad messages cookie in place until the browser closes.
+        if (storage.used) this.#used_storages.add(storage);
+        // This storage was not used: the later ones were not either.
+        break;
+      }
       if (messages.length > 0) this.#used_storages.add(storage);
       all.push(...messages);
       if (complete) break;

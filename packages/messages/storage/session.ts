@@ -50,18 +50,23 @@ export class SessionStorage extends BaseStorage {
     return encode_spaced(messages);
   }
 
-  /** Stored JSON text to messages; anything else in the key is logged and read as no messages. */
+  /**
+   * Stored JSON text to messages; anything else in the key is logged, read
+   * as no messages, and marks the storage used so the key is removed once
+   * messages are read (as CookieStorage does with a bad cookie).
+   */
   deserialize_messages(data: unknown): Message[] | null {
     if (data === undefined || data === null || data === '') return null;
+    let reason = 'it is not the JSON text of a message list';
     if (typeof data === 'string') {
       try {
         return decode_messages(data).messages;
       } catch (err) {
-        log.warn(`Ignored the session's ${this.key}: ${(err as Error).message}.`, { path: this.request.path });
-        return null;
+        reason = (err as Error).message;
       }
     }
-    log.warn(`Ignored the session's ${this.key}: it is not the JSON text of a message list.`, { path: this.request.path });
+    log.warn(`Ignored the session's ${this.key}: ${reason}.`, { path: this.request.path });
+    this.used = true;
     return null;
   }
 }

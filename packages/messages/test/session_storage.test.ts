@@ -112,6 +112,35 @@ describe('FallbackStorage (the default)', () => {
     await browser.get((r) => expect(texts(r)).toEqual([]));
   });
 
+  it('a bad messages cookie is ignored, logged, and deleted once messages are read; new ones replace it', async () => {
+    const browser = new Browser();
+    browser.jar.set('messages', 'W1siX19qc29uX21lc3NhZ2UiXV0:1r31eq:forged');
+    const logs = capture_logs();
+    const untouched = await browser.get(() => new HttpResponse('plain'));
+    expect(untouched.response.cookies.size).toBe(0);
+    const read = await browser.get((r) => expect(texts(r)).toEqual([]));
+    logs.stop();
+    expect(logs.records.filter((l) => l.name === 'tango.security.messages')).toHaveLength(1);
+    expect(read.lines.messages).toMatch(/^messages=""; expires=Thu, 01 Jan 1970/);
+    expect(read.request.session_built).toBe(false);
+    browser.jar.set('messages', 'garbage');
+    const replaced = await browser.get((r) => info(r, 'fresh'));
+    await browser.get((r) => expect(texts(r)).toEqual(['fresh']));
+    expect(replaced.cookies.messages).not.toBe('garbage');
+  });
+
+  it('bad data under the session\'s _messages is ignored and removed once messages are read', async () => {
+    const browser = new Browser();
+    await browser.get((r) => r.session.set('_messages', '{"not": "a list"}'));
+    await override_settings({ MESSAGE_STORAGE: '@tango/messages/storage/session.SessionStorage' }, async () => {
+      const logs = capture_logs();
+      const read = await browser.get((r) => expect(texts(r)).toEqual([]));
+      logs.stop();
+      expect(logs.records.map((l) => l.msg)).toEqual(["Ignored the session's _messages: not a list of messages."]);
+      expect(read.request.session.has('_messages')).toBe(false);
+    });
+  });
+
   it('MESSAGE_STORAGE takes Django\'s dotted names, a class, and refuses a name that is no storage', async () => {
     expect(get_storage_class('django.contrib.messages.storage.cookie.CookieStorage')).toBe(CookieStorage);
     expect(get_storage_class('django.contrib.messages.storage.session.SessionStorage')).toBe(SessionStorage);
