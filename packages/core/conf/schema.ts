@@ -98,7 +98,8 @@ export const settingsSchema = z.object({
   // Messages (django/contrib/messages; docs/messages.md).
   MESSAGE_STORAGE: moduleOrFunction.default('@tango/messages/storage/fallback.FallbackStorage'),
   MESSAGE_LEVEL: z.number().int('a whole number such as 20 (INFO)').default(20),
-  MESSAGE_TAGS: z.record(z.string().regex(/^-?\d+$/, 'message levels (whole numbers) as keys'), z.string()).default({}),
+  MESSAGE_TAGS: z.record(z.string(), z.string()).refine((tags) => Object.keys(tags).every((k) => /^-?\d+$/.test(k)),
+    "message levels (whole numbers) as keys, such as { 40: 'danger' }").default({}),
   // CSRF (django/conf/global_settings.py; docs/csrf.md).
   CSRF_COOKIE_NAME: z.string().regex(/^[A-Za-z0-9!#$%&'*+\-.^_`|~:]+$/, 'a cookie name made of token characters').default('csrftoken'),
   CSRF_COOKIE_AGE: seconds.nullable().default(60 * 60 * 24 * 7 * 52),

@@ -3,7 +3,7 @@
  * the middleware's dotted path in MIDDLEWARE, the app in INSTALLED_APPS
  * (for migrate), and the storages in MESSAGE_STORAGE.
  */
-import { configure } from '@tango/core/conf';
+import { configure, validate_settings } from '@tango/core/conf';
 import { migration_apps } from '@tango/core/management/commands/migrate';
 import { import_middleware } from '@tango/core/middleware';
 import { CookieStorage, FallbackStorage, SessionStorage, get_storage_class } from '..';
@@ -26,4 +26,15 @@ it("Django's storage paths name the same classes", () => {
   expect(get_storage_class('django.contrib.messages.storage.fallback.FallbackStorage')).toBe(FallbackStorage);
   expect(get_storage_class('django.contrib.messages.storage.cookie.CookieStorage')).toBe(CookieStorage);
   expect(get_storage_class('django.contrib.messages.storage.session.SessionStorage')).toBe(SessionStorage);
+});
+
+describe('bad MESSAGE_* settings stop start-up with one line naming them', () => {
+  it.each([
+    [{ MESSAGE_LEVEL: 'high' }, /^Invalid setting MESSAGE_LEVEL = 'high': expected /],
+    [{ MESSAGE_LEVEL: 2.5 }, /^Invalid setting MESSAGE_LEVEL = 2\.5: expected a whole number such as 20 \(INFO\)\.$/],
+    [{ MESSAGE_TAGS: { error: 'danger' } }, /^Invalid setting MESSAGE_TAGS = .*: expected message levels \(whole numbers\) as keys, such as \{ 40: 'danger' \}\.$/],
+    [{ MESSAGE_TAGS: { 40: 7 } }, /^Invalid setting MESSAGE_TAGS\.40 = 7: expected /],
+  ])('%j', (bad, message) => {
+    expect(() => validate_settings({ SECRET_KEY, ...bad })).toThrow(message);
+  });
 });
