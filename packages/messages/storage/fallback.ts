@@ -4,11 +4,11 @@
  * that holds all the messages, so a request without a `messages` cookie
  * never reads the session.
  */
+import { ImproperlyConfigured } from '@tango/core/errors';
 import type { HttpRequest } from '@tango/core/http/request';
 import type { HttpResponse } from '@tango/core/http/response';
 import { BaseStorage, type GetResult, type Message, type StorageClass } from './base';
 import { CookieStorage } from './cookie';
-import { ImproperlyConfigured } from '@tango/core/errors';
 import { SESSION_REQUIRED, SessionStorage, has_session } from './session';
 
 export class FallbackStorage extends BaseStorage {
