@@ -7,8 +7,9 @@ export default defineSettings({
   DEBUG: process.env.DEBUG !== 'false',
   ALLOWED_HOSTS: ['127.0.0.1', 'localhost'],
   INSTALLED_APPS: ['@tango/sessions', 'apps/demo'],
-  // CsrfViewMiddleware after SessionMiddleware, as in Django (CSRF_USE_SESSIONS needs the session).
-  MIDDLEWARE: ['@tango/sessions/middleware', '@tango/core/middleware/csrf'],
+  // In Django's order: CsrfViewMiddleware after SessionMiddleware (CSRF_USE_SESSIONS needs the
+  // session), MessageMiddleware last (the session is saved after it writes messages there).
+  MIDDLEWARE: ['@tango/sessions/middleware', '@tango/core/middleware/csrf', '@tango/messages/middleware'],
   ROOT_URLCONF: './urls',
   DATABASES: {
     default: process.env.DATABASE_URL

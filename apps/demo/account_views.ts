@@ -4,6 +4,7 @@
  * logout(). Both are POST forms answered with a redirect (Post/Redirect/Get).
  */
 import { HttpResponseNotAllowed, HttpResponseRedirect, csrf_input, html, rotate_token, type HttpRequest, type HttpResponse } from '@tango/core';
+import { messages } from '@tango/messages';
 import { page, signed_in_user, USER_KEY } from './layout';
 
 /** Django's User.username max_length. */
@@ -35,6 +36,7 @@ export async function login(request: HttpRequest): Promise<HttpResponse> {
   rotate_token(request);
   // The usual "remember me": without it, the cookie lasts until the browser closes.
   request.session.set_expiry(request.POST.get('remember') ? null : 0);
+  messages.success(request, `Welcome, ${username}. You are signed in.`);
   return new HttpResponseRedirect('/whoami/');
 }
 
@@ -42,5 +44,6 @@ export async function login(request: HttpRequest): Promise<HttpResponse> {
 export async function logout(request: HttpRequest): Promise<HttpResponse> {
   if (request.method !== 'POST') return new HttpResponseNotAllowed(['POST']);
   await request.session.flush();
+  messages.info(request, 'You have been logged out.');
   return new HttpResponseRedirect('/');
 }

@@ -4,6 +4,7 @@
  * value) reaches the page except as text.
  */
 import { HttpResponse, csrf_input, html, type HttpRequest, type SafeString } from '@tango/core';
+import { get_messages } from '@tango/messages';
 
 /** The session key the demo's login stores the user under (Django's auth keeps SESSION_KEY there). */
 export const USER_KEY = 'username';
@@ -11,6 +12,12 @@ export const USER_KEY = 'username';
 export function signed_in_user(request: HttpRequest): string | undefined {
   // Without SessionMiddleware (the cookie tutorial runs without it) there is no session, so nobody.
   return request.session?.get<string>(USER_KEY);
+}
+
+/** The messages waiting for this visitor (django.contrib.messages), shown once: reading them marks them read. */
+function message_list(request: HttpRequest): SafeString | string {
+  const items = [...get_messages(request)].map((m) => html`<li class="${m.tags}" role="status">${m.message}</li>`);
+  return items.length === 0 ? '' : html`<ul class="messages">${items}</ul>`;
 }
 
 export function page(request: HttpRequest, title: string, body: SafeString, init: { status?: number } = {}): HttpResponse {
@@ -32,10 +39,13 @@ export function page(request: HttpRequest, title: string, body: SafeString, init
   table { border-collapse: collapse; } td, th { border: 1px solid #ccc; padding: .2rem .5rem; text-align: left; }
   code, td { font-family: ui-monospace, monospace; word-break: break-all; }
   .error { color: #b00; }
+  ul.messages { list-style: none; padding: 0; } ul.messages li { padding: .4rem .8rem; border-radius: .3rem; background: #eef; }
+  ul.messages li.success { background: #e6f4e6; } ul.messages li.error { background: #fbe9e9; }
 </style>
 </head>
 <body>
 <nav><a href="/">Home</a> <a href="/whoami/">Who am I</a> <span class="who">${who}</span></nav>
+${message_list(request)}
 <h1>${title}</h1>
 ${body}
 </body>

@@ -22,7 +22,7 @@ export { create_app } from './server';
 export { require_http_methods, require_GET, require_POST, require_safe } from './views/decorators/http';
 export { CsrfViewMiddleware } from './middleware/csrf';
 export { get_token, rotate_token } from './middleware/csrf_tokens';
-export { csrf_exempt } from './views/decorators/csrf';
+export { csrf_exempt, csrf_protect, requires_csrf_token, ensure_csrf_cookie } from './views/decorators/csrf';
 export { csrf_input } from './csrf_input';
 export { BaseCommand } from './management/base';
 export * as signing from './signing';

@@ -5,6 +5,7 @@
  * changes on every save.
  */
 import { Client } from '@tango/core/testing';
+import { post_form } from './csrf_forms';
 import { configure_demo_site, type DemoEngine } from './demo_site';
 
 describe.each<DemoEngine>(['db', 'cache', 'signed_cookies'])('client.session() on %s', (engine) => {
@@ -21,7 +22,7 @@ describe.each<DemoEngine>(['db', 'cache', 'signed_cookies'])('client.session() o
   afterEach(() => client.close());
 
   it('reads the session a view wrote', async () => {
-    await client.post('/login/', { username: 'alice', remember: '1' });
+    await post_form(client, '/login/', { username: 'alice', remember: '1' });
     const session = await client.session();
     expect(session.get('username')).toBe('alice');
     expect(session.session_key).toBe(client.cookies.get('sessionid')!.value);
@@ -56,7 +57,7 @@ describe.each<DemoEngine>(['db', 'cache', 'signed_cookies'])('client.session() o
   });
 
   it('flush() through the client logs the client out and drops its cookie', async () => {
-    await client.post('/login/', { username: 'alice', remember: '1' });
+    await post_form(client, '/login/', { username: 'alice', remember: '1' });
     await (await client.session()).flush();
     expect(client.cookies.get('sessionid')).toBeUndefined();
     expect((await client.get('/whoami/')).text).toContain('You are not signed in.');

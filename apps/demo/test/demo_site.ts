@@ -1,8 +1,9 @@
 /**
  * Settings for tests of the demo site, run in-process: the project's
- * INSTALLED_APPS, middleware and root URLconf, the tutorial's time zone, and a
- * session engine with its store (a SQLite file in a temp dir, migrated by
- * MigrateCommand as `manage.ts migrate` would).
+ * INSTALLED_APPS, middleware (taken from settings.ts, so the tests run what
+ * the site runs, CSRF protection included) and root URLconf, the tutorial's
+ * time zone, and a session engine with its store (a SQLite file in a temp
+ * dir, migrated by MigrateCommand as `manage.ts migrate` would).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -12,6 +13,7 @@ import { configure } from '@tango/core';
 import { close_caches } from '@tango/core/cache';
 import { close_connections } from '@tango/core/db';
 import MigrateCommand from '@tango/core/management/commands/migrate';
+import project from '../../../settings';
 
 export const ROOT = path.resolve(__dirname, '../../..');
 
@@ -24,8 +26,8 @@ export async function configure_demo_site(engine: DemoEngine, extra: Record<stri
     SECRET_KEY: 'demo-site-test-secret',
     ALLOWED_HOSTS: ['127.0.0.1', 'localhost'],
     ROOT_URLCONF: './urls',
-    INSTALLED_APPS: ['@tango/sessions', 'apps/demo'],
-    MIDDLEWARE: ['@tango/sessions/middleware'],
+    INSTALLED_APPS: project.INSTALLED_APPS,
+    MIDDLEWARE: project.MIDDLEWARE,
     TIME_ZONE: 'Asia/Shanghai',
     USE_TZ: false,
     SESSION_ENGINE: engine,

@@ -11,6 +11,7 @@ import { close_connections } from '@tango/core/db';
 import MigrateCommand from '@tango/core/management/commands/migrate';
 import { Client, CookieJar, describe_with } from '@tango/core/testing';
 import { capture_stream, postgres_database, type TestDatabase } from '../../../packages/sessions/test/db_helpers';
+import { post_form } from './csrf_forms';
 import { ROOT } from './demo_site';
 import { start_serve, type ServeProcess } from './serve_process';
 
@@ -25,7 +26,7 @@ function shares_sessions(engine: string, servers: () => [ServeProcess, ServeProc
     const a = new Client(first.url, { cookies: jar });
     const b = new Client(second.url, { cookies: jar });
 
-    const login = await a.post('/login/', { username: 'alice', remember: '1' });
+    const login = await post_form(a, '/login/', { username: 'alice', remember: '1' });
     expect(login.status).toBe(302);
     const key = jar.get('sessionid')!.value;
     expect(key).toMatch(/^[a-z0-9]{32}$/);
@@ -37,7 +38,7 @@ function shares_sessions(engine: string, servers: () => [ServeProcess, ServeProc
     await b.get('/add_session/');
     expect((await a.get('/session_items/')).json()).toEqual({ items: [['username', 'alice'], ['user_id', 'zhiliao']] });
 
-    const logout = await b.post('/logout/');
+    const logout = await post_form(b, '/logout/');
     expect(logout.status).toBe(302);
     expect(jar.get('sessionid')).toBeUndefined();
     expect((await a.get('/whoami/')).text).toContain('You are not signed in.');

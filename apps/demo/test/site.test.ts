@@ -6,6 +6,7 @@
  */
 import { Client } from '@tango/core/testing';
 import { urlpatterns } from '../urls';
+import { post_form } from './csrf_forms';
 import { configure_demo_site, type DemoEngine } from './demo_site';
 
 const XSS = '<script>alert(1)</script>';
@@ -23,7 +24,9 @@ describe.each<DemoEngine>(['db', 'signed_cookies'])('demo site on %s', (engine) 
   });
   afterEach(() => client.close());
 
-  const login = (username: string, remember = true) => client.post('/login/', remember ? { username, remember: '1' } : { username });
+  const login = (username: string, remember = true) => post_form(client, '/login/', remember ? { username, remember: '1' } : { username });
+  /** The response's Set-Cookie line for `name`. */
+  const line = (res: { set_cookies: string[] }, name: string) => res.set_cookies.find((l) => l.startsWith(`${name}=`));
 
   // The views that change the session only take POST: the home page offers them as form buttons.
   const POST_ONLY = ['/clear_session/', '/flush_session/', '/set_expiry/'];
@@ -45,7 +48,7 @@ describe.each<DemoEngine>(['db', 'signed_cookies'])('demo site on %s', (engine) 
   });
 
   it.each(POST_ONLY)('GET %s (a cross-site link) is refused with 405 and Allow: POST, and changes nothing', async (url) => {
-    await client.post('/login/', { username: 'alice', remember: '1' });
+    await login('alice');
     const key = client.cookies.get('sessionid')!.value;
     const res = await client.get(url);
     expect(res.status).toBe(405);
@@ -61,7 +64,7 @@ describe.each<DemoEngine>(['db', 'signed_cookies'])('demo site on %s', (engine) 
     const res = await login('alice');
     expect(res.status).toBe(302);
     expect(res.headers.get('location')).toBe('/whoami/');
-    expect(res.set_cookies[0]).toMatch(/^sessionid=[^;]+; expires=[^;]+; HttpOnly; Max-Age=1209600; Path=\/; SameSite=Lax$/);
+    expect(line(res, 'sessionid')).toMatch(/^sessionid=[^;]+; expires=[^;]+; HttpOnly; Max-Age=1209600; Path=\/; SameSite=Lax$/);
     const page = await client.get('/whoami/');
     expect(page.text).toContain('<p id="user">You are <strong>alice</strong>.</p>');
     expect(page.text).toContain(`<dd id="engine"><code>@tango/sessions/backends/${engine}</code></dd>`);
@@ -71,7 +74,7 @@ describe.each<DemoEngine>(['db', 'signed_cookies'])('demo site on %s', (engine) 
   });
 
   it('following the redirect after login lands on who-am-i', async () => {
-    const res = await client.post('/login/', { username: 'alice', remember: '1' }, { follow: true });
+    const res = await post_form(client, '/login/', { username: 'alice', remember: '1' }, { follow: true });
     expect(res.status).toBe(200);
     expect(res.text).toContain('<h1>Who am I</h1>');
     expect(res.text).toContain('You are <strong>alice</strong>.');
@@ -81,7 +84,7 @@ describe.each<DemoEngine>(['db', 'signed_cookies'])('demo site on %s', (engine) 
     const res = await login('   ');
     expect(res.status).toBe(200);
     expect(res.text).toContain('<p class="error" role="alert">Enter a username.</p>');
-    expect(res.set_cookies).toEqual([]);
+    expect(line(res, 'sessionid')).toBeUndefined();
   });
 
   it("the expiry date is shown in TIME_ZONE (Asia/Shanghai, UTC+8)", async () => {
@@ -100,7 +103,7 @@ describe.each<DemoEngine>(['db', 'signed_cookies'])('demo site on %s', (engine) 
 
   it('without "remember me" the session cookie lasts until the browser closes', async () => {
     const res = await login('alice', false);
-    expect(res.set_cookies[0]).toMatch(/^sessionid=[^;]+; HttpOnly; Path=\/; SameSite=Lax$/);
+    expect(line(res, 'sessionid')).toMatch(/^sessionid=[^;]+; HttpOnly; Path=\/; SameSite=Lax$/);
     expect((await client.get('/whoami/')).text).toContain('<dd>when the browser closes</dd>');
   });
 
@@ -131,10 +134,10 @@ describe.each<DemoEngine>(['db', 'signed_cookies'])('demo site on %s', (engine) 
     await login('alice');
     const key = client.cookies.get('sessionid')!.value;
     expect((await client.get('/logout/')).status).toBe(405);
-    const res = await client.post('/logout/');
+    const res = await post_form(client, '/logout/');
     expect(res.status).toBe(302);
     expect(res.headers.get('location')).toBe('/');
-    expect(res.set_cookies).toEqual(['sessionid=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax']);
+    expect(line(res, 'sessionid')).toBe('sessionid=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax');
     expect(client.cookies.get('sessionid')).toBeUndefined();
     expect((await client.get('/whoami/')).text).toContain('You are not signed in.');
     if (engine === 'db') {
@@ -142,6 +145,38 @@ describe.each<DemoEngine>(['db', 'signed_cookies'])('demo site on %s', (engine) 
       replay.cookies.set('sessionid', key);
       expect((await replay.get('/whoami/')).text).toContain('You are not signed in.');
     }
+  });
+
+  it('a POST without the CSRF token is refused with 403 and logs nobody in', async () => {
+    const res = await client.post('/login/', { username: 'mallory', remember: '1' });
+    expect(res.status).toBe(403);
+    expect(line(res, 'sessionid')).toBeUndefined();
+    expect((await client.get('/whoami/')).text).toContain('You are not signed in.');
+  });
+
+  it('login shows a welcome message on the next page, once (django.contrib.messages)', async () => {
+    const res = await login('alice');
+    expect(line(res, 'messages')).toMatch(/^messages=[^;]+; HttpOnly; Path=\/; SameSite=Lax$/);
+    const page = await client.get('/whoami/');
+    expect(page.text).toContain('<ul class="messages"><li class="success" role="status">Welcome, alice. You are signed in.</li></ul>');
+    // Shown: the cookie is deleted, and the next page has no message.
+    expect(line(page, 'messages')).toMatch(/^messages=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=\/; SameSite=Lax$/);
+    expect((await client.get('/whoami/')).text).not.toContain('class="messages"');
+  });
+
+  it('logout shows "You have been logged out." on the home page it redirects to', async () => {
+    await login('alice');
+    await client.get('/whoami/');
+    const res = await post_form(client, '/logout/', {}, { follow: true });
+    expect(res.text).toContain('<li class="info" role="status">You have been logged out.</li>');
+    expect(res.text).toContain('<a href="/login/">Log in</a>');
+  });
+
+  it('a message is text: a username full of HTML is escaped in it', async () => {
+    await login(XSS);
+    const page = await client.get('/whoami/');
+    expect(page.text).toContain('Welcome, &lt;script&gt;alert(1)&lt;/script&gt;. You are signed in.');
+    expect(page.text).not.toContain('<script>alert');
   });
 
   it('a username full of HTML is shown as text on every page, never as markup', async () => {
@@ -152,7 +187,7 @@ describe.each<DemoEngine>(['db', 'signed_cookies'])('demo site on %s', (engine) 
       expect(page.text).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
     }
     // The form keeps what was typed, escaped inside the attribute.
-    const again = await client.post('/login/', { username: `${'x'.repeat(151)}"><b>` });
+    const again = await post_form(client, '/login/', { username: `${'x'.repeat(151)}"><b>` });
     expect(again.text).toContain('value="xxx');
     expect(again.text).toContain('&quot;&gt;&lt;b&gt;"');
     expect(again.text).not.toContain('"><b>');

@@ -95,6 +95,11 @@ export const settingsSchema = z.object({
    * session) may inflate to; more is a BadSignature. null: no limit.
    */
   SIGNING_MAX_DECOMPRESSED_SIZE: z.number().int('a whole number of bytes').positive('a whole number of bytes > 0').nullable().default(1024 * 1024),
+  // Messages (django/contrib/messages; docs/messages.md).
+  MESSAGE_STORAGE: moduleOrFunction.default('@tango/messages/storage/fallback.FallbackStorage'),
+  MESSAGE_LEVEL: z.number().int('a whole number such as 20 (INFO)').default(20),
+  MESSAGE_TAGS: z.record(z.string(), z.string()).refine((tags) => Object.keys(tags).every((k) => /^-?\d+$/.test(k)),
+    "message levels (whole numbers) as keys, such as { 40: 'danger' }").default({}),
   // CSRF (django/conf/global_settings.py; docs/csrf.md).
   CSRF_COOKIE_NAME: z.string().regex(/^[A-Za-z0-9!#$%&'*+\-.^_`|~:]+$/, 'a cookie name made of token characters').default('csrftoken'),
   CSRF_COOKIE_AGE: seconds.nullable().default(60 * 60 * 24 * 7 * 52),

@@ -29,6 +29,7 @@ export const BUILTIN_MIGRATION_APPS: readonly string[] = ['@tango/sessions'];
 /** INSTALLED_APPS entries copied from a Django settings.py that name a Tango package. */
 const DJANGO_APP_NAMES: Record<string, string> = {
   'django.contrib.sessions': '@tango/sessions',
+  'django.contrib.messages': '@tango/messages',
 };
 
 export interface MigrationApp {
