@@ -27,7 +27,7 @@ export interface TangoPluginOptions extends MountOptions {
    * settings already configured in this process, else TANGO_SETTINGS_MODULE
    * or ./settings.
    */
-  settings?: SettingsInput | Settings | string;
+  settings?: SettingsInput | Settings | Record<string, unknown> | string;
   /** BASE_DIR for settings given as an object (ROOT_URLCONF './urls' is found from it); default: the process's cwd. */
   base_dir?: string;
 }
