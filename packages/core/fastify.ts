@@ -19,6 +19,7 @@ import { ImproperlyConfigured } from './errors';
 import { mount, type MountOptions } from './server';
 import { limit_connections, server_options as limits_as_server_options } from './server_limits';
 import { shutdown } from './shutdown';
+import { get_script_prefix, set_script_prefix } from './urls/resolvers';
 
 export interface TangoPluginOptions extends MountOptions {
   /**
@@ -36,6 +37,8 @@ function install_settings(options: TangoPluginOptions): Settings {
   const given = options.settings;
   if (given === undefined) return is_configured() ? active_settings : load_settings();
   if (typeof given === 'string') return load_settings(given);
+  // The active settings themselves (`settings` from @tango/core): nothing to validate again.
+  if (given === active_settings && options.base_dir === undefined) return active_settings;
   if (given === null || typeof given !== 'object') {
     throw new ImproperlyConfigured(`The tango plugin's settings option must be a settings object or a module path, not ${given === null ? 'null' : typeof given}.`);
   }
@@ -58,7 +61,10 @@ const tango: FastifyPluginAsync<TangoPluginOptions> = async (app: FastifyInstanc
   // MAX_CONNECTIONS is the process's, not a route's; a host that chose its own keeps it.
   if (app.server.maxConnections === undefined) limit_connections(app, settings);
   mount(app, { urlpatterns: options.urlpatterns, middleware: options.middleware, access_log: options.access_log, routing: 'catch_all' });
+  const script_prefix = get_script_prefix();
   app.addHook('onClose', async () => {
+    // reverse() outside any request (a script, the next app) no longer builds URLs under this app's prefix.
+    if (get_script_prefix() === script_prefix) set_script_prefix('');
     await shutdown();
   });
 };

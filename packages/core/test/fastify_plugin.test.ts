@@ -124,6 +124,19 @@ describe('the tango Fastify plugin', () => {
     expect(fastify_error.body).toBe('host error handler');
   });
 
+  it("answers a host hook's error on a Tango route with Tango's page, on the host's routes with the host's handler", async () => {
+    const base = await listen(await host_app(async (app) => {
+      app.addHook('onRequest', async (req) => {
+        if (req.headers['x-fail'] !== undefined) throw new Error('a hook of the host app failed');
+      });
+      await app.register(tango, { settings: SETTINGS });
+    }));
+    const on_tango = await request(base, '/hello/', { headers: { 'x-fail': '1' } });
+    expect(on_tango.status).toBe(500);
+    expect(on_tango.body).toContain('<h1>Server Error</h1>');
+    expect((await request(base, '/api/ping', { headers: { 'x-fail': '1' } })).status).toBe(599);
+  });
+
   it("applies Tango's body limit and raw bodies to its routes only, leaving Fastify's JSON parser to the host", async () => {
     const base = await listen(await host_app((app) => app.register(tango, { settings: SETTINGS })));
     const json = '{"a":1}';
@@ -158,6 +171,9 @@ describe('the tango Fastify plugin', () => {
     const outside = await request(base, '/hello/');
     expect(outside.status).toBe(404);
     expect(outside.headers['content-type']).toMatch(/^application\/json/);
+    expect(reverse('hello')).toBe('/shop/hello/');
+    await apps.pop()!.close();
+    expect(reverse('hello')).toBe('/hello/');
   });
 
   it('validates and freezes settings given as an object, as a settings module is', async () => {
