@@ -10,6 +10,7 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { dribble, status_of } from './slow_socket';
 import tango, { server_options } from '@tango/core/fastify';
 import {
   path as route, reverse, settings, HttpResponse, JsonResponse, ImproperlyConfigured, type HttpRequest,
@@ -211,6 +212,30 @@ describe('the tango Fastify plugin', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("server_options() gives Fastify() Tango's slow-client limits: headers dribbled past REQUEST_HEADERS_TIMEOUT get a 408", async () => {
+    const app = Fastify(server_options({ ...SETTINGS, REQUEST_HEADERS_TIMEOUT: 1000, REQUEST_TIMEOUT: 2000 }));
+    await app.register(tango, { settings: SETTINGS });
+    const port = Number(new URL(await listen(app)).port);
+    const res = await dribble(port, 'GET /hello/ HTTP/1.1\r\nHost: 127.0.0.1\r\n', 'X-Slow: y\r\n', 300);
+    expect(status_of(res.data)).toBe(408);
+    expect(res.closed_after).toBeGreaterThanOrEqual(900);
+    expect(res.closed_after).toBeLessThan(1000 + 1500);
+  });
+
+  it('applies MAX_CONNECTIONS to the server unless the host app chose its own', async () => {
+    const app = Fastify();
+    await app.register(tango, { settings: { ...SETTINGS, MAX_CONNECTIONS: 123 } });
+    await app.ready();
+    apps.push(app);
+    expect(app.server.maxConnections).toBe(123);
+    const own = Fastify();
+    own.server.maxConnections = 7;
+    await own.register(tango, { settings: { ...SETTINGS, MAX_CONNECTIONS: 123 } });
+    await own.ready();
+    apps.push(own);
+    expect(own.server.maxConnections).toBe(7);
   });
 
   it("server_options() gives Fastify() Tango's slow-client limits", () => {
