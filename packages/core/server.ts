@@ -117,9 +117,10 @@ class RequestRefused extends TangoError {
   }
 }
 
-function client_error_status(err: unknown): number | undefined {
+/** The status a Fastify error (or a host plugin's, such as a rate limiter's 429) asks for; a plain 500 is Tango's own. */
+function error_status(err: unknown): number | undefined {
   const status = (err as { statusCode?: unknown } | null)?.statusCode;
-  return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
+  return typeof status === 'number' && status >= 400 && status < 600 && status !== 500 ? status : undefined;
 }
 
 /**
@@ -143,7 +144,7 @@ export function mount(app: FastifyInstance, options: MountOptions & { routing: R
   // reaches here was raised around them (a body over the limit, a hook of the
   // host app), and it is answered by Tango's error pages too.
   app.setErrorHandler(async (err, req, reply) => {
-    const status = client_error_status(err);
+    const status = error_status(err);
     const cause = status === undefined ? err : new RequestRefused(err instanceof Error ? err.message : String(err), status);
     return write_response(reply, response_for_exception(to_request(req, script_name), cause));
   });
