@@ -112,7 +112,9 @@ describe('the tango Fastify plugin', () => {
     expect(slash.status).toBe(301);
     expect(slash.headers.location).toBe('/hello/?x=1');
     // A method no Fastify route has on a path one has: Tango's turn, and its 404.
-    expect((await request(base, '/api/ping', { method: 'DELETE' })).status).toBe(404);
+    const other_method = await request(base, '/api/ping', { method: 'DELETE' });
+    expect(other_method.status).toBe(404);
+    expect(other_method.body).toContain('<h1>Not Found</h1>');
   });
 
   it("turns an exception in a Tango view into Tango's 500 page, and leaves Fastify's routes to the host's error handler", async () => {
