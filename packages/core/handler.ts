@@ -20,7 +20,7 @@ export function view_runner(routes: () => CompiledRoute[]): GetResponse {
       let match = request.resolver_match;
       if (!match) {
         try {
-          const { route, args } = resolve(request.path, routes());
+          const { route, args } = resolve(request.path_info, routes());
           match = request.resolver_match = { func: route.view, route: route.route, url_name: route.name, args };
         } catch (err) {
           if (err instanceof Resolver404) throw new Http404(err.message);

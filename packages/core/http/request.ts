@@ -13,6 +13,11 @@ export interface RequestInit {
   method?: string;
   /** Path plus query string, as on the request line. */
   url?: string;
+  /**
+   * The prefix Tango is mounted at, without a trailing slash (Django's
+   * SCRIPT_NAME): the part of the path before the URLconf's own.
+   */
+  script_name?: string;
   headers?: RawHeaders;
   body?: Buffer | string;
   /** The client's address, or a function that finds it when it is first read. */
@@ -72,6 +77,8 @@ export interface ResolverMatch {
 export class HttpRequest {
   readonly method: string;
   readonly path: string;
+  /** The path without the script name: what the URLconf resolves (Django's request.path_info). */
+  readonly path_info: string;
   readonly query_string: string;
   readonly headers: Readonly<RawHeaders>;
   readonly body: Buffer;
@@ -92,6 +99,9 @@ export class HttpRequest {
     const url = init.url ?? '/';
     const q = url.indexOf('?');
     this.path = decodePath(q === -1 ? url : url.slice(0, q));
+    const script_name = init.script_name ?? '';
+    const mounted = script_name !== '' && this.path.startsWith(script_name) && (this.path.length === script_name.length || this.path[script_name.length] === '/');
+    this.path_info = mounted ? this.path.slice(script_name.length) : this.path;
     this.query_string = q === -1 ? '' : url.slice(q + 1);
     this.headers = init.headers ?? {};
     this.body = init.body === undefined ? EMPTY_BODY : Buffer.isBuffer(init.body) ? init.body : Buffer.from(init.body);

@@ -93,7 +93,7 @@ function failure_view(): CsrfFailureView {
 function view_of(request: HttpRequest): { view: unknown } | undefined {
   if (request.resolver_match) return { view: request.resolver_match.func };
   try {
-    return { view: resolve(request.path).route.view };
+    return { view: resolve(request.path_info).route.view };
   } catch (err) {
     if (err instanceof Resolver404) return undefined;
     // No URLconf to ask: check the request rather than let it through.

@@ -1,4 +1,7 @@
-export { path, include, reverse, resolve, compile_urlpatterns, get_resolver, set_urlconf, load_urlconf, NoReverseMatch, Resolver404 } from './resolvers';
+export {
+  path, include, reverse, resolve, compile_urlpatterns, get_resolver, set_urlconf, load_urlconf, NoReverseMatch, Resolver404,
+  get_script_prefix, set_script_prefix,
+} from './resolvers';
 export type { View, URLEntry, URLPattern, URLInclude, CompiledRoute } from './resolvers';
 export { register_converter, DEFAULT_CONVERTERS } from './converters';
 export type { Converter } from './converters';

@@ -150,6 +150,21 @@ export function set_urlconf(entries: URLEntry[] | undefined): CompiledRoute[] | 
   return active;
 }
 
+let script_prefix = '/';
+
+/**
+ * django.urls.set_script_prefix: where the URLconf is mounted ('' or
+ * '/shop'), so reverse() builds '/shop/cart/' for the route 'cart/'. One
+ * prefix per process, as one URLconf is active per process.
+ */
+export function set_script_prefix(prefix: string): void {
+  script_prefix = prefix.endsWith('/') ? prefix : `${prefix}/`;
+}
+
+export function get_script_prefix(): string {
+  return script_prefix;
+}
+
 /** django.urls.resolve: the matching route and its converted arguments. */
 export function resolve(pathname: string, routes = get_resolver()): { route: CompiledRoute; args: unknown[] } {
   for (const route of routes) {
@@ -167,7 +182,7 @@ export function reverse(name: string, args: unknown[] | Record<string, unknown> 
     if (values.length !== r.params.length || values.some((v) => v === undefined)) continue;
     let i = 0;
     const url = `/${r.route.replace(PARAM_RE, () => r.params[i].converter.to_url(values[i++]))}`;
-    if (r.regex.test(url)) return url;
+    if (r.regex.test(url)) return script_prefix === '/' ? url : script_prefix + url.slice(1);
   }
   throw new NoReverseMatch(`Reverse for '${name}' not found with arguments ${JSON.stringify(args)}.`);
 }
