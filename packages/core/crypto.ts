@@ -5,6 +5,7 @@
 import * as nodeCrypto from 'node:crypto';
 import { InvalidAlgorithm } from './errors';
 import { settings } from './conf';
+import { register_memo } from './memos';
 
 /** Django's alphabet for session keys (django.contrib.sessions.backends.base). */
 export const VALID_KEY_CHARS = 'abcdefghijklmnopqrstuvwxyz0123456789';
@@ -23,6 +24,9 @@ const PYTHON_HASH_NAMES: Record<string, string> = {
 };
 
 let knownHashes: Set<string> | undefined;
+register_memo('crypto.known_hashes', () => {
+  knownHashes = undefined;
+});
 
 /**
  * Maps an algorithm name to node:crypto's, or throws Django's InvalidAlgorithm

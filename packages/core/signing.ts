@@ -12,7 +12,8 @@
  * be replayed for another (a cookie).
  */
 import { inflateSync } from 'node:zlib';
-import { on_settings_changed, settings } from './conf';
+import { settings } from './conf';
+import { register_memo } from './memos';
 import { time } from './clock';
 import { constant_time_compare, resolve_algorithm, salted_hmac_key } from './crypto';
 import { HmacKey } from './hmac';
@@ -192,10 +193,10 @@ function derivedKey(salt: string, secret: SigningKey, algorithm: string): HmacKe
 // Keys derived from secrets that are no longer configured have no use left;
 // dropping them keeps old secrets' material out of memory. (Correctness does
 // not depend on this: the cache is keyed by the secret's value.)
-on_settings_changed(() => {
+register_memo('signing.derived_keys', () => {
   derivedByStringSecret.clear();
   derivedByBytesSecret.clear();
-});
+}, { settings: true });
 
 function isEmptyKey(key: SigningKey | undefined): boolean {
   return key === undefined || key.length === 0;

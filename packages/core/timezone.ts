@@ -2,7 +2,10 @@
  * Time-zone arithmetic for TIME_ZONE / USE_TZ (django.utils.timezone).
  * Node has no tz database API beyond Intl, so offsets are read from Intl.
  */
+import { register_memo } from './memos';
+
 const formatters = new Map<string, Intl.DateTimeFormat>();
+register_memo('timezone.formatters', () => formatters.clear());
 
 function formatter(tz: string): Intl.DateTimeFormat {
   let f = formatters.get(tz);
@@ -33,6 +36,7 @@ export function is_valid_timezone(tz: string): boolean {
 const SPAN_MS = 15 * 60_000;
 const MAX_SPANS = 20_000;
 const offsets = new Map<string, Map<number, number>>();
+register_memo('timezone.offsets', () => offsets.clear());
 
 /** Offset of `tz` from UTC at instant `d`, in milliseconds (positive east of Greenwich). */
 export function utc_offset_ms(d: Date, tz: string): number {
@@ -173,3 +177,6 @@ export function http_date(epochSeconds: number): string {
 }
 
 let last_http_date = { s: NaN, text: '' };
+register_memo('timezone.http_date', () => {
+  last_http_date = { s: NaN, text: '' };
+});

@@ -6,6 +6,7 @@
 import type { CacheSettings } from '../conf';
 import { CacheVersion, type CasFailure, type Store } from './base';
 import { locations, num, options } from './entry';
+import { register_memo } from '../memos';
 
 interface LocMemEntry {
   value: string;
@@ -108,6 +109,11 @@ class LocMemStore implements Store {
     return this.live(this.k(key)) !== undefined;
   }
 
+  /** Drops every entry, whatever its namespace. */
+  clear_all(): void {
+    this.entries.clear();
+  }
+
   async clear(): Promise<void> {
     if (!this.namespace) {
       this.entries.clear();
@@ -119,6 +125,9 @@ class LocMemStore implements Store {
 
 // Django shares a LocMemCache between instances with the same LOCATION.
 const locmemStores = new Map<string, LocMemStore>();
+register_memo('cache.locmem', () => {
+  for (const store of locmemStores.values()) store.clear_all();
+});
 
 export function make_locmem(entry: CacheSettings): Store {
   const name = locations(entry)[0] ?? '';

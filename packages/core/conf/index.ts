@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ImproperlyConfigured } from '../errors';
+import { forget_settings_memos } from '../memos';
 import { settingsSchema, SESSION_ENGINE_SHORT_NAMES, type Settings, type SettingsInput } from './schema';
 
 export type { Settings, SettingsInput, DatabaseSettings, CacheSettings } from './schema';
@@ -98,6 +99,7 @@ function deepFreeze<T>(o: T): T {
 /** Installs settings for the process (and for tests: call again to replace them). */
 export function configure(raw: SettingsInput | Record<string, unknown>, baseDir?: string): Settings {
   settings = validate_settings(raw, baseDir);
+  forget_settings_memos();
   for (const fn of listeners) fn(settings);
   return settings;
 }
@@ -144,6 +146,7 @@ export async function override_settings<T>(changes: Record<string, unknown>, fn:
     return await fn();
   } finally {
     settings = old;
+    forget_settings_memos();
     for (const l of listeners) l(settings);
   }
 }

@@ -1,5 +1,6 @@
 import { get_or_set_bounded } from '../bounded_map';
 import { TangoError } from '../errors';
+import { register_memo } from '../memos';
 
 /** django.http.BadHeaderError: a header that cannot be sent safely. */
 export class BadHeaderError extends TangoError {
@@ -19,6 +20,7 @@ interface CheckedName {
 // Code sets the same few header names over and over: each spelling is
 // checked and lower-cased once, and the lower-cased key (already hashed) is reused.
 const checked_names = new Map<string, CheckedName>();
+register_memo('http.headers.checked_names', () => checked_names.clear());
 
 function checked_name(name: string): CheckedName {
   // Bounded: names built from user input must not grow it without end.

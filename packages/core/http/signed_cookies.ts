@@ -7,6 +7,7 @@
 import { set_bounded } from '../bounded_map';
 import { settings } from '../conf';
 import { BadSignature, SignatureExpired } from '../errors';
+import { register_memo } from '../memos';
 import { TimestampSigner, type SignableValue, type SigningKey } from '../signing';
 
 const COOKIE_KEY_PREFIX_TEXT = 'django.http.cookies';
@@ -64,6 +65,7 @@ function requestCookieSigner(salt: string): TimestampSigner {
 // because settings can be reconfigured any number of times.
 const PREFIXED_KEYS_LIMIT = 16;
 const prefixedKeys = new Map<string, string>();
+register_memo('http.signed_cookies.prefixed_keys', () => prefixedKeys.clear());
 
 function prefixedCookieKey(secret: string): string {
   let key = prefixedKeys.get(secret);

@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import type { HttpRequest } from '../http/request';
 import type { HttpResponse } from '../http/response';
-import { settings, on_settings_changed } from '../conf';
+import { settings } from '../conf';
+import { register_memo } from '../memos';
 import { ImproperlyConfigured } from '../errors';
 import { get_converter, type Converter } from './converters';
 
@@ -130,9 +131,9 @@ export class Resolver404 extends Error {
 
 let active: CompiledRoute[] | undefined;
 // New settings may name another ROOT_URLCONF: forget the compiled one.
-on_settings_changed(() => {
+register_memo('urls.resolver', () => {
   active = undefined;
-});
+}, { settings: true });
 
 export function root_urlconf(): string | unknown[] {
   if (settings.ROOT_URLCONF === undefined) throw new ImproperlyConfigured('ROOT_URLCONF is not set.');
