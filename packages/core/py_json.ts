@@ -4,7 +4,8 @@
  * the signed_cookies session engine) carry this text inside the signature, so
  * a value written by Django and one written by Tango are only interchangeable
  * if the bytes agree exactly; JSON.stringify differs in escaping, float
- * formatting and NaN handling (reference §4.6).
+ * formatting and NaN handling (CPython's Lib/json/encoder.py, which
+ * django/core/signing.py's JSONSerializer calls with separators=(',', ':')).
  *
  * Known, accepted difference: a plain JS object enumerates integer-like keys
  * ("0", "42", up to 2**32 - 2) first in ascending order, whatever order they

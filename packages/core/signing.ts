@@ -1,5 +1,5 @@
 /**
- * django.core.signing, byte-compatible with Django (reference §4.2): a value
+ * django/core/signing.py, byte-compatible with Django: a value
  * signed by Django verifies here and the other way round, given the same
  * SECRET_KEY and salt.
  *
@@ -376,7 +376,7 @@ export class Signer {
    * Django's Signer.sign_object: serialize, optionally zlib-compress (kept
    * only when it saves more than one byte, since the '.' marker costs one),
    * base64, sign. pako's deflate at the default level reproduces CPython's
-   * zlib.compress bytes, which node:zlib does not (reference §4.6).
+   * zlib.compress bytes, which node:zlib does not (see zlib_compress.ts).
    */
   sign_object(obj: unknown, opts: SignObjectOptions = {}): string {
     return this.sign(object_payload(obj, opts));

@@ -157,7 +157,7 @@ export class HttpRequest {
     return this._session !== undefined || this._make_session === undefined;
   }
 
-  /** request.COOKIES: parsed on first use, as Django's parse_cookie does (DESIGN §6). */
+  /** request.COOKIES: parsed on first use, as Django's parse_cookie does (django/http/cookie.py). */
   get COOKIES(): CookieDict {
     if (!this._cookies) {
       const raw = this.headers.cookie;

@@ -51,7 +51,7 @@ export class HttpResponse {
     delete_cookie(this.cookies, key, options);
   }
 
-  /** django.http.HttpResponse.set_signed_cookie: Django's current salt form (DESIGN §6). */
+  /** django.http.HttpResponse.set_signed_cookie: Django's current salt form (django/http/response.py, django/http/request.py get_signed_cookie). */
   set_signed_cookie(key: string, value: string, options: SetCookieOptions & { salt?: string } = {}): void {
     const { salt = '', ...rest } = options;
     set_cookie(this.cookies, key, sign_cookie_value(key, value, salt), rest);

@@ -1,6 +1,6 @@
 /**
- * Signed-cookie values (set_signed_cookie / get_signed_cookie, reference §4.5)
- * and the signed-cookie behaviours of §7 items 116–127, following Django's
+ * Signed-cookie values (set_signed_cookie in django/http/response.py,
+ * get_signed_cookie in django/http/request.py), following Django's
  * tests/signed_cookies_tests/tests.py including the CVE-2026-6873 salt change.
  */
 import { configure } from '../conf';
@@ -45,7 +45,7 @@ describe('salts', () => {
   });
 });
 
-describe('§4.5 vectors', () => {
+describe('Django vectors', () => {
   test('basket/shop, current and legacy', () => {
     expect(cookieKeyHex('django.http.cookies.v2:4:shopbasketsigner')).toBe(
       'c8a474d4e16f92fe77d1f336ee76944a26153a3981f253a0b450c914c920e458');
@@ -66,7 +66,7 @@ describe('§4.5 vectors', () => {
   });
 });
 
-describe('get_signed_cookie behaviour (§7 116–127)', () => {
+describe('get_signed_cookie behaviour', () => {
   test('116: the value starts with the plain value and round-trips', () => {
     const signed = sign_cookie_value('c', 'hello');
     expect(signed.startsWith('hello:')).toBe(true);

@@ -1,7 +1,7 @@
 /**
  * The signing fast paths must not change a byte: zlib_compress against a
  * fresh pako.deflate (itself held to CPython's zlib.compress by the
- * §4.2 vectors and the interop suite), the derived-key cache against a key
+ * Django-made vectors of signing.test.ts and the interop suite), the derived-key cache against a key
  * derived afresh, the string cookie keys against get_cookie_signer's Buffer
  * keys, and py_json's shortcuts against its general code.
  */
@@ -91,7 +91,7 @@ describe('zlib_compress (pako.deflate at level 6)', () => {
     expect(zlib_compress(view).equals(pakoFresh(Buffer.from(view)))).toBe(true);
   });
 
-  test('dumps(compress=True) still produces the §4.2 vector after other compressions', () => {
+  test('dumps(compress=True) still produces Django's vector after other compressions', () => {
     zlib_compress(Buffer.alloc(80_000, 'qz'));
     expect(dumps(Array.from({ length: 19 }, (_, i) => i + 1), { compress: true })).toBe(
       '.eJwFwcERACAIwLCF-rCiILN47r-GyZVJsNgkxaFxoDgxcOHGxMKD_T7vhAml:1r31eq:hfO_TiE5syctOrTb5EGRQ4ciTbXiYcPg6HLZqXSxXVc');
