@@ -146,7 +146,7 @@ describe('expires and max_age', () => {
     expect(set_cookie(new SimpleCookie(), 'c', 'v', { max_age: -0.5 }).output()).toContain('; Max-Age=0;');
   });
 
-  test('a Date expires wins over max_age instead of raising (deliberate: Django 3.2's behaviour, not current django/http/response.py)', () => {
+  test('a Date expires wins over max_age instead of raising (deliberate: as Django 3.2, not current django/http/response.py)', () => {
     expect(render('a', 'b', { expires: new Date(Date.UTC(2000, 0, 1)), max_age: 3600 }))
       .toBe('a=b; expires=Tue, 14 Nov 2023 22:13:20 GMT; Max-Age=0; Path=/');
     expect(render('a', 'b', { expires: new Date((T + 100) * 1000), max_age: 5 }))

@@ -91,7 +91,7 @@ describe('zlib_compress (pako.deflate at level 6)', () => {
     expect(zlib_compress(view).equals(pakoFresh(Buffer.from(view)))).toBe(true);
   });
 
-  test('dumps(compress=True) still produces Django's vector after other compressions', () => {
+  test('dumps(compress=True) still produces the Django vector after other compressions', () => {
     zlib_compress(Buffer.alloc(80_000, 'qz'));
     expect(dumps(Array.from({ length: 19 }, (_, i) => i + 1), { compress: true })).toBe(
       '.eJwFwcERACAIwLCF-rCiILN47r-GyZVJsNgkxaFxoDgxcOHGxMKD_T7vhAml:1r31eq:hfO_TiE5syctOrTb5EGRQ4ciTbXiYcPg6HLZqXSxXVc');
