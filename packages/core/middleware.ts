@@ -1,3 +1,10 @@
+/**
+ * Loading and chaining settings.MIDDLEWARE, as Django's
+ * BaseHandler.load_middleware does (django/core/handlers/base.py): a
+ * middleware is a factory called once with the next handler, and every layer
+ * turns its exceptions into responses (django/core/handlers/exception.py)
+ * before the outer layers see them.
+ */
 import { settings } from './conf';
 import { ImproperlyConfigured } from './errors';
 import { require_module } from './module_loading';

@@ -1,3 +1,11 @@
+/**
+ * The HTTP front of the request pipeline: create_app() turns the URLconf into
+ * Fastify routes (so matching costs what Fastify's router costs), turns each
+ * Fastify request into an HttpRequest, hands it to the handler (handler.ts),
+ * and writes the HttpResponse back with write_response(). Django has no such
+ * layer (its WSGI server is outside it); this is where Tango meets Node.
+ * APPEND_SLASH's redirect lives here too, in the not-found route.
+ */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { settings } from './conf';
 import { HttpRequest } from './http/request';

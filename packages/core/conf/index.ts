@@ -1,3 +1,10 @@
+/**
+ * django/conf/__init__.py for Tango: `settings`, the one validated and frozen
+ * settings object every module reads, and configure() / load_settings() /
+ * override_settings() that replace it. A change forgets the memos derived
+ * from settings (memos.ts) and tells the on_settings_changed() listeners
+ * (connections and caches built from the old settings close).
+ */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ImproperlyConfigured } from '../errors';

@@ -1,3 +1,8 @@
+/**
+ * The settings schema (zod), with Django's defaults (django/conf/global_settings.py):
+ * a bad value stops start-up with one line naming the setting, the value and
+ * what was expected. docs/settings.md documents every setting here.
+ */
 import { z } from 'zod';
 import { is_valid_timezone } from '../timezone';
 

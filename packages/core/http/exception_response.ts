@@ -1,3 +1,9 @@
+/**
+ * django/core/handlers/exception.py's response_for_exception: what a request
+ * gets when a view or a middleware throws (Http404 → 404, a coded error → its
+ * status, anything else → a logged 500; a suspicious request is logged to
+ * tango.security.*), with the error's detail only under DEBUG.
+ */
 import { settings } from '../conf';
 import { TangoError, SuspiciousOperation, Http404 } from '../errors';
 import { get_logger } from '../log';

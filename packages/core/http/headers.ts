@@ -1,3 +1,8 @@
+/**
+ * A response's headers (django/http/response.py's ResponseHeaders): names
+ * case-insensitive, names and values checked before they can be sent (a
+ * newline in a value is BadHeaderError, never a split header).
+ */
 import { get_or_set_bounded } from '../bounded_map';
 import { TangoError } from '../errors';
 import { register_memo } from '../memos';

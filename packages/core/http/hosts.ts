@@ -1,3 +1,9 @@
+/**
+ * The Host header against settings.ALLOWED_HOSTS, as HttpRequest.get_host()
+ * and validate_host() check it (django/http/request.py): a request for a host
+ * the site does not serve is refused with DisallowedHost (a 400) before any
+ * middleware or view runs.
+ */
 import { SuspiciousOperation } from '../errors';
 import { register_memo } from '../memos';
 

@@ -1,3 +1,9 @@
+/**
+ * django/http/request.py's HttpRequest: method, path, headers, GET/POST, COOKIES,
+ * get_host(), get_signed_cookie() and the session, each computed on first use and
+ * kept, since most views read only a few of them. server.ts builds one per
+ * request; the middleware and the view share it.
+ */
 import { CookieDict } from './cookie_dict';
 import { decode_cookie_header } from './cookies';
 import { QueryDict } from './query_dict';

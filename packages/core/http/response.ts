@@ -1,3 +1,8 @@
+/**
+ * django/http/response.py: HttpResponse and its subclasses (JSON, redirects,
+ * 4xx/5xx), with the headers and the cookies to send. Views and middleware
+ * return them; server.ts writes them to the socket.
+ */
 import { ResponseHeaders } from './headers';
 import { SimpleCookie, set_cookie, delete_cookie, type SetCookieOptions } from './cookies';
 import { sign_cookie_value } from './signed_cookies';

@@ -1,3 +1,9 @@
+/**
+ * django/urls/resolvers.py for Tango: path() and include() build the URLconf,
+ * compile_urlpatterns() flattens it into routes (a regex and a Fastify path
+ * each), and resolve() / reverse() answer from it. The compiled ROOT_URLCONF
+ * is a memo (memos.ts), forgotten when settings change.
+ */
 import * as path from 'node:path';
 import type { HttpRequest } from '../http/request';
 import type { HttpResponse } from '../http/response';
