@@ -13,7 +13,10 @@
  * Members marked `override` are named by the class they override (Keyv's getClient,
  * Object's toString) and are not checked; nor are object literal keys and the
  * members of interfaces and type literals, which mostly describe other libraries'
- * shapes (option objects, JSON payloads, a client's methods).
+ * shapes (option objects, JSON payloads, a client's methods); nor the names in
+ * FOREIGN, which another library's interface or the public contract chose. A
+ * parameter or destructured binding that nothing reads may be `_` or `_name`,
+ * TypeScript's own mark for a deliberately unused one.
  *
  * It reads each file's syntax only (the TypeScript parser, no type check), so it
  * runs in about a second. Usage: ts-node scripts/check_names.ts [dir...]
@@ -22,11 +25,12 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import ts from 'typescript';
 
-const ROOT = join(__dirname, '..');
+export const ROOT = join(__dirname, '..');
 
-// packages/sessions is being rewritten on another branch: the integrator adds it
-// here once that branch is merged and its names are fixed.
-const CHECKED = ['packages/core', 'apps', 'bench', 'interop', 'scripts', 'manage.ts', 'settings.ts', 'urls.ts'];
+// packages/sessions is left out while another branch rewrites it (its base.ts
+// and middleware.ts): the integrator adds 'packages/sessions' here after merging
+// that branch, and fixes what `ts-node scripts/check_names.ts packages/sessions` reports.
+export const CHECKED = ['packages/core', 'apps', 'bench', 'interop', 'scripts', 'manage.ts', 'settings.ts', 'urls.ts'];
 
 /**
  * Django's own single-underscore hooks, kept under their Django names because
@@ -41,9 +45,10 @@ const CHECKED = ['packages/core', 'apps', 'bench', 'interop', 'scripts', 'manage
  * django/http/response.py (_charset, _content_type_for_repr, _resource_closers,
  * _container, _handler_class), django/core/handlers/base.py (_middleware_chain,
  * _get_response, _get_response_async), django/middleware/csrf.py (_accept,
- * _reject, _get_secret, _set_csrf_cookie, _check_referer, _origin_verified,
- * _check_token, _get_failure_view), django/urls/resolvers.py (_populate,
- * _reverse_with_prefix, _resolve_special), django/core/signing.py (_sep, _loads).
+ * _reject, _get_secret / _get_token, _set_csrf_cookie / _set_token,
+ * _check_referer, _origin_verified, _check_token, _get_failure_view),
+ * django/urls/resolvers.py (_populate, _reverse_with_prefix, _resolve_special).
+ * _load and _save name the engine hooks behind SessionBase.load() and save().
  */
 export const DJANGO_HOOKS: ReadonlySet<string> = new Set([
   '_get_session_key', '_set_session_key', '_get_or_create_session_key', '_validate_session_key',
@@ -53,24 +58,38 @@ export const DJANGO_HOOKS: ReadonlySet<string> = new Set([
   '_load_post_and_files', '_charset', '_content_type_for_repr', '_resource_closers', '_container', '_handler_class',
   '_middleware_chain', '_get_response', '_get_response_async', '_accept', '_reject', '_get_secret',
   '_set_csrf_cookie', '_check_referer', '_origin_verified', '_check_token', '_get_failure_view', '_populate',
-  '_reverse_with_prefix', '_resolve_special', '_sep', '_loads',
+  '_reverse_with_prefix', '_resolve_special', '_get_token', '_set_token',
 ]);
 
 /** JavaScript's own protocol names, which a class must spell as JavaScript does. */
 const JS_PROTOCOL = new Set(['toString', 'toJSON', 'valueOf', 'then', 'constructor']);
 
+/**
+ * Names another library or the public contract chose: a class that implements
+ * a foreign interface must spell its methods as the interface does, and a
+ * public name in the contract (/work/shared/DESIGN.md) stays as users know it.
+ */
+const FOREIGN: ReadonlyMap<string, string> = new Map([
+  ['getMigrations', "knex's MigrationSource"],
+  ['getMigrationName', "knex's MigrationSource"],
+  ['getMigration', "knex's MigrationSource"],
+  ['defineSettings', 'the public contract (settings.ts files call it)'],
+]);
+
 const SNAKE = /^[a-z][a-z0-9]*(_([a-z0-9]+|[A-Z][A-Z0-9]*))*$|^[A-Z][A-Z0-9]*(_[a-z0-9]+)+$/;
 const UPPER = /^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$/;
 const PASCAL = /^[A-Z][a-zA-Z0-9]*$/;
 
-interface Violation {
+export interface Violation {
   file: string;
   line: number;
+  /** Where the name starts, in characters from the start of the file. */
+  pos: number;
   name: string;
   why: string;
 }
 
-function files_under(path: string): string[] {
+export function files_under(path: string): string[] {
   const full = join(ROOT, path);
   if (statSync(full).isFile()) return path.endsWith('.ts') ? [full] : [];
   const out: string[] = [];
@@ -87,29 +106,56 @@ function has_modifier(node: ts.Node, kind: ts.SyntaxKind): boolean {
   return ts.canHaveModifiers(node) && (ts.getModifiers(node) ?? []).some((m) => m.kind === kind);
 }
 
+interface Allow {
+  upper?: boolean;
+  pascal?: boolean;
+  /** A parameter or binding that nothing reads may start with `_` (TypeScript's own mark for a deliberately unused one). */
+  unused?: boolean;
+}
+
 /** Why `name` breaks the rule for its kind of declaration, or undefined. */
-function check_value_name(name: string, allow: { upper?: boolean; pascal?: boolean }): string | undefined {
-  if (name === '_') return undefined;
-  if (name.startsWith('_')) return DJANGO_HOOKS.has(name) ? undefined : 'a leading underscore is kept for Django\'s hooks (scripts/check_names.ts DJANGO_HOOKS); use #private or drop it';
+function check_value_name(name: string, allow: Allow): string | undefined {
+  if (name === '_' || FOREIGN.has(name)) return undefined;
+  if (name.startsWith('_')) {
+    if (DJANGO_HOOKS.has(name) || (allow.unused && SNAKE.test(name.replace(/^_+/, '')))) return undefined;
+    return 'a leading underscore is kept for Django\'s hooks (scripts/check_names.ts DJANGO_HOOKS); use #private or drop it';
+  }
   if (SNAKE.test(name)) return undefined;
   if (allow.upper && UPPER.test(name)) return undefined;
   if (allow.pascal && PASCAL.test(name)) return undefined;
   return 'not snake_case';
 }
 
-function check_file(file: string): Violation[] {
-  const text = readFileSync(file, 'utf8');
+export function check_file(file: string): Violation[] {
+  return check_source(file, readFileSync(file, 'utf8'));
+}
+
+/** The violations in `text`, read as the TypeScript file `file`. */
+export function check_source(file: string, text: string): Violation[] {
   const source = ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
   const found: Violation[] = [];
   const report = (node: ts.Node, name: string, why: string | undefined): void => {
     if (why === undefined) return;
-    const line = source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1;
-    found.push({ file: relative(ROOT, file), line, name, why });
+    const pos = node.getStart(source);
+    found.push({ file: relative(ROOT, file), line: source.getLineAndCharacterOfPosition(pos).line + 1, pos, name, why });
   };
 
-  const check_binding = (name: ts.BindingName, allow: { upper?: boolean; pascal?: boolean }): void => {
+  // A name that appears once in its function (or file) is declared and never read.
+  const unused = (name: ts.Identifier): boolean => {
+    let scope: ts.Node = name;
+    while (!ts.isSourceFile(scope) && !ts.isFunctionLike(scope)) scope = scope.parent;
+    let seen = 0;
+    const count = (node: ts.Node): void => {
+      if (ts.isIdentifier(node) && node.text === name.text) seen++;
+      ts.forEachChild(node, count);
+    };
+    count(scope);
+    return seen === 1;
+  };
+
+  const check_binding = (name: ts.BindingName, allow: Allow): void => {
     if (ts.isIdentifier(name)) {
-      report(name, name.text, check_value_name(name.text, allow));
+      report(name, name.text, check_value_name(name.text, { ...allow, unused: name.text.startsWith('_') && unused(name) }));
       return;
     }
     for (const element of name.elements) {
@@ -175,4 +221,4 @@ function main(): void {
   }
 }
 
-main();
+if (require.main === module) main();

@@ -33,22 +33,22 @@ const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 const ABOVE_LATIN1 = /[^\u0000-\u00ff]/;
 
 /** Node writes header text as Latin-1; cookie values above U+00FF go out as their UTF-8 bytes. */
-function toWire(s: string): string {
+function to_wire(s: string): string {
   return ABOVE_LATIN1.test(s) ? Buffer.from(s, 'utf8').toString('latin1') : s;
 }
 
 export function write_response(reply: FastifyReply, response: HttpResponse): FastifyReply {
   reply.code(response.status_code);
   // Nearly every response is ASCII, which ResponseHeaders noted as values were set.
-  let rawBytes = response.headers.non_ascii;
-  for (const [name, value] of response.headers) reply.header(name, rawBytes ? toWire(value) : value);
+  let raw_bytes = response.headers.non_ascii;
+  for (const [name, value] of response.headers) reply.header(name, raw_bytes ? to_wire(value) : value);
   if (response.has_cookies) {
     const lines: string[] = [];
     for (const morsel of response.cookies.values()) {
       const line = morsel.output();
       if (morsel.non_ascii) {
-        rawBytes = true;
-        lines.push(toWire(line));
+        raw_bytes = true;
+        lines.push(to_wire(line));
       } else {
         lines.push(line);
       }
@@ -58,7 +58,7 @@ export function write_response(reply: FastifyReply, response: HttpResponse): Fas
   // Node writes the header block in the body's encoding when it sends both in
   // one chunk: a string body would turn our Latin-1 bytes into UTF-8 twice.
   // A Buffer body makes Node write headers as Latin-1, i.e. the bytes we chose.
-  const body = rawBytes && typeof response.content === 'string' ? Buffer.from(response.content) : response.content;
+  const body = raw_bytes && typeof response.content === 'string' ? Buffer.from(response.content) : response.content;
   return reply.send(body);
 }
 
@@ -92,7 +92,7 @@ function to_request(req: FastifyRequest): HttpRequest {
   });
 }
 
-function accessLine(req: FastifyRequest, reply: FastifyReply): string {
+function access_line(req: FastifyRequest, reply: FastifyReply): string {
   const d = new Date();
   const stamp = d.toUTCString().slice(5, 25).replace(/ /, '/').replace(/ /, '/').replace(/ /, ':');
   const length = reply.getHeader('content-length') ?? '-';
@@ -123,7 +123,7 @@ export async function create_app(options: AppOptions = {}): Promise<FastifyInsta
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 2_621_440 }, (_req, body, done) => done(null, body));
 
   const seen = new Set<string>();
-  let earlierParams = false;
+  let earlier_params = false;
   for (const route of routes) {
     // find-my-way refuses duplicate paths; the first declared one wins, as in Django.
     if (seen.has(route.fastify_path)) continue;
@@ -131,8 +131,8 @@ export async function create_app(options: AppOptions = {}): Promise<FastifyInsta
     // find-my-way prefers literal segments over parameters whatever the order;
     // Django tries patterns in order. Only a route declared after a parametric
     // one can be affected, and only those pay for a check in declaration order.
-    const shadowable = earlierParams;
-    earlierParams ||= route.params.length > 0;
+    const shadowable = earlier_params;
+    earlier_params ||= route.params.length > 0;
     app.route({
       method: [...METHODS],
       url: route.fastify_path,
@@ -177,7 +177,7 @@ export async function create_app(options: AppOptions = {}): Promise<FastifyInsta
 
   if (options.access_log) {
     app.addHook('onResponse', async (req, reply) => {
-      process.stdout.write(accessLine(req, reply));
+      process.stdout.write(access_line(req, reply));
     });
   }
   return app;

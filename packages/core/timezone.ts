@@ -63,8 +63,8 @@ export function utc_offset_at(t: number, tz: string): number {
 function intl_offset_ms(d: Date, tz: string): number {
   const parts: Record<string, number> = {};
   for (const p of formatter(tz).formatToParts(d)) if (p.type !== 'literal') parts[p.type] = Number(p.value);
-  const asUtc = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second);
-  return asUtc - (d.getTime() - d.getUTCMilliseconds());
+  const as_utc = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second);
+  return as_utc - (d.getTime() - d.getUTCMilliseconds());
 }
 
 function pad(n: number, w = 2): string {
@@ -169,8 +169,8 @@ export function fromisoformat(s: string, tz: string): { date: Date; aware: boole
 }
 
 /** RFC 7231 IMF-fixdate (django.utils.http.http_date). */
-export function http_date(epochSeconds: number): string {
-  const s = Math.floor(epochSeconds);
+export function http_date(epoch_seconds: number): string {
+  const s = Math.floor(epoch_seconds);
   // Responses in the same second ask for the same string (cookie expiries, mostly).
   if (s !== last_http_date.s) last_http_date = { s, text: new Date(s * 1000).toUTCString() };
   return last_http_date.text;

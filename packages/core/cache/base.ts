@@ -80,16 +80,19 @@ export class Cache extends Keyv<unknown> {
    * anyway (a caller that passes the same key string to gets() and cas()
    * has it hashed once); keying by the text cost a hash of each new text.
    */
-  private readonly parsed = new Map<string, Parsed>();
+  readonly #parsed = new Map<string, Parsed>();
+
+  readonly #atomic: Store;
 
   constructor(
     readonly alias: string,
     readonly backend: string,
-    private readonly atomic: Store,
+    atomic: Store,
     opts: { default_ttl_ms?: number; key_prefix?: string },
   ) {
     // useKeyPrefix false: the store applies the namespace (KEY_PREFIX) itself, once.
     super(atomic, { ttl: opts.default_ttl_ms, namespace: opts.key_prefix, useKeyPrefix: false, throwOnErrors: true, serialize, deserialize });
+    this.#atomic = atomic;
   }
 
   /**
@@ -99,7 +102,7 @@ export class Cache extends Keyv<unknown> {
    * never configure; calling the serializer directly spares each session
    * load and save a few promise turns.
    */
-  private stored_form(what: string, value: unknown, ttl_ms: number | undefined): { serialized: string; ttl: number | undefined; parsed: Parsed | undefined } {
+  #stored_form(what: string, value: unknown, ttl_ms: number | undefined): { serialized: string; ttl: number | undefined; parsed: Parsed | undefined } {
     if (ttl_ms !== undefined && !(ttl_ms >= 0)) throw new RangeError(`Cache.${what} needs a ttl >= 0 ms, got ${ttl_ms}`);
     const ttl = ttl_ms ?? this.ttl;
     const expires = typeof ttl === 'number' && ttl > 0 ? Date.now() + ttl : undefined;
@@ -115,8 +118,8 @@ export class Cache extends Keyv<unknown> {
   }
 
   /** Keeps `parsed` (see parsed_form) as the entry under `key`. */
-  private keep_parsed(key: string, parsed: Parsed | undefined): void {
-    if (parsed !== undefined) set_bounded(this.parsed, key, parsed, MAX_PARSED);
+  #keep_parsed(key: string, parsed: Parsed | undefined): void {
+    if (parsed !== undefined) set_bounded(this.#parsed, key, parsed, MAX_PARSED);
   }
 
   /** Django's cache.add: true if stored, false if a live entry already had the key. */
@@ -126,27 +129,27 @@ export class Cache extends Keyv<unknown> {
 
   /** add(), returning the version it stored (for a later cas()), or null. */
   async add_versioned(key: string, value: unknown, ttl_ms?: number): Promise<CacheVersion | null> {
-    const { serialized, ttl, parsed } = this.stored_form('add', value, ttl_ms);
-    if (!(await this.atomic.add(key, serialized, ttl))) return null;
-    this.keep_parsed(key, parsed);
+    const { serialized, ttl, parsed } = this.#stored_form('add', value, ttl_ms);
+    if (!(await this.#atomic.add(key, serialized, ttl))) return null;
+    this.#keep_parsed(key, parsed);
     return new CacheVersion(serialized);
   }
 
   /** The live entry and its version, or undefined. */
   async gets(key: string): Promise<{ value: unknown; version: CacheVersion } | undefined> {
-    const version = await this.atomic.gets(key);
-    const value = version && this.value_now(version, key);
+    const version = await this.#atomic.gets(key);
+    const value = version && this.#value_now(version, key);
     return value === undefined ? undefined : { value, version: version as CacheVersion };
   }
 
   /** The value a version holds, a copy of its own (nobody else has it to mutate); undefined once expired. */
   async value_of(version: CacheVersion): Promise<unknown> {
-    return this.value_now(version);
+    return this.#value_now(version);
   }
 
-  private value_now(version: CacheVersion, key?: string): unknown {
+  #value_now(version: CacheVersion, key?: string): unknown {
     const text = version.serialized;
-    const kept = key === undefined ? undefined : this.parsed.get(key);
+    const kept = key === undefined ? undefined : this.#parsed.get(key);
     let value: unknown;
     let expires: unknown;
     if (kept !== undefined && kept.serialized === text) {
@@ -156,7 +159,7 @@ export class Cache extends Keyv<unknown> {
       const data = deserialize<{ value?: unknown; expires?: number } | undefined>(text);
       if (data === undefined || data === null) return undefined;
       ({ value, expires } = data);
-      if (key !== undefined && text.length <= MAX_PARSED_LENGTH) this.keep_parsed(key, parsed_form(text, flat_snapshot(value), expires));
+      if (key !== undefined && text.length <= MAX_PARSED_LENGTH) this.#keep_parsed(key, parsed_form(text, flat_snapshot(value), expires));
     }
     if (value === undefined || value === null) return undefined;
     // Keyv keeps the expiry in the payload too and treats a past one as a miss (its get() does the same).
@@ -171,23 +174,23 @@ export class Cache extends Keyv<unknown> {
    * 'gone' if there is no live entry (nothing is written then).
    */
   async cas(key: string, expected: CacheVersion, value: unknown, ttl_ms?: number): Promise<CacheVersion | CasFailure> {
-    const { serialized, ttl, parsed } = this.stored_form('cas', value, ttl_ms);
-    const result = await this.atomic.cas(key, expected, serialized, ttl);
-    if (typeof result !== 'string') this.keep_parsed(key, parsed);
+    const { serialized, ttl, parsed } = this.#stored_form('cas', value, ttl_ms);
+    const result = await this.#atomic.cas(key, expected, serialized, ttl);
+    if (typeof result !== 'string') this.#keep_parsed(key, parsed);
     return result;
   }
 
   /** Stores `value` only over a live entry (never re-creates a deleted one); null when there is none. */
   async replace(key: string, value: unknown, ttl_ms?: number): Promise<CacheVersion | null> {
-    const { serialized, ttl, parsed } = this.stored_form('replace', value, ttl_ms);
-    const result = await this.atomic.replace(key, serialized, ttl);
-    if (result !== null) this.keep_parsed(key, parsed);
+    const { serialized, ttl, parsed } = this.#stored_form('replace', value, ttl_ms);
+    const result = await this.#atomic.replace(key, serialized, ttl);
+    if (result !== null) this.#keep_parsed(key, parsed);
     return result;
   }
 
   /** Closes the connection: gracefully if the store answers within a second, else by force. */
   async close(): Promise<void> {
-    const store = this.atomic as { disconnect?: (force?: boolean) => Promise<void> };
+    const store = this.#atomic as { disconnect?: (force?: boolean) => Promise<void> };
     if (typeof store.disconnect !== 'function') return;
     let timer: NodeJS.Timeout | undefined;
     const graceful = store.disconnect().then(() => true, () => false);

@@ -66,19 +66,19 @@ export function make_memcached(alias: string, entry: CacheSettings): Store {
   const { KeyvMemcache } = require('@keyv/memcache') as { KeyvMemcache: typeof KeyvMemcacheType };
 
   class MemcacheStore extends KeyvMemcache implements AtomicOps {
-    private get mc(): MemjsClient {
+    get #mc(): MemjsClient {
       return this.client as unknown as MemjsClient;
     }
 
     /** The connections for gets/cas/replace (memjs has no gets/cas: see @tango/core/memcached_binary). */
     readonly binary = new MemcachedBinary(servers, { connect_ms, command_ms });
 
-    private send(key: string, opcode: number, extras: Buffer, value: Buffer, cas: Buffer | null): Promise<McResponse> {
+    #send(key: string, opcode: number, extras: Buffer, value: Buffer, cas: Buffer | null): Promise<McResponse> {
       return this.binary.request(key, opcode, extras, value, cas);
     }
 
     async gets(key: string): Promise<CacheVersion | undefined> {
-      const res = await this.send(this.formatKey(key), MC_GET, Buffer.alloc(0), Buffer.alloc(0), null);
+      const res = await this.#send(this.formatKey(key), MC_GET, Buffer.alloc(0), Buffer.alloc(0), null);
       if (res.status === MC_KEY_ENOENT) return undefined;
       if (res.status !== MC_OK) throw memcached_error('GET', res.status);
       return new CacheVersion(res.value.toString('utf8'), res.cas);
@@ -96,7 +96,7 @@ export function make_memcached(alias: string, entry: CacheSettings): Store {
       }
       // REPLACE with a CAS token is memcached's CAS, as SET with one is; but a SET that fails (a value
       // too large) also unlinks the old item (memcached's process_bin_update), and a REPLACE does not.
-      const res = await this.send(k, MC_REPLACE, memcached_store_extras(ttl_ms), Buffer.from(serialized), token);
+      const res = await this.#send(k, MC_REPLACE, memcached_store_extras(ttl_ms), Buffer.from(serialized), token);
       if (res.status === MC_OK) return new CacheVersion(serialized, res.cas);
       if (res.status === MC_KEY_EEXISTS) return 'conflict';
       if (res.status === MC_KEY_ENOENT) return 'gone';
@@ -104,7 +104,7 @@ export function make_memcached(alias: string, entry: CacheSettings): Store {
     }
 
     async replace(key: string, serialized: string, ttl_ms: number | undefined): Promise<CacheVersion | null> {
-      const res = await this.send(this.formatKey(key), MC_REPLACE, memcached_store_extras(ttl_ms), Buffer.from(serialized), null);
+      const res = await this.#send(this.formatKey(key), MC_REPLACE, memcached_store_extras(ttl_ms), Buffer.from(serialized), null);
       if (res.status === MC_OK) return new CacheVersion(serialized, res.cas);
       if (res.status === MC_KEY_ENOENT) return null;
       throw memcached_error('REPLACE', res.status);
@@ -112,12 +112,12 @@ export function make_memcached(alias: string, entry: CacheSettings): Store {
 
     // A miss is undefined (the stock adapter returns an expired placeholder, which costs Keyv a delete).
     override async get<Value>(key: string): Promise<Value | undefined> {
-      const { value } = await this.mc.get(this.formatKey(key));
+      const { value } = await this.#mc.get(this.formatKey(key));
       return value === null ? undefined : (value.toString('utf8') as Value);
     }
 
     override async set(key: string, value: string, ttl?: number): Promise<void> {
-      await this.mc.set(this.formatKey(key), value, { expires: memcached_expires(ttl) });
+      await this.#mc.set(this.formatKey(key), value, { expires: memcached_expires(ttl) });
     }
 
     override async has(key: string): Promise<boolean> {
@@ -125,11 +125,11 @@ export function make_memcached(alias: string, entry: CacheSettings): Store {
     }
 
     async add(key: string, serialized: string, ttl_ms: number | undefined): Promise<boolean> {
-      return this.mc.add(this.formatKey(key), serialized, { expires: memcached_expires(ttl_ms) });
+      return this.#mc.add(this.formatKey(key), serialized, { expires: memcached_expires(ttl_ms) });
     }
 
     async disconnect(): Promise<void> {
-      this.mc.close();
+      this.#mc.close();
       this.binary.close();
     }
   }

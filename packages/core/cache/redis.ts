@@ -29,7 +29,7 @@ export function make_redis(alias: string, entry: CacheSettings): Store {
   const KeyvRedis = (require('@keyv/redis') as { default: typeof KeyvRedisType }).default;
 
   class RedisStore extends KeyvRedis<string> implements AtomicOps {
-    private connecting: ReturnType<KeyvRedisType<string>['getClient']> | null = null;
+    #connecting: ReturnType<KeyvRedisType<string>['getClient']> | null = null;
 
     /**
      * One connection attempt, shared by every caller while it runs. @keyv/redis
@@ -40,11 +40,11 @@ export function make_redis(alias: string, entry: CacheSettings): Store {
      */
     override getClient(): ReturnType<KeyvRedisType<string>['getClient']> {
       // Connected: the client itself, without the connect attempt's promise chain (every command asks).
-      if (this.ready_client()) return Promise.resolve(this.client) as ReturnType<KeyvRedisType<string>['getClient']>;
-      this.connecting ??= super.getClient().finally(() => {
-        this.connecting = null;
+      if (this.#ready_client()) return Promise.resolve(this.client) as ReturnType<KeyvRedisType<string>['getClient']>;
+      this.#connecting ??= super.getClient().finally(() => {
+        this.#connecting = null;
       });
-      return this.connecting;
+      return this.#connecting;
     }
 
     /**
@@ -52,27 +52,27 @@ export function make_redis(alias: string, entry: CacheSettings): Store {
      * await: awaiting (or resolving a promise with) the client makes V8 look
      * for a `then` along its whole prototype chain, per command.
      */
-    private ready_client(): RedisCommands | undefined {
+    #ready_client(): RedisCommands | undefined {
       return (this.client as { isReady?: boolean }).isReady ? (this.client as unknown as RedisCommands) : undefined;
     }
 
-    private async connected(): Promise<RedisCommands> {
+    async #connected(): Promise<RedisCommands> {
       return (await this.getClient()) as unknown as RedisCommands;
     }
 
     async add(key: string, serialized: string, ttl_ms: number | undefined): Promise<boolean> {
       const k = this.createKeyPrefix(key, this.namespace);
-      const reply = await (this.ready_client() ?? (await this.connected())).set(k, serialized, ttl_ms ? { NX: true, PX: Math.ceil(ttl_ms) } : { NX: true });
+      const reply = await (this.#ready_client() ?? (await this.#connected())).set(k, serialized, ttl_ms ? { NX: true, PX: Math.ceil(ttl_ms) } : { NX: true });
       return reply === 'OK';
     }
 
     async gets(key: string): Promise<CacheVersion | undefined> {
-      const value = await (this.ready_client() ?? (await this.connected())).get(this.createKeyPrefix(key, this.namespace));
+      const value = await (this.#ready_client() ?? (await this.#connected())).get(this.createKeyPrefix(key, this.namespace));
       return value === null ? undefined : new CacheVersion(value);
     }
 
     async cas(key: string, expected: CacheVersion, serialized: string, ttl_ms: number | undefined): Promise<CacheVersion | CasFailure> {
-      const redis = this.ready_client() ?? (await this.connected());
+      const redis = this.#ready_client() ?? (await this.#connected());
       const args = {
         keys: [this.createKeyPrefix(key, this.namespace)],
         arguments: [expected.serialized, serialized, ttl_ms ? String(Math.ceil(ttl_ms)) : ''],
@@ -91,7 +91,7 @@ export function make_redis(alias: string, entry: CacheSettings): Store {
 
     async replace(key: string, serialized: string, ttl_ms: number | undefined): Promise<CacheVersion | null> {
       const k = this.createKeyPrefix(key, this.namespace);
-      const reply = await (this.ready_client() ?? (await this.connected())).set(k, serialized, ttl_ms ? { XX: true, PX: Math.ceil(ttl_ms) } : { XX: true });
+      const reply = await (this.#ready_client() ?? (await this.#connected())).set(k, serialized, ttl_ms ? { XX: true, PX: Math.ceil(ttl_ms) } : { XX: true });
       return reply === 'OK' ? new CacheVersion(serialized) : null;
     }
   }

@@ -20,7 +20,7 @@ export class HttpResponse {
   status_code: number;
   readonly headers: ResponseHeaders;
   content: Content;
-  private _cookies: SimpleCookie | undefined = undefined;
+  #cookies: SimpleCookie | undefined = undefined;
 
   constructor(content: Content = '', init: ResponseInit = {}) {
     this.content = content;
@@ -35,12 +35,12 @@ export class HttpResponse {
 
   /** The cookies this response will send (Django's response.cookies), made on first use: most responses set none. */
   get cookies(): SimpleCookie {
-    return (this._cookies ??= new SimpleCookie());
+    return (this.#cookies ??= new SimpleCookie());
   }
 
   /** Whether any cookie will be sent, without making the jar. */
   get has_cookies(): boolean {
-    return this._cookies !== undefined && this._cookies.size !== 0;
+    return this.#cookies !== undefined && this.#cookies.size !== 0;
   }
 
   /** The body as text, for tests and middleware that inspect it. */

@@ -463,10 +463,10 @@ describe('dumps / loads', () => {
     const signer = new TimestampSigner({ salt: 'django.core.signing' });
     const bogus = signer.sign(b64_encode(Buffer.from('{not json')));
     expect(() => loads(bogus)).toThrow(SyntaxError);
-    const badZlib = signer.sign(`.${b64_encode(Buffer.from('not zlib'))}`);
+    const bad_zlib = signer.sign(`.${b64_encode(Buffer.from('not zlib'))}`);
     // node:zlib errors come from Node's realm, so check the message rather than the class.
-    expect(() => loads(badZlib)).toThrow('incorrect header check');
-    expect(() => loads(badZlib)).not.toThrow(BadSignature);
+    expect(() => loads(bad_zlib)).toThrow('incorrect header check');
+    expect(() => loads(bad_zlib)).not.toThrow(BadSignature);
   });
 
   test('NaN and Infinity survive as Python writes them', () => {
@@ -478,13 +478,13 @@ describe('dumps / loads', () => {
 
 describe('properties', () => {
   test('every single-character change to a dumps() value is rejected', () => {
-    const signedArb = fc.record({
+    const signed_arb = fc.record({
       obj: fc.jsonValue({ maxDepth: 2 }),
       compress: fc.boolean(),
     }).map(({ obj, compress }) => dumps(obj, { compress }));
     fc.assert(
       fc.property(
-        signedArb,
+        signed_arb,
         fc.nat(),
         fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
         (signed, index, replacement) => {
@@ -502,12 +502,12 @@ describe('properties', () => {
     // What Python would hand back after json.dumps/json.loads of the same
     // value as written by JS: -0 is written as the int 0, everything else
     // JSON-compatible comes back unchanged.
-    const pythonRoundTrip = (v: unknown): unknown => JSON.parse(JSON.stringify(v));
+    const python_round_trip = (v: unknown): unknown => JSON.parse(JSON.stringify(v));
     fc.assert(
       fc.property(fc.jsonValue({ stringUnit: 'binary' }), fc.boolean(), (value, compress) => {
         const signed = dumps(value, { compress });
         expect(signed).toMatch(/^\.?[A-Za-z0-9_-]*:[0-9A-Za-z]+:[A-Za-z0-9_-]{43}$/);
-        expect(loads(signed)).toStrictEqual(pythonRoundTrip(value));
+        expect(loads(signed)).toStrictEqual(python_round_trip(value));
       }),
       { seed: 42, numRuns: 2000 },
     );
