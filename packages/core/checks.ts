@@ -1,3 +1,8 @@
+/**
+ * django/core/checks for Tango: the system checks `manage.ts check` runs (and
+ * `check --deploy` with the deployment ones), each a function returning
+ * CheckMessages.
+ */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { settings } from './conf';

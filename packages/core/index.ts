@@ -1,3 +1,4 @@
+/** @tango/core's public names, as a Django project imports them from django.http, django.urls, django.conf... */
 export { settings, configure, defineSettings, load_settings, override_settings, validate_settings, on_settings_changed, is_configured } from './conf';
 export type { Settings, SettingsInput } from './conf';
 export * from './errors';

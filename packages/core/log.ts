@@ -24,10 +24,10 @@ export interface Logger {
 type Handler = (r: LogRecord) => void;
 const handlers = new Set<Handler>();
 let threshold = LEVELS[(process.env.TANGO_LOG_LEVEL as Level) ?? 'info'] ?? LEVELS.info;
-let writeStderr = process.env.TANGO_LOG_SILENT !== '1';
+let write_stderr = process.env.TANGO_LOG_SILENT !== '1';
 
-function stderrHandler(r: LogRecord): void {
-  if (!writeStderr || LEVELS[r.level] < threshold) return;
+function stderr_handler(r: LogRecord): void {
+  if (!write_stderr || LEVELS[r.level] < threshold) return;
   const line: Record<string, unknown> = { level: LEVELS[r.level], time: Date.now(), name: r.name, msg: r.msg, ...r.extra };
   if (r.err) line.err = { type: r.err.name, message: r.err.message, stack: r.err.stack };
   process.stderr.write(`${JSON.stringify(line)}\n`);
@@ -39,7 +39,7 @@ export function set_log_level(level: Level): void {
 
 /** Turns the stderr output on or off (handlers still receive every record). */
 export function set_stderr_logging(on: boolean): void {
-  writeStderr = on;
+  write_stderr = on;
 }
 
 export function add_log_handler(h: Handler): () => void {
@@ -66,7 +66,7 @@ export function get_logger(name: string): Logger {
   if (l) return l;
   const emit = (level: Level) => (msg: string, extra?: Record<string, unknown> | Error) => {
     const r: LogRecord = is_error(extra) ? { name, level, msg, err: extra } : { name, level, msg, extra };
-    stderrHandler(r);
+    stderr_handler(r);
     for (const h of handlers) h(r);
   };
   l = { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };

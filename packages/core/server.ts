@@ -1,3 +1,11 @@
+/**
+ * The HTTP front of the request pipeline: create_app() turns the URLconf into
+ * Fastify routes (so matching costs what Fastify's router costs), turns each
+ * Fastify request into an HttpRequest, hands it to the handler (handler.ts),
+ * and writes the HttpResponse back with write_response(). Django has no such
+ * layer (its WSGI server is outside it); this is where Tango meets Node.
+ * APPEND_SLASH's redirect lives here too, in the not-found route.
+ */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { settings } from './conf';
 import { HttpRequest } from './http/request';
@@ -21,22 +29,22 @@ const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 const ABOVE_LATIN1 = /[^\u0000-\u00ff]/;
 
 /** Node writes header text as Latin-1; cookie values above U+00FF go out as their UTF-8 bytes. */
-function toWire(s: string): string {
+function to_wire(s: string): string {
   return ABOVE_LATIN1.test(s) ? Buffer.from(s, 'utf8').toString('latin1') : s;
 }
 
 export function write_response(reply: FastifyReply, response: HttpResponse): FastifyReply {
   reply.code(response.status_code);
   // Nearly every response is ASCII, which ResponseHeaders noted as values were set.
-  let rawBytes = response.headers.non_ascii;
-  for (const [name, value] of response.headers) reply.header(name, rawBytes ? toWire(value) : value);
+  let raw_bytes = response.headers.non_ascii;
+  for (const [name, value] of response.headers) reply.header(name, raw_bytes ? to_wire(value) : value);
   if (response.has_cookies) {
     const lines: string[] = [];
     for (const morsel of response.cookies.values()) {
       const line = morsel.output();
       if (morsel.non_ascii) {
-        rawBytes = true;
-        lines.push(toWire(line));
+        raw_bytes = true;
+        lines.push(to_wire(line));
       } else {
         lines.push(line);
       }
@@ -46,7 +54,7 @@ export function write_response(reply: FastifyReply, response: HttpResponse): Fas
   // Node writes the header block in the body's encoding when it sends both in
   // one chunk: a string body would turn our Latin-1 bytes into UTF-8 twice.
   // A Buffer body makes Node write headers as Latin-1, i.e. the bytes we chose.
-  const body = rawBytes && typeof response.content === 'string' ? Buffer.from(response.content) : response.content;
+  const body = raw_bytes && typeof response.content === 'string' ? Buffer.from(response.content) : response.content;
   return reply.send(body);
 }
 
@@ -81,7 +89,7 @@ function to_request(req: FastifyRequest, script_name: string): HttpRequest {
   });
 }
 
-function accessLine(req: FastifyRequest, reply: FastifyReply): string {
+function access_line(req: FastifyRequest, reply: FastifyReply): string {
   const d = new Date();
   const stamp = d.toUTCString().slice(5, 25).replace(/ /, '/').replace(/ /, '/').replace(/ /, ':');
   const length = reply.getHeader('content-length') ?? '-';
@@ -171,7 +179,7 @@ export function mount(app: FastifyInstance, options: MountOptions & { routing: R
 
   if (options.access_log) {
     app.addHook('onResponse', async (req, reply) => {
-      process.stdout.write(accessLine(req, reply));
+      process.stdout.write(access_line(req, reply));
     });
   }
 }
@@ -202,7 +210,7 @@ function append_slash(url: string, request: HttpRequest, routes: CompiledRoute[]
 
 function route_each_pattern(app: FastifyInstance, routes: CompiledRoute[], handler: GetResponse, script_name: string): void {
   const seen = new Set<string>();
-  let earlierParams = false;
+  let earlier_params = false;
   for (const route of routes) {
     // find-my-way refuses duplicate paths; the first declared one wins, as in Django.
     if (seen.has(route.fastify_path)) continue;
@@ -210,8 +218,8 @@ function route_each_pattern(app: FastifyInstance, routes: CompiledRoute[], handl
     // find-my-way prefers literal segments over parameters whatever the order;
     // Django tries patterns in order. Only a route declared after a parametric
     // one can be affected, and only those pay for a check in declaration order.
-    const shadowable = earlierParams;
-    earlierParams ||= route.params.length > 0;
+    const shadowable = earlier_params;
+    earlier_params ||= route.params.length > 0;
     app.route({
       method: [...METHODS],
       url: route.fastify_path,

@@ -45,12 +45,12 @@ if (memcached) cases.push({ name: 'cache on Memcached', engine: 'cache', caches:
 describe.each(cases)('tutorial session views: $name', (c) => {
   let client: Client;
   let db: TestDatabase | undefined;
-  let fileDir: string | undefined;
+  let file_dir: string | undefined;
 
   beforeAll(async () => {
     db = c.db?.();
     await db?.create();
-    fileDir = c.engine === 'file' ? fs.mkdtempSync(path.join(os.tmpdir(), 'tango-demo-sessions-')) : undefined;
+    file_dir = c.engine === 'file' ? fs.mkdtempSync(path.join(os.tmpdir(), 'tango-demo-sessions-')) : undefined;
     configure({
       SECRET_KEY: 'demo-sessions-test-secret',
       ROOT_URLCONF: './urls',
@@ -61,7 +61,7 @@ describe.each(cases)('tutorial session views: $name', (c) => {
       SESSION_ENGINE: c.engine,
       ...(db ? { DATABASES: { default: db.settings } } : {}),
       ...(c.caches ? { CACHES: c.caches } : {}),
-      ...(fileDir ? { SESSION_FILE_PATH: fileDir } : {}),
+      ...(file_dir ? { SESSION_FILE_PATH: file_dir } : {}),
     }, ROOT);
     if (db) {
       const migrate = new MigrateCommand();
@@ -74,7 +74,7 @@ describe.each(cases)('tutorial session views: $name', (c) => {
     await close_connections();
     await close_caches();
     await db?.drop();
-    if (fileDir) fs.rmSync(fileDir, { recursive: true, force: true });
+    if (file_dir) fs.rmSync(file_dir, { recursive: true, force: true });
   });
 
   beforeEach(() => {
@@ -127,8 +127,8 @@ describe.each(cases)('tutorial session views: $name', (c) => {
   });
 
   it('set_expiry: 0 gives a browser-session cookie, N seconds a Max-Age of N', async () => {
-    const atClose = await post_form(client, '/set_expiry/', { seconds: '0' });
-    expect(atClose.set_cookies[0]).toMatch(/^sessionid=[^;]+; HttpOnly; Path=\/; SameSite=Lax$/);
+    const at_close = await post_form(client, '/set_expiry/', { seconds: '0' });
+    expect(at_close.set_cookies[0]).toMatch(/^sessionid=[^;]+; HttpOnly; Path=\/; SameSite=Lax$/);
     const minute = await post_form(client, '/set_expiry/', { seconds: '60' });
     expect(minute.set_cookies[0]).toMatch(/; Max-Age=60; Path=\/; SameSite=Lax$/);
     expect(minute.text).toMatch(/age 60 s/);

@@ -1,3 +1,8 @@
+/**
+ * The settings schema (zod), with Django's defaults (django/conf/global_settings.py):
+ * a bad value stops start-up with one line naming the setting, the value and
+ * what was expected. docs/settings.md documents every setting here.
+ */
 import { z } from 'zod';
 import { is_valid_timezone } from '../timezone';
 
@@ -60,15 +65,15 @@ const cache = z.object({
   KEY_PREFIX: z.string().optional(),
 }).loose();
 
-const moduleOrFunction = z.union([z.string().min(1), z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', 'a module path or a function')]);
+const module_or_function = z.union([z.string().min(1), z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', 'a module path or a function')]);
 
-export const settingsSchema = z.object({
+export const settings_schema = z.object({
   SECRET_KEY: z.string({ error: 'a non-empty string' }).min(1, 'a non-empty string'),
   SECRET_KEY_FALLBACKS: z.array(z.string().min(1, 'non-empty old keys')).default([]),
   DEBUG: z.boolean().default(false),
   ALLOWED_HOSTS: z.array(z.string()).default([]),
   INSTALLED_APPS: z.array(z.string()).default([]),
-  MIDDLEWARE: z.array(moduleOrFunction).default([]),
+  MIDDLEWARE: z.array(module_or_function).default([]),
   ROOT_URLCONF: z.union([z.string(), z.array(z.unknown())]).optional(),
   TIME_ZONE: z.string().refine(is_valid_timezone, 'an IANA time zone such as \'UTC\' or \'Asia/Shanghai\'').default('America/Chicago'),
   USE_TZ: z.boolean().default(true),
@@ -96,7 +101,7 @@ export const settingsSchema = z.object({
    */
   SIGNING_MAX_DECOMPRESSED_SIZE: z.number().int('a whole number of bytes').positive('a whole number of bytes > 0').nullable().default(1024 * 1024),
   // Messages (django/contrib/messages; docs/messages.md).
-  MESSAGE_STORAGE: moduleOrFunction.default('@tango/messages/storage/fallback.FallbackStorage'),
+  MESSAGE_STORAGE: module_or_function.default('@tango/messages/storage/fallback.FallbackStorage'),
   MESSAGE_LEVEL: z.number().int('a whole number such as 20 (INFO)').default(20),
   MESSAGE_TAGS: z.record(z.string(), z.string()).refine((tags) => Object.keys(tags).every((k) => /^-?\d+$/.test(k)),
     "message levels (whole numbers) as keys, such as { 40: 'danger' }").default({}),
@@ -112,7 +117,7 @@ export const settingsSchema = z.object({
   // Django 4.0+ requires the scheme (its check 4_0.E001); a bare host would never match an Origin.
   CSRF_TRUSTED_ORIGINS: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/]+$/, "origins with a scheme, such as 'https://example.com' or 'https://*.example.com'")).default([]),
   CSRF_USE_SESSIONS: z.boolean().default(false),
-  CSRF_FAILURE_VIEW: moduleOrFunction.default('@tango/core/views/csrf.csrf_failure'),
+  CSRF_FAILURE_VIEW: module_or_function.default('@tango/core/views/csrf.csrf_failure'),
   /** [header, value] that marks a request as HTTPS behind a proxy (Django's SECURE_PROXY_SSL_HEADER), or null. */
   SECURE_PROXY_SSL_HEADER: z.tuple([z.string().min(1), z.string().min(1)]).nullable().default(null),
   /** Redirect /path to /path/ when only the latter matches (django.middleware.common). */
@@ -133,7 +138,7 @@ export const settingsSchema = z.object({
   { message: 'no larger than REQUEST_TIMEOUT (the headers are part of the request)', path: ['REQUEST_HEADERS_TIMEOUT'] },
 );
 
-export type SettingsInput = z.input<typeof settingsSchema> & Record<string, unknown>;
-export type Settings = Readonly<z.output<typeof settingsSchema> & { BASE_DIR: string } & Record<string, unknown>>;
+export type SettingsInput = z.input<typeof settings_schema> & Record<string, unknown>;
+export type Settings = Readonly<z.output<typeof settings_schema> & { BASE_DIR: string } & Record<string, unknown>>;
 export type DatabaseSettings = z.output<typeof database>;
 export type CacheSettings = z.output<typeof cache>;

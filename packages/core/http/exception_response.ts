@@ -1,10 +1,16 @@
+/**
+ * django/core/handlers/exception.py's response_for_exception: what a request
+ * gets when a view or a middleware throws (Http404 → 404, a coded error → its
+ * status, anything else → a logged 500; a suspicious request is logged to
+ * tango.security.*), with the error's detail only under DEBUG.
+ */
 import { settings } from '../conf';
 import { TangoError, SuspiciousOperation, Http404 } from '../errors';
 import { get_logger } from '../log';
 import type { HttpRequest } from './request';
 import { HttpResponse } from './response';
 
-const requestLog = get_logger('tango.request');
+const request_log = get_logger('tango.request');
 
 function escape(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -30,9 +36,9 @@ export function response_for_exception(request: HttpRequest, err: unknown): Http
   if (err instanceof SuspiciousOperation) {
     get_logger(`tango.security.${error.name}`).warn(error.message, { path: request.path });
   } else if (status >= 500) {
-    requestLog.error(`${status === 500 ? 'Internal Server Error' : REASONS[status] ?? 'Error'}: ${request.path}: ${error.message}`, error);
+    request_log.error(`${status === 500 ? 'Internal Server Error' : REASONS[status] ?? 'Error'}: ${request.path}: ${error.message}`, error);
   } else {
-    requestLog.warn(`${REASONS[status] ?? 'Error'}: ${request.path}: ${error.message}`);
+    request_log.warn(`${REASONS[status] ?? 'Error'}: ${request.path}: ${error.message}`);
   }
   const title = REASONS[status] ?? `Error ${status}`;
   const body = settings.DEBUG

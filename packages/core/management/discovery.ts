@@ -26,11 +26,11 @@ export function find_commands(): Map<string, string> {
 }
 
 /** An INSTALLED_APPS entry is a package name (`@tango/sessions`) or a path from BASE_DIR (`apps/demo`). */
-export function app_dir(app: string, baseDir: string): string | undefined {
-  const local = path.resolve(baseDir, app);
+export function app_dir(app: string, base_dir: string): string | undefined {
+  const local = path.resolve(base_dir, app);
   if (fs.existsSync(local)) return local;
   try {
-    return path.dirname(require.resolve(`${app}/package.json`, { paths: [baseDir, __dirname] }));
+    return path.dirname(require.resolve(`${app}/package.json`, { paths: [base_dir, __dirname] }));
   } catch {
     return undefined;
   }

@@ -17,16 +17,16 @@ function load_command(file: string): BaseCommand {
 /** Pulls the global flags out of argv, wherever they appear (as Django's manage.py does). */
 function take_globals(argv: string[]): { rest: string[]; settings?: string; traceback: boolean } {
   const rest: string[] = [];
-  let settingsPath: string | undefined;
+  let settings_path: string | undefined;
   let traceback = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--traceback') traceback = true;
-    else if (a === '--settings') settingsPath = argv[++i];
-    else if (a.startsWith('--settings=')) settingsPath = a.slice('--settings='.length);
+    else if (a === '--settings') settings_path = argv[++i];
+    else if (a.startsWith('--settings=')) settings_path = a.slice('--settings='.length);
     else rest.push(a);
   }
-  return { rest, settings: settingsPath, traceback };
+  return { rest, settings: settings_path, traceback };
 }
 
 export function usage(): string {
@@ -53,11 +53,11 @@ export function build_parser(name: string, command: BaseCommand): Command {
  * instead of exiting so tests can run commands in-process.
  */
 export async function execute_from_command_line(argv: string[] = process.argv.slice(2)): Promise<number> {
-  const { rest, settings: settingsPath, traceback } = take_globals(argv);
+  const { rest, settings: settings_path, traceback } = take_globals(argv);
   const [name = 'help', ...args] = rest;
   try {
     try {
-      load_settings(settingsPath);
+      load_settings(settings_path);
     } catch (err) {
       // help must work even where the settings are broken; everything else needs them.
       if (name !== 'help' && name !== '--help' && name !== '-h') throw err;
@@ -77,8 +77,8 @@ export async function execute_from_command_line(argv: string[] = process.argv.sl
     const command = load_command(file);
     const parser = build_parser(name, command);
     let result: { args: string[]; opts: Record<string, unknown> } | undefined;
-    parser.action((...actionArgs: unknown[]) => {
-      const cmd = actionArgs[actionArgs.length - 1] as Command;
+    parser.action((...action_args: unknown[]) => {
+      const cmd = action_args[action_args.length - 1] as Command;
       result = { args: cmd.args, opts: cmd.opts() };
     });
     parser.parse(args, { from: 'user' });

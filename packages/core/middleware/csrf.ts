@@ -19,6 +19,7 @@ import { HttpResponse } from '../http/response';
 import { geturl, urlsplit, type SplitResult } from '../http/urlsplit';
 import { patch_vary_headers } from '../http/vary';
 import { get_logger } from '../log';
+import { register_memo } from '../memos';
 import type { MiddlewareFactory } from '../middleware';
 import { get_callable } from '../module_loading';
 import { resolve, Resolver404 } from '../urls/resolvers';
@@ -58,6 +59,9 @@ interface TrustedOrigins {
 }
 
 let trusted: TrustedOrigins | undefined;
+register_memo('middleware.csrf.trusted_origins', () => {
+  trusted = undefined;
+});
 
 function trusted_origins(): TrustedOrigins {
   const list = settings.CSRF_TRUSTED_ORIGINS;
@@ -79,6 +83,9 @@ function trusted_origins(): TrustedOrigins {
 }
 
 let failure: { spec: unknown; view: CsrfFailureView } | undefined;
+register_memo('middleware.csrf.failure_view', () => {
+  failure = undefined;
+});
 
 /** settings.CSRF_FAILURE_VIEW as a function (resolved again only when the setting changes). */
 function failure_view(): CsrfFailureView {

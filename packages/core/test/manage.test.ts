@@ -15,7 +15,7 @@ function manage(args: string[], env: Record<string, string> = {}) {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-function settingsFile(body: string): string {
+function settings_file(body: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tango-settings-'));
   const file = path.join(dir, 'settings.ts');
   fs.writeFileSync(file, `export default ${body};\n`);
@@ -45,7 +45,7 @@ describe('manage.ts', () => {
     ["{ SECRET_KEY: 'k', DATABASES: { default: { NAME: 'x' } } }", 'DATABASES.default.ENGINE'],
   ];
   it.each(bad)('a bad setting (%s) stops start-up with one line and exit 1', (body, name) => {
-    const r = manage(['check', '--settings', settingsFile(body)]);
+    const r = manage(['check', '--settings', settings_file(body)]);
     expect(r.status).toBe(1);
     const lines = r.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
@@ -54,7 +54,7 @@ describe('manage.ts', () => {
   });
 
   it('TANGO_SETTINGS_MODULE picks the settings module too', () => {
-    const r = manage(['check'], { TANGO_SETTINGS_MODULE: settingsFile("{ SECRET_KEY: '' }") });
+    const r = manage(['check'], { TANGO_SETTINGS_MODULE: settings_file("{ SECRET_KEY: '' }") });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('Invalid setting SECRET_KEY');
   });
@@ -69,7 +69,7 @@ describe('manage.ts', () => {
   });
 
   it('--traceback shows the stack of a failing command', () => {
-    const r = manage(['check', '--traceback', '--settings', settingsFile("{ SECRET_KEY: '' }")]);
+    const r = manage(['check', '--traceback', '--settings', settings_file("{ SECRET_KEY: '' }")]);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/\n\s+at /);
   });
@@ -108,7 +108,7 @@ describe('runserver autoreload', () => {
     child.stdout.on('data', (d) => {
       out += String(d);
     });
-    const waitFor = async (text: string, count = 1) => {
+    const wait_for = async (text: string, count = 1) => {
       for (let i = 0; i < 800; i++) {
         if (out.split(text).length - 1 >= count) return;
         await new Promise((r) => setTimeout(r, 50));
@@ -116,12 +116,12 @@ describe('runserver autoreload', () => {
       throw new Error(`never saw '${text}' x${count} in: ${out}`);
     };
     try {
-      await waitFor('Starting development server');
+      await wait_for('Starting development server');
       expect((await fetch(`http://127.0.0.1:${port}/add_cookie/`)).status).toBe(200);
-      await waitFor('Watching for file changes');
+      await wait_for('Watching for file changes');
       fs.writeFileSync(marker, 'export {};\n');
-      await waitFor('changed, reloading.');
-      await waitFor('Starting development server', 2);
+      await wait_for('changed, reloading.');
+      await wait_for('Starting development server', 2);
       expect((await fetch(`http://127.0.0.1:${port}/add_cookie/`)).status).toBe(200);
     } finally {
       fs.rmSync(marker, { force: true });

@@ -59,10 +59,10 @@ describe('a bad setting is one line naming the setting, the value and what is ex
       /^Invalid setting DATABASES\.default\.POOL\.max = 0: expected/],
   ];
   it.each(cases)('%s', (_name, raw, message) => {
-    const withKey = 'SECRET_KEY' in raw || Object.keys(raw).length === 0 ? raw : { SECRET_KEY: 'k', ...raw };
+    const with_key = 'SECRET_KEY' in raw || Object.keys(raw).length === 0 ? raw : { SECRET_KEY: 'k', ...raw };
     let caught: Error | undefined;
     try {
-      validate_settings(withKey);
+      validate_settings(with_key);
     } catch (err) {
       caught = err as Error;
     }

@@ -1,5 +1,5 @@
 /**
- * Test-suite gating on real services (DESIGN §8): a suite whose service URL is
+ * Test-suite gating on real services: a suite whose service URL is
  * unset is skipped with a printed reason; under REQUIRE_SERVICES=1 (CI) the
  * missing URL is a failure instead.
  */

@@ -1,7 +1,14 @@
-import * as path from 'node:path';
+/**
+ * django/urls/resolvers.py for Tango: path() and include() build the URLconf,
+ * compile_urlpatterns() flattens it into routes (a regex and a Fastify path
+ * each), and resolve() / reverse() answer from it. The compiled ROOT_URLCONF
+ * is a memo (memos.ts), forgotten when settings change.
+ */
+import * as node_path from 'node:path';
 import type { HttpRequest } from '../http/request';
 import type { HttpResponse } from '../http/response';
-import { settings, on_settings_changed } from '../conf';
+import { settings } from '../conf';
+import { register_memo } from '../memos';
 import { ImproperlyConfigured } from '../errors';
 import { get_converter, type Converter } from './converters';
 
@@ -37,13 +44,12 @@ export interface CompiledRoute {
 }
 
 /** django.urls.path */
-export function path_(route: string, view: View | URLEntry[] | URLInclude, options: { name?: string } = {}): URLEntry {
+export function path(route: string, view: View | URLEntry[] | URLInclude, options: { name?: string } = {}): URLEntry {
   if (typeof view === 'function') return { kind: 'pattern', route, view, name: options.name };
   const inner = Array.isArray(view) ? view : view.patterns;
   const namespace = Array.isArray(view) ? undefined : view.namespace;
   return { kind: 'include', route, patterns: inner, namespace };
 }
-export { path_ as path };
 
 /** django.urls.include: a list of patterns, or a module exporting `urlpatterns`. */
 export function include(patterns: URLEntry[] | string | { urlpatterns: URLEntry[] }, namespace?: string): URLInclude {
@@ -54,54 +60,54 @@ export function include(patterns: URLEntry[] | string | { urlpatterns: URLEntry[
   return { kind: 'include', route: '', patterns: list, namespace };
 }
 
-export function load_urlconf(spec: string | unknown[], baseDir = settings.BASE_DIR): URLEntry[] {
+export function load_urlconf(spec: string | unknown[], base_dir = settings.BASE_DIR): URLEntry[] {
   if (Array.isArray(spec)) return spec as URLEntry[];
-  const file = spec.startsWith('.') || spec.startsWith('/') ? path.resolve(baseDir, spec) : resolveFromBase(spec, baseDir);
+  const file = spec.startsWith('.') || spec.startsWith('/') ? node_path.resolve(base_dir, spec) : resolve_from_base(spec, base_dir);
   const mod = require(file) as { urlpatterns?: URLEntry[]; default?: URLEntry[] };
   const list = mod.urlpatterns ?? mod.default;
   if (!Array.isArray(list)) throw new ImproperlyConfigured(`The URLconf '${spec}' does not export urlpatterns.`);
   return list;
 }
 
-function resolveFromBase(spec: string, baseDir: string): string {
+function resolve_from_base(spec: string, base_dir: string): string {
   try {
-    return require.resolve(spec, { paths: [baseDir] });
+    return require.resolve(spec, { paths: [base_dir] });
   } catch {
-    return path.resolve(baseDir, spec);
+    return node_path.resolve(base_dir, spec);
   }
 }
 
 const PARAM_RE = /<(?:(?<conv>[^>:]+):)?(?<name>[A-Za-z_]\w*)>/g;
 
-function escapeRegex(s: string): string {
+function escape_regex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** Escapes what find-my-way reads as syntax in a static piece of a path. */
-function escapeFastify(s: string): string {
+function escape_fastify(s: string): string {
   return s.replace(/:/g, '::');
 }
 
-function compileRoute(route: string, view: View, name?: string): CompiledRoute {
+function compile_route(route: string, view: View, name?: string): CompiledRoute {
   const params: CompiledRoute['params'] = [];
   let regex = '^/';
   let fastify = '/';
   let last = 0;
   for (const m of route.matchAll(PARAM_RE)) {
     const literal = route.slice(last, m.index);
-    regex += escapeRegex(literal);
-    fastify += escapeFastify(literal);
+    regex += escape_regex(literal);
+    fastify += escape_fastify(literal);
     const converter = get_converter(m.groups?.conv ?? 'str');
     params.push({ name: m.groups!.name, converter });
     regex += `(${converter.regex})`;
-    const atEnd = (m.index ?? 0) + m[0].length === route.length;
-    if (m.groups?.conv === 'path' && atEnd) fastify += '*';
+    const at_end = (m.index ?? 0) + m[0].length === route.length;
+    if (m.groups?.conv === 'path' && at_end) fastify += '*';
     else if ((m.groups?.conv ?? 'str') === 'str') fastify += `:${m.groups!.name}`;
     else fastify += `:${m.groups!.name}(^${converter.regex}$)`;
     last = (m.index ?? 0) + m[0].length;
   }
-  regex += `${escapeRegex(route.slice(last))}$`;
-  fastify += escapeFastify(route.slice(last));
+  regex += `${escape_regex(route.slice(last))}$`;
+  fastify += escape_fastify(route.slice(last));
   return { route, fastify_path: fastify, regex: new RegExp(regex), params, view, name };
 }
 
@@ -111,7 +117,7 @@ export function compile_urlpatterns(entries: URLEntry[], prefix = '', namespace 
   for (const e of entries) {
     if (e.kind === 'pattern') {
       const full = namespace && e.name ? `${namespace}:${e.name}` : e.name;
-      out.push(compileRoute(prefix + e.route, e.view, full));
+      out.push(compile_route(prefix + e.route, e.view, full));
     } else {
       const ns = e.namespace ? (namespace ? `${namespace}:${e.namespace}` : e.namespace) : namespace;
       out.push(...compile_urlpatterns(e.patterns, prefix + e.route, ns));
@@ -130,9 +136,9 @@ export class Resolver404 extends Error {
 
 let active: CompiledRoute[] | undefined;
 // New settings may name another ROOT_URLCONF: forget the compiled one.
-on_settings_changed(() => {
+register_memo('urls.resolver', () => {
   active = undefined;
-});
+}, { settings: true });
 
 export function root_urlconf(): string | unknown[] {
   if (settings.ROOT_URLCONF === undefined) throw new ImproperlyConfigured('ROOT_URLCONF is not set.');

@@ -23,13 +23,17 @@
 import { get_cache, type Cache, type CacheVersion } from '@tango/core/cache';
 import { settings } from '@tango/core/conf';
 import { NotSerializable, StoreUnavailable } from '@tango/core/errors';
+import { register_memo } from '@tango/core/memos';
 import { SessionBase, new_dict, unproxied, type CasResult, type SessionDict, type StoreErrorMap, type StoredState } from '../base';
 import { CreateError } from '../exceptions';
 
 export const KEY_PREFIX = 'django.contrib.sessions.cache';
 
 /** Every failure of a cache call is an outage of the session store; one map per cache, made once. */
-const failures = new WeakMap<Cache, StoreErrorMap>();
+let failures = new WeakMap<Cache, StoreErrorMap>();
+register_memo('sessions.cache.failure_maps', () => {
+  failures = new WeakMap();
+});
 
 function failure_of(cache: Cache): StoreErrorMap {
   let map = failures.get(cache);

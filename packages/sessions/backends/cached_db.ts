@@ -37,10 +37,11 @@
  */
 import { set_bounded } from '@tango/core/bounded_map';
 import { CacheVersion, get_cache, type Cache } from '@tango/core/cache';
-import { on_settings_changed, settings } from '@tango/core/conf';
+import { settings } from '@tango/core/conf';
 import { get_random_string, VALID_KEY_CHARS } from '@tango/core/crypto';
 import { StoreUnavailable } from '@tango/core/errors';
 import { get_logger } from '@tango/core/log';
+import { register_memo } from '@tango/core/memos';
 import { new_dict, unproxied, type CasResult, type SessionDict, type StoredState } from '../base';
 import { SessionStore as DBStore } from './db';
 
@@ -128,7 +129,7 @@ function unreachable(what: string, err: unknown): StoreUnavailable {
 const written = new Map<string, { entry: string; prefix: string }>();
 export const MAX_REMEMBERED_ENTRIES = 4096;
 const MAX_ENTRY_LENGTH = 16 * 1024;
-on_settings_changed(() => written.clear());
+register_memo('sessions.cached_db.written', () => written.clear(), { settings: true });
 
 function written_prefix(session_key: string | null, entry: string): string | undefined {
   const hit = session_key === null ? undefined : written.get(session_key);

@@ -15,6 +15,7 @@ import type { Knex } from 'knex';
 import { clock } from '@tango/core/clock';
 import { db_datetime, db_datetime_candidates, db_datetime_lower_bound, get_connection, is_integrity_error } from '@tango/core/db';
 import { quote_name, run_statement, run_statement_now, statement, type Statement } from '@tango/core/db_statements';
+import { register_memo } from '@tango/core/memos';
 import { base62_decode, object_payload } from '@tango/core/signing';
 import { SessionBase, new_dict, type CasResult, type ExpiryValue, type SessionDict, type StoredState } from '../base';
 import { CreateError } from '../exceptions';
@@ -67,6 +68,7 @@ interface SessionSql {
 }
 
 const sql_by_table = new Map<string, SessionSql>();
+register_memo('sessions.db.sql_by_table', () => sql_by_table.clear());
 
 function session_sql(table: string): SessionSql {
   let sql = sql_by_table.get(table);

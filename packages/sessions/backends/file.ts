@@ -32,10 +32,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { settings, on_settings_changed } from '@tango/core/conf';
+import { settings } from '@tango/core/conf';
 import { get_random_string, VALID_KEY_CHARS } from '@tango/core/crypto';
 import { ImproperlyConfigured, StoreUnavailable, SuspiciousOperation } from '@tango/core/errors';
 import { get_logger } from '@tango/core/log';
+import { register_memo } from '@tango/core/memos';
 import { SessionBase, is_key_text, new_dict, unproxied, type CasResult, type SessionDict, type StoredState } from '../base';
 import { CreateError, InvalidSessionKey } from '../exceptions';
 
@@ -57,9 +58,9 @@ const CLEAR_CONCURRENCY = 16;
 
 // Resolved and checked once per SESSION_FILE_PATH value (Django caches it on the class).
 let storagePath: { setting: string | null; dir: string } | null = null;
-on_settings_changed(() => {
+register_memo('sessions.file.storage_path', () => {
   storagePath = null;
-});
+}, { settings: true });
 
 function storage_path(): string {
   const setting = settings.SESSION_FILE_PATH;

@@ -32,22 +32,22 @@ export default class RunserverCommand extends BaseCommand {
   async handle(args: string[], options: { noreload?: boolean; nologging?: boolean }): Promise<void> {
     const { host, port } = parse_addrport(args[0]);
     const child = process.env.TANGO_RUN_MAIN === 'true';
-    const stopServer = await this.serve(host, port, !options.nologging);
+    const stop_server = await this.#serve(host, port, !options.nologging);
     if (options.noreload || child) {
       const stop = async () => {
-        await stopServer();
+        await stop_server();
         process.exit(0);
       };
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
     } else {
-      await this.watch(stopServer);
+      await this.#watch(stop_server);
     }
     await new Promise<never>(() => {});
   }
 
   /** Serves in this process; resolves with a function that stops the server and closes pools. */
-  private async serve(host: string, port: number, access_log: boolean): Promise<() => Promise<void>> {
+  async #serve(host: string, port: number, access_log: boolean): Promise<() => Promise<void>> {
     const app = await create_app({ access_log });
     try {
       await app.listen({ host, port });
@@ -68,9 +68,9 @@ export default class RunserverCommand extends BaseCommand {
    * (fresh modules) takes over, restarted on every later change, as Django's
    * reloader restarts its child.
    */
-  private async watch(stopInProcess: () => Promise<void>): Promise<void> {
+  async #watch(stop_in_process: () => Promise<void>): Promise<void> {
     const { watch } = await import('chokidar');
-    let inProcess: (() => Promise<void>) | undefined = stopInProcess;
+    let in_process: (() => Promise<void>) | undefined = stop_in_process;
     let child: ChildProcess | undefined;
     let restarting = false;
     const start = () => {
@@ -86,9 +86,9 @@ export default class RunserverCommand extends BaseCommand {
       if (restarting) return;
       restarting = true;
       this.write(`${path.relative(settings.BASE_DIR, file)} changed, reloading.`);
-      if (inProcess) {
-        const stop = inProcess;
-        inProcess = undefined;
+      if (in_process) {
+        const stop = in_process;
+        in_process = undefined;
         await stop();
       } else if (child && child.exitCode === null) {
         await new Promise<void>((resolve) => {
@@ -100,15 +100,15 @@ export default class RunserverCommand extends BaseCommand {
       start();
     };
     const ignored = (p: string) => /(^|[/\\])(node_modules|\.git|test-output[^/\\]*|coverage|bench[/\\]results)([/\\]|$)/.test(p) || /\.(sqlite3|sqlite3-journal|log)$/.test(p);
-    const onChange = (file: string) => void restart(file);
+    const on_change = (file: string) => void restart(file);
     watch(settings.BASE_DIR, { ignored, ignoreInitial: true })
-      .on('change', onChange).on('add', onChange).on('unlink', onChange)
+      .on('change', on_change).on('add', on_change).on('unlink', on_change)
       // Changes made before the first scan ends are not seen: say when watching starts (Django says it too).
       .on('ready', () => this.write('Watching for file changes with chokidar'));
     const quit = async () => {
       restarting = true;
       child?.kill('SIGTERM');
-      if (inProcess) await inProcess();
+      if (in_process) await in_process();
       process.exit(0);
     };
     process.once('SIGINT', () => void quit());
