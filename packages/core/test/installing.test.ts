@@ -26,6 +26,9 @@ import { describe_with } from '../testing';
 const ROOT = path.resolve(__dirname, '../../..');
 const TS_NODE = path.join(ROOT, 'node_modules', '.bin', 'ts-node');
 const INSTALL_FLAGS = ['--prefer-offline', '--no-audit', '--no-fund'];
+/** Installs (better-sqlite3's compile above all) run at a lower priority, so the suites running beside them keep their pace. */
+const NICE = fs.existsSync('/usr/bin/nice') ? ['/usr/bin/nice', '-n', '10'] : [];
+const npm_nice = (args: string[]): [string, string[]] => NICE.length ? [NICE[0], [...NICE.slice(1), 'npm', ...args]] : ['npm', args];
 
 /** The environment of a user's shell: nothing that points back at this checkout or at a test's settings. */
 function user_env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -126,7 +129,7 @@ describe('a project made by startproject, outside this checkout', () => {
   });
 
   it('npm install, then npm test passes and npm run typecheck accepts the packages\' .d.ts', async () => {
-    expect_ok(await run('npm', ['install', ...INSTALL_FLAGS], site, env, 1200), 'npm install');
+    expect_ok(await run(...npm_nice(['install', ...INSTALL_FLAGS]), site, env, 1200), 'npm install');
     const test = await run('npm', ['test'], site, env, 300);
     expect_ok(test, 'npm test');
     expect(test.out).toMatch(/Tests:\s+2 passed, 2 total/);
@@ -158,8 +161,10 @@ describe('a project made by startproject, outside this checkout', () => {
             for (const f of fs.readdirSync(path.join(dir, d))) if (f.endsWith(ext)) names.push(pkg + sub.slice(1).replace('*', f.slice(0, -ext.length)));
           }
           for (const name of names) {
-            let file; try { file = require.resolve(name); } catch (e) { file = e.code; }
-            out.resolved[name] = [path.relative(dir, file), fs.existsSync(file.replace(/\\.js$/, '.d.ts'))];
+            try {
+              const file = require.resolve(name);
+              out.resolved[name] = [path.relative(dir, file), fs.existsSync(file.replace(/\\.js$/, '.d.ts'))];
+            } catch (e) { out.resolved[name] = [e.code, false]; }
           }
         }
       }
@@ -172,8 +177,11 @@ describe('a project made by startproject, outside this checkout', () => {
     const { resolved, refused } = JSON.parse(r.out) as { resolved: Record<string, [string, boolean]>; refused: Record<string, string> };
     for (const [name, [file, typed]] of Object.entries(resolved)) {
       if (name === '@tango/core/package.json' || name === '@tango/sessions/package.json') continue;
-      // The Fastify plugin comes from another branch; its entry resolves once it is merged.
-      if (name === '@tango/core/fastify' && file === 'MODULE_NOT_FOUND') continue;
+      // The Fastify plugin's module comes from another branch: until it is merged, its entry has no file.
+      if (name === '@tango/core/fastify' && !fs.existsSync(path.join(ROOT, 'packages', 'core', 'fastify.ts'))) {
+        expect(file).toBe('MODULE_NOT_FOUND');
+        continue;
+      }
       expect([name, file, typed]).toEqual([name, expect.stringMatching(/^[\w/]+\.js$/), true]);
     }
     for (const name of ['@tango/core/middleware/csrf', '@tango/core/testing', '@tango/sessions/backends/cached_db', '@tango/sessions/middleware',
@@ -229,7 +237,7 @@ describe_with('TEST_DATABASE_URL')("this repository's npm run build, after npm c
       fs.mkdirSync(path.dirname(path.join(app, rel)), { recursive: true });
       fs.copyFileSync(path.join(ROOT, rel), path.join(app, rel));
     }
-    const ci = await run('npm', ['ci', '--omit=dev', '--ignore-scripts', ...INSTALL_FLAGS], app, user_env(), 900);
+    const ci = await run(...npm_nice(['ci', '--omit=dev', '--ignore-scripts', ...INSTALL_FLAGS]), app, user_env(), 900);
     expect_ok(ci, 'npm ci --omit=dev');
 
     const pg = new PgClient({ connectionString: url });
