@@ -3,6 +3,7 @@
  * and directory checks, and the files it writes. The project it makes is
  * installed and run for real in installing.test.ts.
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -136,3 +137,11 @@ test("get_random_secret_key: 50 characters of Django's alphabet", () => {
   expect(keys.size).toBe(20);
   for (const key of keys) expect(key).toMatch(/^[a-z0-9!@#$%^&*(\-_=+)]{50}$/);
 });
+
+test('from the command line, a bad name is one line on stderr and status 1', () => {
+  const r = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'ts-node'), ['manage.ts', 'startproject', 'my-site', tmp],
+    { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  expect(r.stderr).toBe("CommandError: 'my-site' is not a valid project name. Please make sure the name is a valid identifier.\n");
+  expect(r.status).toBe(1);
+  expect(tree(tmp)).toEqual(['tarballs/tango-core-0.1.0.tgz', 'tarballs/tango-sessions-0.1.0.tgz']);
+}, 60_000);

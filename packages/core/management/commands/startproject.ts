@@ -33,7 +33,7 @@ export const DEV_DEPENDENCIES: Readonly<Record<string, string>> = {
   'typescript': '^5.9.3',
 };
 
-/** The packages a project gets, as `<file name prefix of the npm pack tarball>`. */
+/** The packages a project gets: [name, file name prefix of its npm pack tarball]. */
 const PACKAGES: ReadonlyArray<[string, string]> = [['@tango/core', 'tango-core-'], ['@tango/sessions', 'tango-sessions-']];
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
