@@ -62,6 +62,13 @@ export function compiled_manifest(pkg: PackageJson): PackageJson {
   return out;
 }
 
+/** Removes what an earlier build compiled (a module since deleted must not linger in a tarball), keeping anything else in OUT (dist/db.sqlite3). */
+function clean(out: string): void {
+  if (!fs.existsSync(out)) return;
+  for (const name of ['packages', 'apps', 'node_modules', 'tarballs']) fs.rmSync(path.join(out, name), { recursive: true, force: true });
+  for (const name of fs.readdirSync(out)) if (/\.(js|d\.ts)$/.test(name)) fs.rmSync(path.join(out, name));
+}
+
 function compile(out: string): void {
   const tsc = require.resolve('typescript/bin/tsc');
   execFileSync(process.execPath, [tsc, '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', out], { stdio: 'inherit', cwd: ROOT });
@@ -120,6 +127,7 @@ function pack(out: string): string[] {
 function main(argv: string[]): void {
   const at = argv.indexOf('--out');
   const out = path.resolve(at >= 0 ? argv[at + 1] : path.join(ROOT, 'dist'));
+  clean(out);
   compile(out);
   copy_assets(out);
   write_manifests(out);
