@@ -21,11 +21,11 @@
  * The expiry cases run a second time under USE_TZ=false in a zone with an
  * offset, as Django re-runs its suites with time zones.
  */
-import { configure, override_settings, settings } from '../../core/conf';
-import { freeze_time } from '../../core/clock';
-import { KeyError } from '../../core/errors';
-import { capture_logs, set_stderr_logging } from '../../core/log';
-import { TimestampSigner } from '../../core/signing';
+import { configure, override_settings, settings } from '@tango/core/conf';
+import { freeze_time } from '@tango/core/clock';
+import { KeyError } from '@tango/core/errors';
+import { capture_logs, set_stderr_logging } from '@tango/core/log';
+import { TimestampSigner } from '@tango/core/signing';
 import type { SessionBase, SessionStoreClass } from '../base';
 import { get_session_store_class } from '../engine';
 import { CreateError, UpdateError } from '../exceptions';
