@@ -14,7 +14,7 @@
  * Entries live only while a save of their key is queued or running, so the
  * map holds at most one entry per session being saved right now.
  */
-import type { StoredState } from './base';
+import type { StoredState } from './store_io';
 
 interface Turn {
   /** Settles when the latest save queued for this key has finished. */

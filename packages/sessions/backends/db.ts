@@ -14,9 +14,11 @@
 import type { Knex } from 'knex';
 import { clock } from '@tango/core/clock';
 import { db_datetime, db_datetime_candidates, db_datetime_lower_bound, get_connection, is_integrity_error } from '@tango/core/db';
-import { quote_name, run_statement, run_statement_now, statement, type Statement } from '@tango/core/db_statements';
+import { quote_name, run_statement, statement, type Statement } from '@tango/core/db_statements';
 import { base62_decode, object_payload } from '@tango/core/signing';
-import { SessionBase, new_dict, type CasResult, type ExpiryValue, type SessionDict, type StoredState } from '../base';
+import { SessionBase, type ExpiryValue } from '../base';
+import type { SessionDict } from '../session_dict';
+import type { CasResult, StoredState } from '../store_io';
 import { CreateError } from '../exceptions';
 
 export interface SessionRow {
@@ -138,34 +140,16 @@ export class SessionStore extends SessionBase {
    */
   protected async _get_session_from_db(): Promise<(SessionRow & { data: SessionDict }) | null> {
     const key = this.session_key;
-    const knex = this.db;
     // session_key went through _validate_session_key: nothing else reaches the query.
     const row = key === null ? undefined :
       (await this._rows<LoadedRow>(this.sql.load, [key], 'load'))[0];
-    return this._found(row, knex);
-  }
-
-  /** The rest of _get_session_from_db, once the row (or its absence) is known. */
-  private _found(row: LoadedRow | undefined, knex: Knex): (SessionRow & { data: SessionDict }) | null {
-    const found = row && this._live(row, knex);
+    const found = row && this._live(row, this.db);
     if (!found) {
       this._session_key = null;
       return null;
     }
     this._set_stored(this._state(found.session_data));
     return found;
-  }
-
-  /** load() run synchronously, when the SELECT can run at once (SQLite, connection idle) and the row read is this class's. */
-  protected override _load_now(): SessionDict | undefined {
-    if (this._get_session_from_db !== SessionStore.prototype._get_session_from_db) return undefined;
-    const key = this.session_key;
-    if (key === null) return undefined;
-    const knex = this.db;
-    const result = this.io_now(() => run_statement_now<LoadedRow>(knex, this.sql.load, [key]), 'load');
-    if (result === undefined) return undefined;
-    const row = this._found(result.rows[0], knex);
-    return row ? row.data : new_dict();
   }
 
   private _live(row: LoadedRow, knex: Knex): (SessionRow & { data: SessionDict }) | null {

@@ -36,7 +36,9 @@ import { settings, on_settings_changed } from '@tango/core/conf';
 import { get_random_string, VALID_KEY_CHARS } from '@tango/core/crypto';
 import { ImproperlyConfigured, StoreUnavailable, SuspiciousOperation } from '@tango/core/errors';
 import { get_logger } from '@tango/core/log';
-import { SessionBase, is_key_text, new_dict, unproxied, type CasResult, type SessionDict, type StoredState } from '../base';
+import { SessionBase, is_key_text } from '../base';
+import { new_dict, type SessionDict } from '../session_dict';
+import type { CasResult, StoredState } from '../store_io';
 import { CreateError, InvalidSessionKey } from '../exceptions';
 
 const log = get_logger('tango.sessions');
@@ -203,17 +205,8 @@ async function with_lock<T>(file: string, fn: () => Promise<T>): Promise<T> {
 }
 
 export class SessionStore extends SessionBase {
-  declare readonly storage_path: string;
-  declare readonly file_prefix: string;
-
-  constructor(session_key: string | null = null) {
-    super(session_key);
-    // Set on the session itself: `this` is the bracket-access proxy here, and
-    // defining properties through it costs more than the rest of construction.
-    const self = unproxied(this) as { storage_path: string; file_prefix: string };
-    self.storage_path = storage_path();
-    self.file_prefix = settings.SESSION_COOKIE_NAME;
-  }
+  readonly storage_path: string = storage_path();
+  readonly file_prefix: string = settings.SESSION_COOKIE_NAME;
 
   /** Django's _key_to_file: the key must be [a-z0-9] before it is allowed near a path (no traversal). */
   _key_to_file(session_key: string): string {

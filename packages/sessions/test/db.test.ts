@@ -398,11 +398,6 @@ describe('SQLite: statements never run inside a transaction another caller holds
     }).catch(() => undefined);
     await started;
 
-    // Nor without waiting: the connection is not idle, so the synchronous load declines.
-    const now = new SessionStore(key);
-    expect(now.preload_now()).toBe(false);
-    expect(() => now.get('who')).toThrow(/preload\(\)/);
-
     let loaded: string | undefined;
     const load = reopen(key).then((r) => { loaded = r.get('who') as string; });
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -412,95 +407,5 @@ describe('SQLite: statements never run inside a transaction another caller holds
     await trx_done;
     await load;
     expect(loaded).toBe('committed');
-  });
-});
-
-describe('preload_now: a load that needs no wait runs at once', () => {
-  const sqlite = sqlite_database();
-  beforeAll(() => sqlite.create());
-  afterAll(async () => {
-    await close_connections();
-    await sqlite.drop();
-  });
-
-  async function saved_on(db: TestDatabase | { settings: TestDatabase['settings'] }): Promise<string> {
-    configure({ SECRET_KEY: TEST_SECRET_KEY, SESSION_ENGINE: 'db', DATABASES: { default: db.settings } });
-    await create_table();
-    const s = new SessionStore();
-    s.set('who', 'zhiliao');
-    await s.save();
-    return s.session_key as string;
-  }
-
-  it('on SQLite with the connection idle: the row is read before preload_now returns, as one logged query', async () => {
-    const key = await saved_on(sqlite);
-    const queries: string[] = [];
-    const on_query = (q: { sql: string }) => queries.push(q.sql);
-    get_connection().on('query', on_query);
-    try {
-      const s = new SessionStore(key);
-      expect(s.preload_now()).toBe(true);
-      expect(queries).toEqual([expect.stringMatching(/^SELECT session_data, expire_date FROM "django_session"/)]);
-      expect(s.get('who')).toBe('zhiliao');
-      expect(s.session_key).toBe(key);
-    } finally {
-      get_connection().off('query', on_query);
-    }
-  });
-
-  it('on SQLite, a key with no row (or an expired row) loads as an empty session whose key is dropped, as load() does', async () => {
-    const key = await saved_on(sqlite);
-    const missing = new SessionStore('abcdefgh12345678abcdefgh12345678');
-    expect(missing.preload_now()).toBe(true);
-    expect(missing.is_empty()).toBe(false); // the key stays until the first access, as after preload()
-    expect(missing.keys()).toEqual([]);
-    expect(missing.session_key).toBeNull();
-
-    const unfreeze = freeze_time(Date.now() + (settings.SESSION_COOKIE_AGE + 60) * 1000);
-    try {
-      const expired = new SessionStore(key);
-      expect(expired.preload_now()).toBe(true);
-      expect(expired.get('who')).toBeUndefined();
-      expect(expired.session_key).toBeNull();
-    } finally {
-      unfreeze();
-    }
-  });
-
-  it('a subclass with its own load() is not bypassed: preload_now declines and preload() runs that load()', async () => {
-    await saved_on(sqlite);
-    let loads = 0;
-    class Audited extends SessionStore {
-      override async load() {
-        loads++;
-        return super.load();
-      }
-    }
-    // Saved through the subclass: its class name is in the signature's salt.
-    const first = new Audited();
-    first.set('who', 'zhiliao');
-    await first.save();
-    const s = new Audited(first.session_key);
-    expect(s.preload_now()).toBe(false);
-    await s.preload();
-    expect(loads).toBe(1);
-    expect(s.get('who')).toBe('zhiliao');
-  });
-
-  describe_with('TEST_DATABASE_URL')('on PostgreSQL', (url) => {
-    const pg = postgres_database(url);
-    beforeAll(() => pg.create());
-    afterAll(async () => {
-      await close_connections();
-      await pg.drop();
-    });
-
-    it('every statement waits for the server: preload_now declines, preload() loads', async () => {
-      const key = await saved_on(pg);
-      const s = new SessionStore(key);
-      expect(s.preload_now()).toBe(false);
-      await s.preload();
-      expect(s.get('who')).toBe('zhiliao');
-    });
   });
 });

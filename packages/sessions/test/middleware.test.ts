@@ -18,6 +18,13 @@ import SessionMiddlewareDefault, { SessionMiddleware } from '../middleware';
 import { calls } from './fixtures/counting_engine';
 import { TEST_SECRET_KEY } from './contract';
 
+// The key these views read and write with brackets, declared as an app declares its session data.
+declare module '@tango/sessions' {
+  interface SessionData {
+    foo?: string;
+  }
+}
+
 const T = 1700000000;
 const COUNTING = path.join(__dirname, 'fixtures', 'counting_engine.ts');
 const BASE = { SECRET_KEY: TEST_SECRET_KEY, SESSION_ENGINE: COUNTING, CACHES: { default: { BACKEND: 'locmem', LOCATION: 'mw' } } };
