@@ -6,11 +6,11 @@
 import { HttpResponse, csrf_input, html, type HttpRequest, type SafeString } from '@tango/core';
 
 /** The session key the demo's login stores the user under (Django's auth keeps SESSION_KEY there). */
-export const USER_KEY = 'username';
+export const USER_KEY = 'username' as const;
 
 export function signed_in_user(request: HttpRequest): string | undefined {
   // Without SessionMiddleware (the cookie tutorial runs without it) there is no session, so nobody.
-  return request.session?.get<string>(USER_KEY);
+  return request.session?.get(USER_KEY);
 }
 
 export function page(request: HttpRequest, title: string, body: SafeString, init: { status?: number } = {}): HttpResponse {
