@@ -29,14 +29,14 @@ export class SessionStore extends SessionBase {
 
   /** Any failure (bad signature, expired, bad payload) resets to an empty session that will be re-issued. */
   async load(): Promise<SessionDict> {
-    const data = this._cookie_data();
+    const data = this.#cookie_data();
     if (data !== undefined) return data;
     await this.create();
     return new_dict();
   }
 
   /** The data in the cookie, or undefined when its signature, age or payload is bad. */
-  private _cookie_data(): SessionDict | undefined {
+  #cookie_data(): SessionDict | undefined {
     try {
       const data = loads(this.session_key ?? '', { salt: SALT, max_age: this.get_session_cookie_age() });
       if (data !== null && typeof data === 'object' && !Array.isArray(data)) return new_dict(data as Record<string, unknown>);

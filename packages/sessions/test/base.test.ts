@@ -64,7 +64,7 @@ beforeAll(() => {
 });
 
 describe('the base class', () => {
-  it('clear_expired() is not supported by default (71, §8.2)', async () => {
+  it('clear_expired() is not supported by default (71)', async () => {
     await expect(MemoryStore.clear_expired()).rejects.toThrow(NotImplementedError);
     await expect(MemoryStore.clear_expired()).rejects.toThrow('This backend does not support clear_expired().');
   });

@@ -1,6 +1,6 @@
 /**
  * The session engine contract: Django's SessionTestsMixin
- * (tests/sessions_tests/tests.py; reference §7 items 1–37, 46, 71–73) written
+ * (tests/sessions_tests/tests.py) written
  * once and run against every engine on every store.
  *
  * Usage, from a *.test.ts file:
@@ -576,7 +576,7 @@ export function describeSessionEngine(name: string, setup: EngineSetup, opts: En
       expect(session.decode(session.encode(data))).toEqual(data);
     });
 
-    it("encode matches Django's bytes (reference §4.3)", () => {
+    it("encode matches Django's bytes (django/contrib/sessions/backends/base.py encode)", () => {
       unfreeze();
       unfreeze = freeze_time(1700000000 * 1000);
       expect(session.encode({ foo: 'bar' })).toBe('eyJmb28iOiJiYXIifQ:1r31eq:4oPGY5wdWjXpNxPeUP6zVLoClceQgN6FoGSindagTXo');

@@ -1,7 +1,8 @@
 /**
  * The db engine: the shared contract on SQLite and PostgreSQL under several
  * USE_TZ / TIME_ZONE combinations, then what only it does: the bytes it
- * leaves in django_session (reference §3.1, §4.3, §8.3), rows written by
+ * leaves in django_session (django/contrib/sessions/backends/db.py,
+ * django/core/signing.py, and DateTimeField under USE_TZ), rows written by
  * Django, expiry around DST changes, clear_expired.
  */
 import { configure, settings } from '../../core/conf';
@@ -34,7 +35,7 @@ interface Zone {
   sqlite_plus_hour: string;
 }
 
-// Worked out from Django's rules (§8.3): UTC text under USE_TZ, local wall time otherwise.
+// Worked out from Django's rules (django/db/backends/sqlite3/operations.py adapt_datetimefield_value): UTC text under USE_TZ, local wall time otherwise.
 const ZONES: Zone[] = [
   { USE_TZ: true, TIME_ZONE: 'Asia/Shanghai', sqlite_expire: '2023-11-28 22:13:20', sqlite_plus_hour: '2023-11-14 23:13:20' },
   { USE_TZ: false, TIME_ZONE: 'Asia/Shanghai', sqlite_expire: '2023-11-29 06:13:20', sqlite_plus_hour: '2023-11-15 07:13:20' },
@@ -124,7 +125,7 @@ function store_suites(store: 'SQLite' | 'PostgreSQL', make: () => TestDatabase):
         }
       });
 
-      test('what it writes decodes with the reference format, compressed included (§4.3)', async () => {
+      test('what it writes decodes with Django’s format, compressed included (django/core/signing.py)', async () => {
         freeze(T);
         const s = new SessionStore();
         s.update(AUTH_DICT);

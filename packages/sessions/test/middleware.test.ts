@@ -1,6 +1,6 @@
 /**
- * SessionMiddleware against HttpRequest / HttpResponse directly (reference §2
- * and its observed headers; §7 items 76–97), the no-round-trip rule for
+ * SessionMiddleware against HttpRequest / HttpResponse directly
+ * (django/contrib/sessions/middleware.py and the headers it sends), the no-round-trip rule for
  * requests without a cookie, and named race cases.
  */
 import * as path from 'node:path';
@@ -105,7 +105,7 @@ describe('the request side', () => {
   });
 });
 
-describe('response logic (reference §2)', () => {
+describe('response logic (django/contrib/sessions/middleware.py)', () => {
   it('read-only access: Vary: Cookie, no Set-Cookie (88)', async () => {
     const key = await existing_session();
     const { response } = await run((r) => {
@@ -351,7 +351,7 @@ describe('UpdateError becomes SessionInterrupted (82)', () => {
   });
 });
 
-describe('signed_cookies through the middleware (observed headers, §2)', () => {
+describe('signed_cookies through the middleware (the headers Django sends)', () => {
   beforeEach(() => {
     configure({ ...BASE, SESSION_ENGINE: 'signed_cookies' });
     unfreeze = freeze_time(T * 1000);
