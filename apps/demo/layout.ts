@@ -7,11 +7,11 @@ import { HttpResponse, csrf_input, html, type HttpRequest, type SafeString } fro
 import { get_messages } from '@tango/messages';
 
 /** The session key the demo's login stores the user under (Django's auth keeps SESSION_KEY there). */
-export const USER_KEY = 'username';
+export const USER_KEY = 'username' as const;
 
 export function signed_in_user(request: HttpRequest): string | undefined {
   // Without SessionMiddleware (the cookie tutorial runs without it) there is no session, so nobody.
-  return request.session?.get<string>(USER_KEY);
+  return request.session?.get(USER_KEY);
 }
 
 /** The messages waiting for this visitor (django.contrib.messages), shown once: reading them marks them read. */

@@ -15,7 +15,7 @@ export { CookieDict } from './http/cookie_dict';
 export { QueryDict } from './http/query_dict';
 export { patch_vary_headers } from './http/vary';
 export { html, escape, mark_safe, SafeString } from './html';
-export type { Session, SessionData } from './http/session_api';
+export type { Session, SessionApi, SessionData, SessionValueOf } from './http/session_api';
 export { path, include, reverse, resolve } from './urls';
 export type { View, URLEntry } from './urls';
 export type { MiddlewareFactory, GetResponse } from './middleware';

@@ -92,6 +92,8 @@ export const settings_schema = z.object({
   SESSION_FILE_PATH: z.string().nullable().default(null),
   SESSION_CACHE_ALIAS: z.string().default('default'),
   SESSION_SERIALIZER: z.string().refine((s) => /(^|\.)(json|JSONSerializer)$/.test(s), "'json' (the only serializer Django still ships)").default('json'),
+  /** A module exporting `schema`, a zod schema the loaded session data must satisfy (docs/sessions.md); null: no check. */
+  SESSION_DATA_SCHEMA: z.string().min(1).nullable().default(null),
   SIGNED_COOKIE_LEGACY_SALT_FALLBACK: z.boolean().default(true),
   /** Milliseconds a session store may take before the request fails with a 5xx (0 = no limit). */
   SESSION_STORE_TIMEOUT: z.number().int('a whole number of milliseconds').nonnegative('a whole number of milliseconds >= 0').default(5000),
