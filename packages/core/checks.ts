@@ -2,6 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { settings } from './conf';
 import { app_dir } from './management/discovery';
+import { check_setting_names } from './conf/checks';
+import { check_url_config } from './urls/checks';
 
 /** A system-check result (django.core.checks.CheckMessage). */
 export interface CheckMessage {
@@ -47,6 +49,9 @@ register_check(({ deploy }) => {
   }
   return out;
 });
+
+register_check(() => check_setting_names());
+register_check(() => check_url_config());
 
 /** Loads `checks.ts` of every installed app so its checks register themselves. */
 export function load_app_checks(): void {

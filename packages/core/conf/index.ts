@@ -122,7 +122,12 @@ export function load_settings(modulePath?: string, cwd = process.cwd()): Setting
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'MODULE_NOT_FOUND' && String(e.message).includes(file)) {
-      throw new ImproperlyConfigured(`Settings module '${spec}' not found (set TANGO_SETTINGS_MODULE or pass --settings).`);
+      // Name the file that was looked for and who asked for it; the generic hint only helps when nobody did.
+      const files = /\.[cm]?[jt]s$/.test(local) ? [local] : [`${local}.ts`, `${local}.js`];
+      const tried = ` (no file ${files.join(' or ')}${isLocal ? '' : ' and no package of that name'})`;
+      if (modulePath !== undefined) throw new ImproperlyConfigured(`--settings ${spec}: settings module not found${tried}.`);
+      if (process.env.TANGO_SETTINGS_MODULE !== undefined) throw new ImproperlyConfigured(`TANGO_SETTINGS_MODULE=${spec}: settings module not found${tried}.`);
+      throw new ImproperlyConfigured(`No settings module: ${local}.ts not found; run manage.ts from the project folder, set TANGO_SETTINGS_MODULE or pass --settings.`);
     }
     throw err;
   }

@@ -3,6 +3,7 @@ import { load_settings, is_configured } from '../conf';
 import { CommandError, TangoError } from '../errors';
 import type { BaseCommand } from './base';
 import { find_commands } from './discovery';
+import { close_matches } from '../close_matches';
 
 export { BaseCommand } from './base';
 export { find_commands, app_dir } from './discovery';
@@ -71,7 +72,9 @@ export async function execute_from_command_line(argv: string[] = process.argv.sl
     }
     const file = commands.get(name);
     if (!file) {
-      process.stderr.write(`Unknown command: '${name}'. Available commands: ${[...commands.keys()].sort().join(', ')}\n`);
+      // django.core.management.ManagementUtility.fetch_command's wording.
+      const [guess] = close_matches(name, [...commands.keys(), 'help']);
+      process.stderr.write(`Unknown command: '${name}'.${guess ? ` Did you mean ${guess}?` : ''}\nType 'manage.ts help' for usage.\n`);
       return 1;
     }
     const command = load_command(file);

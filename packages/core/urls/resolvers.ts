@@ -13,6 +13,8 @@ export interface URLPattern {
   readonly route: string;
   readonly view: View;
   readonly name?: string;
+  /** The file that called path(), so errors and checks can say where the route is. */
+  readonly source?: string;
 }
 
 export interface URLInclude {
@@ -20,6 +22,7 @@ export interface URLInclude {
   readonly route: string;
   readonly patterns: URLEntry[];
   readonly namespace?: string;
+  readonly source?: string;
 }
 
 export type URLEntry = URLPattern | URLInclude;
@@ -36,12 +39,39 @@ export interface CompiledRoute {
   name?: string;
 }
 
+/** The first file on the stack outside this folder: the URLconf that called path(). */
+function caller_file(): string | undefined {
+  const stack = new Error().stack ?? '';
+  for (const line of stack.split('\n').slice(1)) {
+    const m = /(?:\(|^at )((?:[A-Za-z]:)?[^():]+\.[cm]?[jt]s):\d+:\d+\)?$/.exec(line.trim());
+    if (m && path.dirname(m[1]) !== __dirname) return m[1];
+  }
+  return undefined;
+}
+
 /** django.urls.path */
 export function path_(route: string, view: View | URLEntry[] | URLInclude, options: { name?: string } = {}): URLEntry {
-  if (typeof view === 'function') return { kind: 'pattern', route, view, name: options.name };
+  const source = caller_file();
+  if (typeof view === 'function') return { kind: 'pattern', route, view, name: options.name, source };
   const inner = Array.isArray(view) ? view : view.patterns;
   const namespace = Array.isArray(view) ? undefined : view.namespace;
-  return { kind: 'include', route, patterns: inner, namespace };
+  return { kind: 'include', route, patterns: inner, namespace, source };
+}
+
+/** `route` (and its file, from BASE_DIR when under it) as errors and checks name it. */
+export function describe_route(route: string, source: string | undefined): string {
+  if (!source) return `'${route}'`;
+  const base = settings_base_dir();
+  const shown = base && source.startsWith(base + path.sep) ? path.relative(base, source) : source;
+  return `'${route}' in ${shown}`;
+}
+
+function settings_base_dir(): string | undefined {
+  try {
+    return settings.BASE_DIR;
+  } catch {
+    return undefined;
+  }
 }
 export { path_ as path };
 
@@ -82,7 +112,7 @@ function escapeFastify(s: string): string {
   return s.replace(/:/g, '::');
 }
 
-function compileRoute(route: string, view: View, name?: string): CompiledRoute {
+function compileRoute(route: string, view: View, name?: string, source?: string): CompiledRoute {
   const params: CompiledRoute['params'] = [];
   let regex = '^/';
   let fastify = '/';
@@ -91,7 +121,7 @@ function compileRoute(route: string, view: View, name?: string): CompiledRoute {
     const literal = route.slice(last, m.index);
     regex += escapeRegex(literal);
     fastify += escapeFastify(literal);
-    const converter = get_converter(m.groups?.conv ?? 'str');
+    const converter = get_converter(m.groups?.conv ?? 'str', () => describe_route(route, source));
     params.push({ name: m.groups!.name, converter });
     regex += `(${converter.regex})`;
     const atEnd = (m.index ?? 0) + m[0].length === route.length;
@@ -111,7 +141,7 @@ export function compile_urlpatterns(entries: URLEntry[], prefix = '', namespace 
   for (const e of entries) {
     if (e.kind === 'pattern') {
       const full = namespace && e.name ? `${namespace}:${e.name}` : e.name;
-      out.push(compileRoute(prefix + e.route, e.view, full));
+      out.push(compileRoute(prefix + e.route, e.view, full, e.source));
     } else {
       const ns = e.namespace ? (namespace ? `${namespace}:${e.namespace}` : e.namespace) : namespace;
       out.push(...compile_urlpatterns(e.patterns, prefix + e.route, ns));
