@@ -74,3 +74,21 @@ export async function run_checks(options: CheckOptions = { deploy: false }): Pro
   for (const check of registry) all.push(...(await check(options)));
   return all;
 }
+
+/** The report `check` prints (django.core.management.base.BaseCommand.check's layout). */
+export function format_check_messages(messages: CheckMessage[]): string {
+  const lines: string[] = [];
+  if (messages.length) {
+    lines.push('System check identified some issues:\n');
+    for (const level of ['ERROR', 'WARNING', 'INFO'] as const) {
+      const group = messages.filter((m) => m.level === level);
+      if (!group.length) continue;
+      lines.push(`${level}S:`);
+      for (const m of group) lines.push(`?: (${m.id}) ${m.msg}${m.hint ? `\n\tHINT: ${m.hint}` : ''}`);
+      lines.push('');
+    }
+  }
+  const count = messages.length;
+  lines.push(`System check identified ${count === 0 ? 'no issues' : `${count} issue${count === 1 ? '' : 's'}`} (0 silenced).`);
+  return lines.join('\n');
+}

@@ -78,6 +78,14 @@ export function validate_settings(raw: SettingsInput | Record<string, unknown>, 
   return deepFreeze({ ...data, SESSION_ENGINE: engine, BASE_DIR: baseDir }) as Settings;
 }
 
+function resolve_quietly(file: string): string | undefined {
+  try {
+    return require.resolve(file);
+  } catch {
+    return undefined;
+  }
+}
+
 function isResolvable(spec: string, baseDir: string): boolean {
   try {
     require.resolve(spec.startsWith('.') ? path.resolve(baseDir, spec) : spec, { paths: [baseDir, __dirname] });
@@ -106,6 +114,13 @@ export function is_configured(): boolean {
   return settings !== unconfigured;
 }
 
+let loaded_from: { name: string; file?: string } | undefined;
+
+/** The settings module as it was named (`./settings`, `--settings` or TANGO_SETTINGS_MODULE), and its file, once load_settings() ran. */
+export function settings_module(): { name: string; file?: string } | undefined {
+  return loaded_from;
+}
+
 /**
  * Loads the settings module named by `--settings`, TANGO_SETTINGS_MODULE, or
  * `./settings.ts` in `cwd`, and configures it. Its directory becomes BASE_DIR.
@@ -116,6 +131,7 @@ export function load_settings(modulePath?: string, cwd = process.cwd()): Setting
   const local = path.resolve(cwd, spec);
   const isLocal = spec.startsWith('.') || path.isAbsolute(spec) || ['', '.ts', '.js'].some((ext) => fs.existsSync(local + ext));
   const file = isLocal ? local : spec;
+  loaded_from = { name: spec, file: resolve_quietly(file) };
   let mod: { default?: unknown };
   try {
     mod = require(file) as { default?: unknown };

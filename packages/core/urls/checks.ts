@@ -6,6 +6,7 @@
  */
 import { settings } from '../conf';
 import type { CheckMessage } from '../checks';
+import { readable_error } from '../views/debug';
 import { is_registered_converter } from './converters';
 import { describe_route, load_urlconf, root_urlconf, type URLEntry } from './resolvers';
 
@@ -64,7 +65,7 @@ export function check_url_config(): CheckMessage[] {
   try {
     entries = load_urlconf(root_urlconf());
   } catch (err) {
-    const e = err instanceof Error ? err : new Error(String(err));
+    const e = readable_error(err);
     return [{ level: 'ERROR', id: 'urls.E101', msg: `The URLconf ${JSON.stringify(settings.ROOT_URLCONF)} could not be loaded: ${e.name}: ${first_line(e.message)}` }];
   }
   const out: CheckMessage[] = [];
