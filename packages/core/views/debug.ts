@@ -197,7 +197,7 @@ export function technical_500_html(error: Error, request: RequestSummary | undef
 <h1>${title}</h1>
 <pre class="message">${error.message}</pre>
 ${options.note ? html`<p class="note">${options.note}</p>` : html``}
-${request ? html`<p>Request: <code>${request.method} ${request.path}${request.query ? `?${request.query}` : ''}</code></p>` : html``}
+${request && req ? html`<p>Request: <code>${request.method} ${request.path}${req.get.length ? `?${new URLSearchParams(req.get).toString()}` : ''}</code></p>` : html``}
 </header>
 <main>
 ${frames_html(error, options.base_dir)}

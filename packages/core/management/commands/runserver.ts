@@ -19,6 +19,8 @@ const DEFAULT_ADDR = '127.0.0.1';
 const DEFAULT_PORT = 8000;
 /** How long the start-up migration check may take before runserver goes on without it. */
 const MIGRATION_CHECK_MS = 3000;
+/** Quiet time after the last file event before a restart. */
+const RELOAD_DEBOUNCE_MS = 150;
 
 export function parse_addrport(value: string | undefined): { host: string; port: number } {
   if (!value) return { host: DEFAULT_ADDR, port: DEFAULT_PORT };
@@ -274,13 +276,19 @@ export default class RunserverCommand extends BaseCommand {
     const mod_file = settings_module()?.file;
     if (mod_file && !mod_file.startsWith(base + path.sep)) roots.push(path.dirname(mod_file));
     const ignored = (p: string) => /(^|[/\\])(node_modules|\.git|test-output[^/\\]*|coverage|bench[/\\]results)([/\\]|$)/.test(p) || /\.(sqlite3|sqlite3-journal|log)$/.test(p);
-    const on_change = (file: string) => void restart(file);
+    // An editor's save can be several events (truncate, write, rename): restart once, when they stop.
+    let debounce: NodeJS.Timeout | undefined;
+    const on_change = (file: string) => {
+      clearTimeout(debounce);
+      debounce = setTimeout(() => void restart(file), RELOAD_DEBOUNCE_MS);
+    };
     watch(roots, { ignored, ignoreInitial: true })
       .on('change', on_change).on('add', on_change).on('unlink', on_change)
       // Changes made before the first scan ends are not seen: say when watching starts (Django says it too).
       .on('ready', () => this.write('Watching for file changes with chokidar'));
     const quit = async () => {
       quitting = true;
+      clearTimeout(debounce);
       child?.kill('SIGTERM');
       if (stop_here) await stop_here();
       process.exit(0);
