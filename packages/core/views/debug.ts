@@ -104,7 +104,7 @@ export function readable_error(err: unknown): Error {
   const e = err instanceof Error ? err : new Error(String(err));
   const m = /^\s*x (.+)\n\s*,-\[(.+?):(\d+):(\d+)\]\n([\s\S]*?)`----/.exec(e.message);
   if (!m) return e;
-  const out = new SyntaxError(`${m[1]} (${m[2]}:${m[3]}:${m[4]})\n${m[5].replace(/\n+$/, '')}`);
+  const out = new SyntaxError(`${m[1]} (${m[2]}:${m[3]}:${m[4]})\n${m[5].replace(/\s+$/, '')}`);
   out.stack = `SyntaxError: ${out.message}\n    at ${m[2]}:${m[3]}:${m[4]}`;
   return out;
 }
