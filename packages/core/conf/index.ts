@@ -62,7 +62,9 @@ export function validate_settings(raw: SettingsInput | Record<string, unknown>, 
     const expected = issue.code === 'invalid_type' && value !== undefined && issue.expected !== 'int' ? `a ${issue.expected}`
       : issue.code === 'invalid_union' ? 'one of the accepted forms (see docs/settings.md)'
       : issue.message;
-    throw new ImproperlyConfigured(`Invalid setting ${name} = ${show(value)}: expected ${expected}.`);
+    // A secret's value stays out of consoles, logs and runserver's error page (SafeExceptionReporterFilter's names).
+    const secret = /API|TOKEN|KEY|SECRET|PASS|SIGNATURE/i.test(name) && (typeof value === 'number' || (typeof value === 'string' && value !== ''));
+    throw new ImproperlyConfigured(`Invalid setting ${name} = ${secret ? '********************' : show(value)}: expected ${expected}.`);
   }
   const data = result.data;
   const engine = SESSION_ENGINE_SHORT_NAMES[data.SESSION_ENGINE] ?? data.SESSION_ENGINE;
