@@ -1,8 +1,9 @@
 /**
- * "Did you mean …?" for a mistyped command or setting name, ranked as
- * Python's difflib.get_close_matches ranks them (the Ratcliff/Obershelp
- * ratio: twice the characters in common over the total), which Django's
- * manage.py uses for its unknown-command hint.
+ * "Did you mean …?" for a mistyped command or setting name. Scored like
+ * Python's difflib.get_close_matches, which Django's manage.py uses for its
+ * unknown-command hint: the Ratcliff/Obershelp ratio, twice the characters
+ * in common over the total (ties between equally long common runs may pick
+ * another run than difflib, which only matters for near-equal scores).
  */
 
 function matching_characters(a: string, b: string): number {

@@ -99,7 +99,7 @@ export default class RunserverCommand extends BaseCommand {
 
   /** Checks, then serves the project; resolves with a function that stops the server and closes pools. */
   private async inner_run(host: string, port: number, access_log: boolean): Promise<Stop> {
-    if (this.settings_error !== undefined) throw this.settings_error;
+    if (this.settings_error !== undefined) throw readable_error(this.settings_error);
     // The URLconf loads the views: a syntax error in one surfaces here, as itself, before the checks.
     try {
       load_urlconf(root_urlconf());
@@ -174,8 +174,9 @@ export default class RunserverCommand extends BaseCommand {
     } catch (err) {
       // A taken port cannot show a page either: that one ends the command.
       if (err instanceof CommandError) throw err;
-      this.report(as_error(err));
-      return this.serve_error(as_error(err), host, port);
+      const error = readable_error(err);
+      this.report(error);
+      return this.serve_error(error, host, port);
     }
   }
 
