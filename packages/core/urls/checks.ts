@@ -8,9 +8,7 @@ import { settings } from '../conf';
 import type { CheckMessage } from '../checks';
 import { readable_error } from '../views/debug';
 import { is_registered_converter } from './converters';
-import { describe_route, load_urlconf, root_urlconf, type URLEntry } from './resolvers';
-
-const PARAM_RE = /<(?:(?<conv>[^>:]+):)?(?<name>[A-Za-z_]\w*)>/g;
+import { PARAM_RE, describe_route, load_urlconf, root_urlconf, type URLEntry } from './resolvers';
 
 /** django.urls.resolvers.RoutePattern's bracket check: the first unmatched bracket, if any. */
 function unmatched_bracket(route: string): '<' | '>' | undefined {

@@ -101,7 +101,8 @@ function resolveFromBase(spec: string, baseDir: string): string {
   }
 }
 
-const PARAM_RE = /<(?:(?<conv>[^>:]+):)?(?<name>[A-Za-z_]\w*)>/g;
+/** A `<converter:name>` or `<name>` piece of a route. */
+export const PARAM_RE = /<(?:(?<conv>[^>:]+):)?(?<name>[A-Za-z_]\w*)>/g;
 
 function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
