@@ -85,6 +85,15 @@ describe('runserver survives mistakes', () => {
     await wait_for('Watching for file changes', 1);
   }, 120_000);
 
+  // A failed test must not leave its mistake for the next one: put the files back and wait for the restart.
+  afterEach(async () => {
+    const changed = [...originals].filter(([rel, text]) => fs.readFileSync(file(rel), 'utf8') !== text);
+    if (changed.length === 0) return;
+    const before = started();
+    for (const [rel] of changed) restore(rel);
+    await after_change(before);
+  }, 120_000);
+
   afterAll(async () => {
     if (child.exitCode === null) {
       child.kill('SIGTERM');

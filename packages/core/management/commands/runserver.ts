@@ -186,7 +186,6 @@ export default class RunserverCommand extends BaseCommand {
       : err instanceof TangoError ? `${err.name}: ${err.message}`
       : (err.stack ?? `${err.name}: ${err.message}`);
     this.stderr.write(`${paint(text, 'red', colour)}\n`);
-    this.stderr.write(`${paint('The project did not start. Fix the error and save a file: the server restarts by itself. Until then every request gets this error as a 500 page.', 'yellow', colour)}\n`);
   }
 
   /** A bare HTTP server answering every request with the error (Fastify and the project may be what is broken). */
@@ -211,6 +210,8 @@ export default class RunserverCommand extends BaseCommand {
       this.stderr.write(`Error: ${as_error(listen_err).message}\n`);
       return async () => {};
     }
+    // Said once the page is being served, so whoever reads it can reload the browser.
+    this.stderr.write(`${paint('The project did not start. Fix the error and save a file: the server restarts by itself. Until then every request gets this error as a 500 page.', 'yellow', supports_color(this.stderr))}\n`);
     return () => new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
