@@ -12,6 +12,10 @@ import { Client } from '@tango/core/testing';
 import { CLEANSED_SUBSTITUTE, cleanse_setting, parse_stack, readable_error } from '@tango/core/views/debug';
 import { supports_color } from '@tango/core/management/color';
 import { text_line } from '@tango/core/log';
+import { missing_table } from '@tango/core/db_errors';
+import { describe_with } from '@tango/core/testing/services';
+import Database from 'better-sqlite3';
+import Knex from 'knex';
 
 const SECRET = 'debug-page-secret-key-that-must-never-be-shown-0123456789';
 const OLD_SECRET = 'an-old-secret-key-that-must-never-be-shown-either-987654321';
@@ -133,3 +137,30 @@ function explode(_request: HttpRequest): HttpResponse {
   const reason = 'the widget count went negative';
   throw new RangeError(reason);
 }
+
+describe('missing_table: the error that means "run migrate"', () => {
+  it("recognises SQLite's no such table", () => {
+    const db = new Database(':memory:');
+    let caught: unknown;
+    try {
+      db.prepare('SELECT * FROM django_session').all();
+    } catch (err) {
+      caught = err;
+    }
+    db.close();
+    expect(missing_table(caught)).toBe('django_session');
+    expect(missing_table(new Error('no such column: x'))).toBeUndefined();
+  });
+
+  describe_with('TEST_DATABASE_URL')("PostgreSQL's undefined_table (42P01)", (url) => {
+    it('names the table', async () => {
+      const knex = Knex({ client: 'pg', connection: url });
+      try {
+        const caught = await knex.raw('SELECT * FROM tango_no_such_table_here').then(() => undefined, (err: unknown) => err);
+        expect(missing_table(caught)).toBe('tango_no_such_table_here');
+      } finally {
+        await knex.destroy();
+      }
+    });
+  });
+});
