@@ -15,6 +15,7 @@ import { get_handler } from './handler';
 import { response_for_exception } from './http/exception_response';
 import { same_site_location } from './http/same_site';
 import { limit_connections, server_options } from './server_limits';
+import { paint, status_colour, supports_color } from './management/color';
 import type { GetResponse, MiddlewareFactory } from './middleware';
 import { load_urlconf, resolve, root_urlconf, set_script_prefix, set_urlconf, type CompiledRoute, type URLEntry } from './urls/resolvers';
 
@@ -93,7 +94,9 @@ function access_line(req: FastifyRequest, reply: FastifyReply): string {
   const d = new Date();
   const stamp = d.toUTCString().slice(5, 25).replace(/ /, '/').replace(/ /, '/').replace(/ /, ':');
   const length = reply.getHeader('content-length') ?? '-';
-  return `[${stamp}] "${req.method} ${req.url} HTTP/${req.raw.httpVersion}" ${reply.statusCode} ${length}\n`;
+  const line = `[${stamp}] "${req.method} ${req.url} HTTP/${req.raw.httpVersion}" ${reply.statusCode} ${length}`;
+  const colour = status_colour(reply.statusCode);
+  return `${colour ? paint(line, colour, supports_color(process.stdout)) : line}\n`;
 }
 
 /**

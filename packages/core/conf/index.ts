@@ -70,7 +70,9 @@ export function validate_settings(raw: SettingsInput | Record<string, unknown>, 
     const expected = issue.code === 'invalid_type' && value !== undefined && issue.expected !== 'int' ? `a ${issue.expected}`
       : issue.code === 'invalid_union' ? 'one of the accepted forms (see docs/settings.md)'
       : issue.message;
-    throw new ImproperlyConfigured(`Invalid setting ${name} = ${show(value)}: expected ${expected}.`);
+    // A secret's value stays out of consoles, logs and runserver's error page (SafeExceptionReporterFilter's names).
+    const secret = /API|TOKEN|KEY|SECRET|PASS|SIGNATURE/i.test(name) && (typeof value === 'number' || (typeof value === 'string' && value !== ''));
+    throw new ImproperlyConfigured(`Invalid setting ${name} = ${secret ? '********************' : show(value)}: expected ${expected}.`);
   }
   const data = result.data;
   const engine = SESSION_ENGINE_SHORT_NAMES[data.SESSION_ENGINE] ?? data.SESSION_ENGINE;
@@ -84,6 +86,14 @@ export function validate_settings(raw: SettingsInput | Record<string, unknown>, 
     throw new ImproperlyConfigured(`Invalid setting DATABASES = ${show(raw.DATABASES)}: expected a 'default' entry.`);
   }
   return deep_freeze({ ...data, SESSION_ENGINE: engine, BASE_DIR: base_dir }) as Settings;
+}
+
+function resolve_quietly(file: string): string | undefined {
+  try {
+    return require.resolve(file);
+  } catch {
+    return undefined;
+  }
 }
 
 function is_resolvable(spec: string, base_dir: string): boolean {
@@ -115,6 +125,13 @@ export function is_configured(): boolean {
   return settings !== unconfigured;
 }
 
+let loaded_from: { name: string; file?: string } | undefined;
+
+/** The settings module as it was named (`./settings`, `--settings` or TANGO_SETTINGS_MODULE), and its file, once load_settings() ran. */
+export function settings_module(): { name: string; file?: string } | undefined {
+  return loaded_from;
+}
+
 /**
  * Loads the settings module named by `--settings`, TANGO_SETTINGS_MODULE, or
  * `./settings.ts` in `cwd`, and configures it. Its directory becomes BASE_DIR.
@@ -125,13 +142,19 @@ export function load_settings(module_path?: string, cwd = process.cwd()): Settin
   const local = path.resolve(cwd, spec);
   const is_local = spec.startsWith('.') || path.isAbsolute(spec) || ['', '.ts', '.js'].some((ext) => fs.existsSync(local + ext));
   const file = is_local ? local : spec;
+  loaded_from = { name: spec, file: resolve_quietly(file) };
   let mod: { default?: unknown };
   try {
     mod = require(file) as { default?: unknown };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'MODULE_NOT_FOUND' && String(e.message).includes(file)) {
-      throw new ImproperlyConfigured(`Settings module '${spec}' not found (set TANGO_SETTINGS_MODULE or pass --settings).`);
+      // Name the file that was looked for and who asked for it; the generic hint only helps when nobody did.
+      const files = /\.[cm]?[jt]s$/.test(local) ? [local] : [`${local}.ts`, `${local}.js`];
+      const tried = ` (no file ${files.join(' or ')}${is_local ? '' : ' and no package of that name'})`;
+      if (module_path !== undefined) throw new ImproperlyConfigured(`--settings ${spec}: settings module not found${tried}.`);
+      if (process.env.TANGO_SETTINGS_MODULE !== undefined) throw new ImproperlyConfigured(`TANGO_SETTINGS_MODULE=${spec}: settings module not found${tried}.`);
+      throw new ImproperlyConfigured(`No settings module: ${local}.ts not found; run manage.ts from the project folder, set TANGO_SETTINGS_MODULE or pass --settings.`);
     }
     throw err;
   }

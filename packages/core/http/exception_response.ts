@@ -9,6 +9,8 @@ import { TangoError, SuspiciousOperation, Http404 } from '../errors';
 import { get_logger } from '../log';
 import type { HttpRequest } from './request';
 import { HttpResponse } from './response';
+import { technical_500_html, type RequestSummary } from '../views/debug';
+import { missing_table } from '../db_errors';
 
 const request_log = get_logger('tango.request');
 
@@ -36,13 +38,30 @@ export function response_for_exception(request: HttpRequest, err: unknown): Http
   if (err instanceof SuspiciousOperation) {
     get_logger(`tango.security.${error.name}`).warn(error.message, { path: request.path });
   } else if (status >= 500) {
-    request_log.error(`${status === 500 ? 'Internal Server Error' : REASONS[status] ?? 'Error'}: ${request.path}: ${error.message}`, error);
+    const table = missing_table(err);
+    const hint = table ? ` (the table ${table} does not exist: run manage.ts migrate)` : '';
+    request_log.error(`${status === 500 ? 'Internal Server Error' : REASONS[status] ?? 'Error'}: ${request.path}: ${error.message}${hint}`, error);
   } else {
     request_log.warn(`${REASONS[status] ?? 'Error'}: ${request.path}: ${error.message}`);
   }
   const title = REASONS[status] ?? `Error ${status}`;
-  const body = settings.DEBUG
-    ? `<p>${escape(error.name)}: ${escape(error.message)}</p><pre>${escape(error.stack ?? '')}</pre>`
-    : `<p>${escape(title)} (${status})</p>`;
-  return new HttpResponse(page(settings.DEBUG ? `${error.name} at ${request.path}` : title, body), { status });
+  if (!settings.DEBUG) return new HttpResponse(page(title, `<p>${escape(title)} (${status})</p>`), { status });
+  const table = missing_table(err);
+  const note = table
+    ? `The table ${table} does not exist: the database has not been migrated. Run \`npx ts-node manage.ts migrate\`, then reload this page.`
+    : undefined;
+  return new HttpResponse(technical_500_html(error, summarize(request), { settings, base_dir: settings.BASE_DIR, note }), { status });
+}
+
+/** What the DEBUG page shows of a request. */
+export function summarize(request: HttpRequest): RequestSummary {
+  const full = request.get_full_path();
+  const q = full.indexOf('?');
+  let post: Array<[string, string]> | undefined;
+  try {
+    post = request.method === 'POST' ? [...request.POST.items()] : undefined;
+  } catch {
+    post = undefined;
+  }
+  return { method: request.method, path: request.path, query: q < 0 ? '' : full.slice(q + 1), headers: request.headers, post };
 }

@@ -29,10 +29,57 @@ describe('manage.ts', () => {
     for (const name of ['runserver', 'check', 'shell', 'migrate', 'clearsessions', 'help']) expect(r.stdout).toContain(`    ${name}`);
   });
 
-  it('an unknown command lists the available ones and exits 1', () => {
+  it('an unknown command suggests the closest one, as Django does, and exits 1', () => {
+    const r = manage(['runservr']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe("Unknown command: 'runservr'. Did you mean runserver?\nType 'manage.ts help' for usage.\n");
+    const app_command = manage(['clearsession']);
+    expect(app_command.stderr).toContain('Did you mean clearsessions?');
+  });
+
+  it('an unknown command like no other gets no guess', () => {
     const r = manage(['frobnicate']);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^Unknown command: 'frobnicate'\. Available commands: .*runserver/);
+    expect(r.stderr).toBe("Unknown command: 'frobnicate'.\nType 'manage.ts help' for usage.\n");
+  });
+
+  it('--settings naming a missing file says which file, not the generic hint', () => {
+    const missing = path.join(os.tmpdir(), `no-such-dir-${process.pid}`, 'settings.ts');
+    const r = manage(['check', '--settings', missing]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(`ImproperlyConfigured: --settings ${missing}: settings module not found (no file ${missing}).\n`);
+    expect(r.stderr).not.toContain('set TANGO_SETTINGS_MODULE or pass --settings');
+  });
+
+  it('TANGO_SETTINGS_MODULE naming a missing module says so and where it looked', () => {
+    const r = manage(['check'], { TANGO_SETTINGS_MODULE: 'settings_prod' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(`ImproperlyConfigured: TANGO_SETTINGS_MODULE=settings_prod: settings module not found (no file ${path.join(ROOT, 'settings_prod.ts')} or ${path.join(ROOT, 'settings_prod.js')} and no package of that name).\n`);
+  });
+
+  it('check reports mistyped setting names and URL mistakes with their ids and files', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tango-check-'));
+    fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+    fs.writeFileSync(path.join(dir, 'urls.ts'), [
+      "import { path, HttpResponse } from '@tango/core';",
+      "const view = () => new HttpResponse('ok');",
+      'export const urlpatterns = [',
+      "  path('/leading/', view, { name: 'leading' }),",
+      "  path('posts/<int:id/', view),",
+      "  path('users/<usr:name>/', view),",
+      '];',
+      '',
+    ].join('\n'));
+    fs.writeFileSync(path.join(dir, 'settings.ts'), "export default { SECRET_KEY: 'x'.repeat(60), ROOT_URLCONF: './urls', SESSION_COOKIE_SECURED: true, MY_OWN_SETTING: 1 };\n");
+    const r = manage(['check', '--settings', path.join(dir, 'settings.ts')]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('?: (settings.W100) SESSION_COOKIE_SECURED is not a Tango setting: did you mean SESSION_COOKIE_SECURE?');
+    expect(r.stdout).not.toContain('MY_OWN_SETTING');
+    expect(r.stdout).toContain("?: (urls.W002) Your URL pattern '/leading/' in urls.ts [name='leading'] has a route beginning with a '/'.");
+    expect(r.stdout).toContain("?: (urls.W010) Your URL pattern 'posts/<int:id/' in urls.ts has an unmatched '<' bracket.");
+    expect(r.stdout).toContain("?: (urls.E100) URL route 'users/<usr:name>/' in urls.ts uses invalid converter 'usr'.");
+    expect(r.stdout).toContain('System check identified 4 issues (0 silenced).');
+    expect(r.stderr).toBe('CommandError: System check found 1 error.\n');
   });
 
   const bad: Array<[string, string]> = [

@@ -20,6 +20,8 @@ export interface URLPattern {
   readonly route: string;
   readonly view: View;
   readonly name?: string;
+  /** The file that called path(), so errors and checks can say where the route is. */
+  readonly source?: string;
 }
 
 export interface URLInclude {
@@ -27,6 +29,7 @@ export interface URLInclude {
   readonly route: string;
   readonly patterns: URLEntry[];
   readonly namespace?: string;
+  readonly source?: string;
 }
 
 export type URLEntry = URLPattern | URLInclude;
@@ -43,12 +46,39 @@ export interface CompiledRoute {
   name?: string;
 }
 
+/** The first file on the stack outside this folder: the URLconf that called path(). */
+function caller_file(): string | undefined {
+  const stack = new Error().stack ?? '';
+  for (const line of stack.split('\n').slice(1)) {
+    const m = /(?:\(|^at )((?:[A-Za-z]:)?[^():]+\.[cm]?[jt]s):\d+:\d+\)?$/.exec(line.trim());
+    if (m && node_path.dirname(m[1]) !== __dirname) return m[1];
+  }
+  return undefined;
+}
+
 /** django.urls.path */
 export function path(route: string, view: View | URLEntry[] | URLInclude, options: { name?: string } = {}): URLEntry {
-  if (typeof view === 'function') return { kind: 'pattern', route, view, name: options.name };
+  const source = caller_file();
+  if (typeof view === 'function') return { kind: 'pattern', route, view, name: options.name, source };
   const inner = Array.isArray(view) ? view : view.patterns;
   const namespace = Array.isArray(view) ? undefined : view.namespace;
-  return { kind: 'include', route, patterns: inner, namespace };
+  return { kind: 'include', route, patterns: inner, namespace, source };
+}
+
+/** `route` (and its file, from BASE_DIR when under it) as errors and checks name it. */
+export function describe_route(route: string, source: string | undefined): string {
+  if (!source) return `'${route}'`;
+  const base = settings_base_dir();
+  const shown = base && source.startsWith(base + node_path.sep) ? node_path.relative(base, source) : source;
+  return `'${route}' in ${shown}`;
+}
+
+function settings_base_dir(): string | undefined {
+  try {
+    return settings.BASE_DIR;
+  } catch {
+    return undefined;
+  }
 }
 
 /** django.urls.include: a list of patterns, or a module exporting `urlpatterns`. */
@@ -77,7 +107,8 @@ function resolve_from_base(spec: string, base_dir: string): string {
   }
 }
 
-const PARAM_RE = /<(?:(?<conv>[^>:]+):)?(?<name>[A-Za-z_]\w*)>/g;
+/** A `<converter:name>` or `<name>` piece of a route. */
+export const PARAM_RE = /<(?:(?<conv>[^>:]+):)?(?<name>[A-Za-z_]\w*)>/g;
 
 function escape_regex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -88,7 +119,7 @@ function escape_fastify(s: string): string {
   return s.replace(/:/g, '::');
 }
 
-function compile_route(route: string, view: View, name?: string): CompiledRoute {
+function compile_route(route: string, view: View, name?: string, source?: string): CompiledRoute {
   const params: CompiledRoute['params'] = [];
   let regex = '^/';
   let fastify = '/';
@@ -97,7 +128,7 @@ function compile_route(route: string, view: View, name?: string): CompiledRoute 
     const literal = route.slice(last, m.index);
     regex += escape_regex(literal);
     fastify += escape_fastify(literal);
-    const converter = get_converter(m.groups?.conv ?? 'str');
+    const converter = get_converter(m.groups?.conv ?? 'str', () => describe_route(route, source));
     params.push({ name: m.groups!.name, converter });
     regex += `(${converter.regex})`;
     const at_end = (m.index ?? 0) + m[0].length === route.length;
@@ -117,7 +148,7 @@ export function compile_urlpatterns(entries: URLEntry[], prefix = '', namespace 
   for (const e of entries) {
     if (e.kind === 'pattern') {
       const full = namespace && e.name ? `${namespace}:${e.name}` : e.name;
-      out.push(compile_route(prefix + e.route, e.view, full));
+      out.push(compile_route(prefix + e.route, e.view, full, e.source));
     } else {
       const ns = e.namespace ? (namespace ? `${namespace}:${e.namespace}` : e.namespace) : namespace;
       out.push(...compile_urlpatterns(e.patterns, prefix + e.route, ns));

@@ -141,6 +141,20 @@ class AppMigrationSource implements Knex.MigrationSource<MigrationFile> {
   }
 }
 
+/**
+ * The migrations not yet recorded in the database `alias`, read without
+ * creating anything (runserver's start-up warning, as Django's
+ * BaseCommand.check_migrations).
+ */
+export async function unapplied_migrations(alias = 'default'): Promise<MigrationFile[]> {
+  const files = migration_files();
+  const knex = get_connection(alias);
+  if (!(await knex.schema.hasTable(MIGRATIONS_TABLE))) return files;
+  const rows = (await knex(MIGRATIONS_TABLE).select('name')) as Array<{ name: string }>;
+  const applied = new Set(rows.map((r) => r.name));
+  return files.filter((f) => !applied.has(f.name));
+}
+
 export default class MigrateCommand extends BaseCommand {
   readonly help = 'Updates database schema: applies the migrations of Tango and of INSTALLED_APPS.';
 
