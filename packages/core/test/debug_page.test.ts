@@ -9,10 +9,10 @@
 import * as fs from 'node:fs';
 import { configure, path, HttpResponse, type HttpRequest } from '@tango/core';
 import { Client } from '@tango/core/testing';
-import { CLEANSED_SUBSTITUTE, cleanse_setting, parse_stack, readable_error } from '@tango/core/views/debug';
-import { supports_color } from '@tango/core/management/color';
+import { CLEANSED_SUBSTITUTE, cleanse_setting, parse_stack, readable_error } from '../views/debug';
+import { supports_color } from '../management/color';
 import { text_line } from '@tango/core/log';
-import { missing_table } from '@tango/core/db_errors';
+import { missing_table } from '../db_errors';
 import { describe_with } from '@tango/core/testing/services';
 import Database from 'better-sqlite3';
 import Knex from 'knex';

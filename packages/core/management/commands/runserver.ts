@@ -136,7 +136,7 @@ export default class RunserverCommand extends BaseCommand {
     const colour = supports_color(this.stdout);
     this.write([
       `${date} - ${time}`,
-      `Tango version ${tango_version()}, using settings '${mod?.name ?? '(configured in code)'}'`,
+      `Tango version ${tango_version()}, using settings '${mod ? shown_module(mod.name) : '(configured in code)'}'`,
       `Session engine: ${settings.SESSION_ENGINE}; DEBUG: ${settings.DEBUG}`,
       paint(`Starting development server at http://${shown}:${port}/`, 'green', colour),
       'Quit the server with CONTROL-C.',
@@ -298,4 +298,11 @@ export default class RunserverCommand extends BaseCommand {
     process.once('SIGINT', () => void quit());
     process.once('SIGTERM', () => void quit());
   }
+}
+
+/** A settings path as the user would type it: './settings' for the file under the current folder (manage.ts names it absolutely). */
+function shown_module(name: string): string {
+  if (!path.isAbsolute(name)) return name;
+  const rel = path.relative(process.cwd(), name);
+  return rel.startsWith('..') || path.isAbsolute(rel) ? name : `./${rel}`;
 }
