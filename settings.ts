@@ -7,8 +7,15 @@ export default defineSettings({
   DEBUG: process.env.DEBUG !== 'false',
   ALLOWED_HOSTS: ['127.0.0.1', 'localhost'],
   INSTALLED_APPS: ['@tango/sessions', '@tango/auth', 'apps/demo'],
-  // Django's order: sessions, then CSRF (CSRF_USE_SESSIONS needs the session), then auth (reads the session).
-  MIDDLEWARE: ['@tango/sessions/middleware', '@tango/core/middleware/csrf', '@tango/auth/middleware'],
+  // In Django's order: CsrfViewMiddleware after SessionMiddleware (CSRF_USE_SESSIONS needs the
+  // session), AuthenticationMiddleware after SessionMiddleware (it reads the session), and
+  // MessageMiddleware last (the session is saved after it writes messages there).
+  MIDDLEWARE: [
+    '@tango/sessions/middleware',
+    '@tango/core/middleware/csrf',
+    '@tango/auth/middleware',
+    '@tango/messages/middleware',
+  ],
   ROOT_URLCONF: './urls',
   DATABASES: {
     default: process.env.DATABASE_URL

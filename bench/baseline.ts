@@ -28,16 +28,16 @@ function arg(name: string): string | undefined {
   return i === -1 ? undefined : process.argv[i + 1];
 }
 
-const engineArg = arg('--engine') ?? 'core';
-if (!is_engine(engineArg)) {
-  console.error(`baseline.ts: unknown --engine ${engineArg}`);
+const engine_arg = arg('--engine') ?? 'core';
+if (!is_engine(engine_arg)) {
+  console.error(`baseline.ts: unknown --engine ${engine_arg}`);
   process.exit(2);
 }
-const engine: EngineId = engineArg;
+const engine: EngineId = engine_arg;
 const port = Number(arg('--port') ?? 0);
 /** The store key is this prefix plus the session key (Tango's cache key layout, found by bench/run.ts). */
-const cachePrefix = arg('--cache-prefix') ?? `${CACHE_KEY_PREFIX}:django.contrib.sessions.cache`;
-const filePrefix = arg('--file-prefix') ?? SESSION_COOKIE_NAME;
+const cache_prefix = arg('--cache-prefix') ?? `${CACHE_KEY_PREFIX}:django.contrib.sessions.cache`;
+const file_prefix = arg('--file-prefix') ?? SESSION_COOKIE_NAME;
 
 /**
  * What the baseline writes: a value Tango itself stored (read once at start-up
@@ -46,7 +46,7 @@ const filePrefix = arg('--file-prefix') ?? SESSION_COOKIE_NAME;
  * alternate over the same sessions). This stand-in is used until then.
  */
 const sample = { value: 'eyJ1c2VyX2lkIjoiemhpbGlhbyIsImNvdW50IjoxfQ:1vNkqX:Qm9ZbGx5d29vZEJlbmNoU2lnbmF0dXJlUGFkZGluZzA' };
-const sampleKey = arg('--sample-key');
+const sample_key = arg('--sample-key');
 const KEY_CHARS = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const KEY_RE = /^[a-z0-9]{8,40}$/;
 
@@ -125,11 +125,11 @@ async function make_floor(): Promise<Floor | undefined> {
       const mc = memjs.Client.create(MEMCACHED_LOCATION, { timeout: 2, conntimeout: 2, retries: 1, logger: { log: () => undefined } });
       let value = sample.value;
       return {
-        read: async (key) => (await mc.get(cachePrefix + key)).value ?? undefined,
-        create: async (key) => (must(await mc.add(cachePrefix + key, value, { expires: SESSION_COOKIE_AGE }), 'key taken'), key),
+        read: async (key) => (await mc.get(cache_prefix + key)).value ?? undefined,
+        create: async (key) => (must(await mc.add(cache_prefix + key, value, { expires: SESSION_COOKIE_AGE }), 'key taken'), key),
         // replace: written only if the session still exists, in one round trip.
-        update: async (key) => (must(await mc.replace(cachePrefix + key, value, { expires: SESSION_COOKIE_AGE }), 'session gone'), key),
-        sample: async (key) => void (value = (await mc.get(cachePrefix + key)).value?.toString('utf8') ?? value),
+        update: async (key) => (must(await mc.replace(cache_prefix + key, value, { expires: SESSION_COOKIE_AGE }), 'session gone'), key),
+        sample: async (key) => void (value = (await mc.get(cache_prefix + key)).value?.toString('utf8') ?? value),
         close: () => mc.close(),
       };
     }
@@ -147,7 +147,7 @@ async function make_floor(): Promise<Floor | undefined> {
     case 'file': {
       const file = (key: string) => {
         if (!KEY_RE.test(key)) throw new Error('invalid key');
-        return path.join(SESSION_DIR, filePrefix + key);
+        return path.join(SESSION_DIR, file_prefix + key);
       };
       let value = sample.value;
       return {
@@ -177,8 +177,8 @@ async function make_floor(): Promise<Floor | undefined> {
     }
     case 'signed_cookies': {
       const salt = 'django.contrib.sessions.backends.signed_cookies';
-      const hmacKey = crypto.createHash('sha256').update(`${salt}signer${SECRET_KEY}`).digest();
-      const sign = (value: string) => crypto.createHmac('sha256', hmacKey).update(value).digest('base64url');
+      const hmac_key = crypto.createHash('sha256').update(`${salt}signer${SECRET_KEY}`).digest();
+      const sign = (value: string) => crypto.createHmac('sha256', hmac_key).update(value).digest('base64url');
       let payload = sample.value.split(':')[0];
       const fresh = () => {
         const value = `${payload}:${base62(Math.floor(Date.now() / 1000))}`;
@@ -245,19 +245,19 @@ async function pg_floor(): Promise<Floor> {
 
 /** Redis; `only_existing`: updates use SET XX (the cache engine); cached_db's cache write is a plain SET, as Django's. */
 async function redis_floor(only_existing: boolean): Promise<Floor> {
-  const { createClient } = require('@redis/client') as { createClient: (o: object) => RedisLike };
-  const client = createClient({ url: REDIS_URL, disableOfflineQueue: true });
+  const { createClient: create_client } = require('@redis/client') as { createClient: (o: object) => RedisLike };
+  const client = create_client({ url: REDIS_URL, disableOfflineQueue: true });
   await client.connect();
   let value = sample.value;
   return {
-    read: async (key) => (await client.get(cachePrefix + key)) ?? undefined,
-    create: async (key) => (must((await client.set(cachePrefix + key, value, { NX: true, EX: SESSION_COOKIE_AGE })) === 'OK', 'key taken'), key),
+    read: async (key) => (await client.get(cache_prefix + key)) ?? undefined,
+    create: async (key) => (must((await client.set(cache_prefix + key, value, { NX: true, EX: SESSION_COOKIE_AGE })) === 'OK', 'key taken'), key),
     update: async (key) => {
-      const r = await client.set(cachePrefix + key, value, only_existing ? { XX: true, EX: SESSION_COOKIE_AGE } : { EX: SESSION_COOKIE_AGE });
+      const r = await client.set(cache_prefix + key, value, only_existing ? { XX: true, EX: SESSION_COOKIE_AGE } : { EX: SESSION_COOKIE_AGE });
       must(r === 'OK', 'session gone');
       return key;
     },
-    sample: async (key) => void (value = (await client.get(cachePrefix + key)) ?? value),
+    sample: async (key) => void (value = (await client.get(cache_prefix + key)) ?? value),
     close: async () => void (await client.quit()),
   };
 }
@@ -276,7 +276,7 @@ const HTML = 'text/html; charset=utf-8';
 
 async function main(): Promise<void> {
   const floor = await make_floor();
-  if (floor && sampleKey) await floor.sample(sampleKey);
+  if (floor && sample_key) await floor.sample(sample_key);
   const app = Fastify({ logger: false });
   const route = (url: string, handler: (req: FastifyRequest, reply: FastifyReply) => unknown) =>
     app.route({ method: [...METHODS], url, handler: async (req, reply) => handler(req, reply) });

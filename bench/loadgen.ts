@@ -56,24 +56,24 @@ interface AutocannonInstance {
  * as in autocannon.
  */
 class Latencies {
-  private data = new Float64Array(1 << 16);
-  private n = 0;
+  #data = new Float64Array(1 << 16);
+  #n = 0;
   add(ms: number): void {
-    if (this.n === this.data.length) {
-      if (this.n >= 1 << 23) return; // 8M samples is plenty
-      const bigger = new Float64Array(this.n * 2);
-      bigger.set(this.data);
-      this.data = bigger;
+    if (this.#n === this.#data.length) {
+      if (this.#n >= 1 << 23) return; // 8M samples is plenty
+      const bigger = new Float64Array(this.#n * 2);
+      bigger.set(this.#data);
+      this.#data = bigger;
     }
-    this.data[this.n++] = ms;
+    this.#data[this.#n++] = ms;
   }
   summary(): { p50: number; p99: number; mean: number; max: number } {
-    const v = this.data.subarray(0, this.n).sort();
-    const at = (q: number) => (this.n ? v[Math.min(this.n - 1, Math.ceil(q * this.n) - 1)] : NaN);
+    const v = this.#data.subarray(0, this.#n).sort();
+    const at = (q: number) => (this.#n ? v[Math.min(this.#n - 1, Math.ceil(q * this.#n) - 1)] : NaN);
     let sum = 0;
-    for (let i = 0; i < this.n; i++) sum += v[i];
+    for (let i = 0; i < this.#n; i++) sum += v[i];
     const r = (x: number) => Math.round(x * 1000) / 1000;
-    return { p50: r(at(0.5)), p99: r(at(0.99)), mean: r(this.n ? sum / this.n : NaN), max: r(this.n ? v[this.n - 1] : NaN) };
+    return { p50: r(at(0.5)), p99: r(at(0.99)), mean: r(this.#n ? sum / this.#n : NaN), max: r(this.#n ? v[this.#n - 1] : NaN) };
   }
 }
 

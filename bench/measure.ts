@@ -13,28 +13,32 @@ export const TARGETS: Record<Scenario, number> = { S1: 0.9, S2: 0.9, S3: 0.85, S
 
 /** Drives the load-generator child. */
 export class LoadGen {
-  private next = 1;
+  #next = 1;
   /** Requests completed per target port, warm-ups included (to express profiles per request). */
   readonly served = new Map<number, number>();
-  constructor(private readonly child: Child) {}
+  readonly #child: Child;
+
+  constructor(child: Child) {
+    this.#child = child;
+  }
 
   async run(spec: RunSpec): Promise<RunResult> {
-    const id = this.next++;
+    const id = this.#next++;
     const limit = (spec.max_seconds + 30) * 1000;
     const reply = await new Promise<Record<string, unknown>>((resolve, reject) => {
-      const onMessage = (m: Record<string, unknown>) => {
+      const on_message = (m: Record<string, unknown>) => {
         if (m?.type === 'result' && m.id === id) {
           clearTimeout(timer);
-          this.child.proc.off('message', onMessage);
+          this.#child.proc.off('message', on_message);
           resolve(m);
         }
       };
       const timer = setTimeout(() => {
-        this.child.proc.off('message', onMessage);
+        this.#child.proc.off('message', on_message);
         reject(new Error(`load generator gave no result within ${limit / 1000} s`));
       }, limit);
-      this.child.proc.on('message', onMessage);
-      this.child.proc.send({ type: 'run', id, ...spec });
+      this.#child.proc.on('message', on_message);
+      this.#child.proc.send({ type: 'run', id, ...spec });
     });
     if (reply.error) throw new Error(`load generator: ${String(reply.error)}`);
     const result = reply.result as RunResult;

@@ -92,12 +92,12 @@ export class Child {
   /** The next IPC message of `type`, or a rejection if the child exits or the time runs out. */
   wait_for(type: string, timeout_ms: number): Promise<Record<string, unknown>> {
     return new Promise((resolve, reject) => {
-      const onMessage = (m: Record<string, unknown>) => {
+      const on_message = (m: Record<string, unknown>) => {
         if (m?.type !== type) return;
         cleanup();
         resolve(m);
       };
-      const onExit = (code: number | null) => {
+      const on_exit = (code: number | null) => {
         cleanup();
         reject(new Error(`${this.name} exited (${code}) while waiting for '${type}'${this.stderr_tail.length ? `:\n    ${this.stderr_tail.slice(-8).join('\n    ')}` : ''}`));
       };
@@ -107,11 +107,11 @@ export class Child {
       }, timeout_ms);
       const cleanup = () => {
         clearTimeout(timer);
-        this.proc.off('message', onMessage);
-        this.proc.off('exit', onExit);
+        this.proc.off('message', on_message);
+        this.proc.off('exit', on_exit);
       };
-      this.proc.on('message', onMessage);
-      this.proc.once('exit', onExit);
+      this.proc.on('message', on_message);
+      this.proc.once('exit', on_exit);
     });
   }
 
@@ -238,7 +238,7 @@ function free_port(): Promise<number> {
  * without NODE_ENV, which deployment.md does not set.
  */
 export class ServeProcess implements Server {
-  private readonly stderr_tail: string[] = [];
+  readonly #stderr_tail: string[] = [];
   private constructor(readonly name: string, readonly proc: ChildProcess, readonly port: number) {}
 
   get pid(): number {
@@ -257,10 +257,10 @@ export class ServeProcess implements Server {
     proc.once('exit', () => live.delete(proc));
     proc.stdout?.resume();
     const server = new ServeProcess(name, proc, port);
-    relay(name, proc.stderr, server.stderr_tail);
+    relay(name, proc.stderr, server.#stderr_tail);
     const deadline = Date.now() + ready_timeout_ms;
     for (;;) {
-      if (proc.exitCode !== null) throw new Error(`${name} exited (${proc.exitCode}):\n    ${server.stderr_tail.slice(-8).join('\n    ')}`);
+      if (proc.exitCode !== null) throw new Error(`${name} exited (${proc.exitCode}):\n    ${server.#stderr_tail.slice(-8).join('\n    ')}`);
       const up = await fetch(`http://127.0.0.1:${port}/get_cookie/`).then((r) => r.arrayBuffer().then(() => true), () => false);
       if (up) return server;
       if (Date.now() > deadline) {

@@ -47,21 +47,21 @@ function group_of(url: string, name: string): string {
 /** `from_us`: count only samples taken at or after this process.hrtime (µs), e.g. once the server was ready. */
 export function summarise(file: string, top = 25, from_us = 0, requests = 0): ProfileSummary {
   const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile;
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const selfUs = new Map<number, number>();
+  const by_id = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self_us = new Map<number, number>();
   let t = profile.startTime;
   for (let i = 0; i < profile.samples.length; i++) {
     t += profile.timeDeltas[i] ?? 0;
     if (t < from_us) continue;
     const id = profile.samples[i];
-    selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+    self_us.set(id, (self_us.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
   }
-  const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
+  const total = [...self_us.values()].reduce((a, b) => a + b, 0);
   const fns = new Map<string, ProfileRow>();
   const groups = new Map<string, ProfileRow>();
   let idle = 0;
-  for (const [id, us] of selfUs) {
-    const cf = byId.get(id)!.callFrame;
+  for (const [id, us] of self_us) {
+    const cf = by_id.get(id)!.callFrame;
     const name = cf.functionName || '(anonymous)';
     if (name === '(idle)') idle += us;
     const where = cf.url ? `${short_url(cf.url)}:${cf.lineNumber + 1}` : '';
@@ -78,10 +78,10 @@ export function summarise(file: string, top = 25, from_us = 0, requests = 0): Pr
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const inclusive = new Map<string, ProfileRow>();
-  for (const [id, us] of selfUs) {
+  for (const [id, us] of self_us) {
     const seen = new Set<string>();
     for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
-      const cf = byId.get(cur)!.callFrame;
+      const cf = by_id.get(cur)!.callFrame;
       const u = short_url(cf.url);
       if (!/^(packages|apps|bench)\//.test(u)) continue;
       const key = `${cf.functionName || '(anonymous)'}@${u}:${cf.lineNumber + 1}`;

@@ -20,12 +20,12 @@ function arg(name: string): string | undefined {
   return i === -1 ? undefined : process.argv[i + 1];
 }
 
-const engineArg = arg('--engine') ?? 'core';
-if (!is_engine(engineArg)) {
-  console.error(`server.ts: unknown --engine ${engineArg}`);
+const engine_arg = arg('--engine') ?? 'core';
+if (!is_engine(engine_arg)) {
+  console.error(`server.ts: unknown --engine ${engine_arg}`);
   process.exit(2);
 }
-const engine: EngineId = engineArg;
+const engine: EngineId = engine_arg;
 const port = Number(arg('--port') ?? 0);
 const counting = process.argv.includes('--count');
 

@@ -30,7 +30,7 @@ interface Tree {
   cookies: typeof thisCookies;
 }
 
-function loadTree(dir: string): Tree {
+function load_tree(dir: string): Tree {
   const core = path.resolve(dir, 'packages/core');
   return {
     conf: require(path.join(core, 'conf')) as typeof thisConf,
@@ -62,31 +62,31 @@ interface Case {
   run: () => unknown;
 }
 
-function casesFor(tree: Tree): Case[] {
+function cases_for(tree: Tree): Case[] {
   const { dumps, loads } = tree.signing;
   const { sign_cookie_value, unsign_cookie_value } = tree.cookies;
   tree.conf.configure({ SECRET_KEY, SECRET_KEY_FALLBACKS: ['bench-old-secret'] });
-  const smallSigned = dumps(SMALL, { salt: SESSION_SALT, compress: true });
-  const largeSigned = dumps(LARGE, { salt: SESSION_SALT, compress: true });
-  const largePlain = dumps(LARGE, { salt: SESSION_SALT });
+  const small_signed = dumps(SMALL, { salt: SESSION_SALT, compress: true });
+  const large_signed = dumps(LARGE, { salt: SESSION_SALT, compress: true });
+  const large_plain = dumps(LARGE, { salt: SESSION_SALT });
   const cookie = sign_cookie_value('basket', '3', 'shop');
-  if (JSON.stringify(loads(largeSigned, { salt: SESSION_SALT })) !== JSON.stringify(LARGE)) throw new Error('large round trip');
-  if (JSON.stringify(loads(smallSigned, { salt: SESSION_SALT })) !== JSON.stringify(SMALL)) throw new Error('small round trip');
+  if (JSON.stringify(loads(large_signed, { salt: SESSION_SALT })) !== JSON.stringify(LARGE)) throw new Error('large round trip');
+  if (JSON.stringify(loads(small_signed, { salt: SESSION_SALT })) !== JSON.stringify(SMALL)) throw new Error('small round trip');
   if (unsign_cookie_value('basket', cookie, { salt: 'shop' }) !== '3') throw new Error('cookie round trip');
   return [
     { name: 'dumps small compress', run: () => dumps(SMALL, { salt: SESSION_SALT, compress: true }) },
-    { name: 'loads small compress', run: () => loads(smallSigned, { salt: SESSION_SALT }) },
+    { name: 'loads small compress', run: () => loads(small_signed, { salt: SESSION_SALT }) },
     { name: 'dumps 1KB compress', run: () => dumps(LARGE, { salt: SESSION_SALT, compress: true }) },
-    { name: 'loads 1KB compress', run: () => loads(largeSigned, { salt: SESSION_SALT }) },
+    { name: 'loads 1KB compress', run: () => loads(large_signed, { salt: SESSION_SALT }) },
     { name: 'dumps 1KB plain', run: () => dumps(LARGE, { salt: SESSION_SALT }) },
-    { name: 'loads 1KB plain', run: () => loads(largePlain, { salt: SESSION_SALT }) },
+    { name: 'loads 1KB plain', run: () => loads(large_plain, { salt: SESSION_SALT }) },
     { name: 'sign_cookie_value', run: () => sign_cookie_value('basket', '3', 'shop') },
     { name: 'unsign_cookie_value', run: () => unsign_cookie_value('basket', cookie, { salt: 'shop' }) },
   ];
 }
 
 /** The signing cases that produce a value, run at a frozen time so two trees must agree byte for byte. */
-function sameOutputs(a: Tree, b: Tree): void {
+function same_outputs(a: Tree, b: Tree): void {
   const outputs = (t: Tree): string[] => {
     const unfreeze = t.clock.freeze_time(1700000000 * 1000);
     try {
@@ -106,7 +106,7 @@ function sameOutputs(a: Tree, b: Tree): void {
   });
 }
 
-function parseArgs(argv: string[]): { rounds: number; ms: number; json: boolean; against?: string } {
+function parse_args(argv: string[]): { rounds: number; ms: number; json: boolean; against?: string } {
   const opts: { rounds: number; ms: number; json: boolean; against?: string } = { rounds: 7, ms: 300, json: false };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--rounds') opts.rounds = Number(argv[++i]);
@@ -140,11 +140,11 @@ function median(xs: number[]): number {
 }
 
 function main(): void {
-  const opts = parseArgs(process.argv.slice(2));
+  const opts = parse_args(process.argv.slice(2));
   const trees: [string, Tree][] = [['this tree', { conf: thisConf, clock: thisClock, signing: thisSigning, cookies: thisCookies }]];
-  if (opts.against) trees.unshift([`--against ${path.basename(opts.against)}`, loadTree(opts.against)]);
-  const cases = trees.map(([, t]) => casesFor(t)); // configures each tree
-  if (trees.length === 2) sameOutputs(trees[0][1], trees[1][1]);
+  if (opts.against) trees.unshift([`--against ${path.basename(opts.against)}`, load_tree(opts.against)]);
+  const cases = trees.map(([, t]) => cases_for(t)); // configures each tree
+  if (trees.length === 2) same_outputs(trees[0][1], trees[1][1]);
   const sizes = { small_json: JSON.stringify(SMALL).length, large_json: JSON.stringify(LARGE).length };
 
   const results: Record<string, number>[] = trees.map(() => ({}));

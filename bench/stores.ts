@@ -35,8 +35,8 @@ interface Redis {
 }
 
 export async function with_redis<T>(fn: (c: Redis) => Promise<T>): Promise<T> {
-  const { createClient } = require('@redis/client') as { createClient: (o: object) => Redis & { on(e: string, f: () => void): void } };
-  const client = createClient({ url: REDIS_URL, socket: { connectTimeout: 3000, reconnectStrategy: false } });
+  const { createClient: create_client } = require('@redis/client') as { createClient: (o: object) => Redis & { on(e: string, f: () => void): void } };
+  const client = create_client({ url: REDIS_URL, socket: { connectTimeout: 3000, reconnectStrategy: false } });
   client.on('error', () => undefined);
   await client.connect();
   try {

@@ -1,6 +1,7 @@
 /**
  * Issue 4, items 4 (set_signed_cookie / get_signed_cookie) and 5 (Set-Cookie
- * on the wire), against real Django 3.2 (reference §4.5, §5).
+ * on the wire), against real Django 3.2 (django/http/response.py,
+ * django/http/request.py get_signed_cookie, CPython's Lib/http/cookies.py).
  *
  * Both sides run with the clock pinned to the same instant, so dates are
  * compared exactly; the comparison is on parsed attributes (name, value, and
@@ -74,7 +75,7 @@ const RESPONSES: Array<[string, Call[]]> = [
   // The tutorial's four views (apps/demo/views.ts).
   ['tutorial add_cookie: max_age=7h', [sc('username', 'zhiliao', { max_age: 25200 }, { max_age: 25200 })]],
   // Django 3.2 lets a datetime expires win over max_age silently, as Tango does on
-  // purpose (DESIGN §6); current Django raises ValueError for this call instead.
+  // purpose; current Django (django/http/response.py) raises ValueError for this call instead.
   ['tutorial add_cookie_expires: expires=datetime(2030,1,1) and max_age=7h (expires wins)',
     [sc('username', 'zhiliao', { expires: JAN_2030, max_age: 25200 }, { expires: { datetime: '2030-01-01T00:00:00' }, max_age: 25200 })]],
   ['tutorial delete_cookie', [dc('username')]],

@@ -1,6 +1,7 @@
 /**
  * Issue 4, items 2 and 3: Django 3.2 and Tango share one django_session table
- * (reference §3.1, §4.3, §8.2, §8.3; DESIGN §6), on a SQLite file and on a
+ * (django/contrib/sessions/backends/db.py and base.py encode/decode,
+ * management/commands/clearsessions.py), on a SQLite file and on a
  * PostgreSQL schema, under USE_TZ=True (with a non-UTC TIME_ZONE, which must
  * then not matter) and USE_TZ=False with TIME_ZONE='Asia/Shanghai' (naive
  * local datetimes in the column).
@@ -325,7 +326,7 @@ for (const store of STORES) {
         expect(JSON.parse(must(alive).data_json as string)).toEqual({ a: 1, _session_expiry: iso });
         expect(must(dead).session_key).toBeNull();
         // 3.2's get_expiry_age returns a non-datetime _session_expiry unchanged;
-        // Django >= 4.0 parses the string (reference §9). Tango reads it back:
+        // Django >= 4.0 parses the string (backends/base.py). Tango reads it back:
         expect(alive.expiry_age).toBe(iso);
         expect((await tango_load(key, T + 1)).expiry_age).toBe(7199);
       });

@@ -125,45 +125,45 @@ const running = new Set<Django>();
  * does so after the suite) before its database is dropped.
  */
 export class Django {
-  private child: ChildProcessWithoutNullStreams | null = null;
-  private stdout = '';
-  private stderr = '';
-  private readonly waiting: Array<{ resolve: (line: string) => void; reject: (err: Error) => void }> = [];
+  #child: ChildProcessWithoutNullStreams | null = null;
+  #stdout = '';
+  #stderr = '';
+  readonly #waiting: Array<{ resolve: (line: string) => void; reject: (err: Error) => void }> = [];
 
   constructor(readonly settings: DjangoSettings) {}
 
-  private start(): ChildProcessWithoutNullStreams {
+  #start(): ChildProcessWithoutNullStreams {
     const child = spawn(DJANGO_PYTHON, [DRIVER, 'serve'], { env: environment(this.settings), stdio: 'pipe' });
     child.stdout.setEncoding('utf8');
     child.stderr.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => {
-      this.stdout += chunk;
-      for (let nl = this.stdout.indexOf('\n'); nl >= 0; nl = this.stdout.indexOf('\n')) {
-        const line = this.stdout.slice(0, nl);
-        this.stdout = this.stdout.slice(nl + 1);
-        this.waiting.shift()?.resolve(line);
+      this.#stdout += chunk;
+      for (let nl = this.#stdout.indexOf('\n'); nl >= 0; nl = this.#stdout.indexOf('\n')) {
+        const line = this.#stdout.slice(0, nl);
+        this.#stdout = this.#stdout.slice(nl + 1);
+        this.#waiting.shift()?.resolve(line);
       }
     });
     child.stderr.on('data', (chunk: string) => {
-      this.stderr += chunk;
+      this.#stderr += chunk;
     });
     const fail = (why: string) => {
-      if (this.child === child) this.child = null;
+      if (this.#child === child) this.#child = null;
       running.delete(this);
-      const err = new Error(`Django driver ${why}${this.stderr ? `:\n${this.stderr.trim()}` : ''}`);
-      for (const w of this.waiting.splice(0)) w.reject(err);
+      const err = new Error(`Django driver ${why}${this.#stderr ? `:\n${this.#stderr.trim()}` : ''}`);
+      for (const w of this.#waiting.splice(0)) w.reject(err);
     };
     child.on('error', (err) => fail(`could not run (${err.message})`));
     child.on('exit', (code, signal) => fail(`exited (${signal ?? code})`));
-    this.child = child;
+    this.#child = child;
     running.add(this);
     return child;
   }
 
   async run(ops: Op[]): Promise<Result[]> {
-    const child = this.child ?? this.start();
+    const child = this.#child ?? this.#start();
     const line = await new Promise<string>((resolve, reject) => {
-      this.waiting.push({ resolve, reject });
+      this.#waiting.push({ resolve, reject });
       child.stdin.write(`${JSON.stringify({ ops })}\n`);
     });
     const { results } = JSON.parse(line) as { results: Result[] };
@@ -178,7 +178,7 @@ export class Django {
 
   /** Ends the process (closing its database connections) and waits for it. */
   async close(): Promise<void> {
-    const child = this.child;
+    const child = this.#child;
     if (!child) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.stdin.end();

@@ -1,8 +1,8 @@
 /**
  * The other engines docs/django-interop.md says a Django site and Tango can
  * share: `file` (one file per session in SESSION_FILE_PATH, holding the same
- * encode() string as the db row, reference §3.4) and the database side of
- * `cached_db` (reference §3.2; each side's cache is its own, which is the
+ * encode() string as the db row: django/contrib/sessions/backends/file.py)
+ * and the database side of `cached_db` (backends/cached_db.py; each side's cache is its own, which is the
  * point: Django pickles what it puts in a cache, Tango stores JSON, so only
  * the database is common ground).
  */

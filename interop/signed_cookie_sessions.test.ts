@@ -1,6 +1,6 @@
 /**
  * Issue 4, item 4 (session part): the signed_cookies session engine against
- * Django 3.2 (reference §3.5, §4.4). The cookie value is the whole session,
+ * Django 3.2 (django/contrib/sessions/backends/signed_cookies.py). The cookie value is the whole session,
  * signing.dumps(data, salt='django.contrib.sessions.backends.signed_cookies',
  * compress=True) keyed by SECRET_KEY, so a session cookie issued by either
  * side must open on the other.
@@ -78,7 +78,7 @@ describe_with_django('signed_cookies sessions shared with Django 3.2', () => {
     expect((await tango_cookie(BIG, T)).startsWith('.')).toBe(true);
   });
 
-  test('the reference vectors (§4.4) from both sides', async () => {
+  test('the Django-made vectors from both sides', async () => {
     const vectors: Array<[Record<string, unknown>, string]> = [
       [{ foo: 'bar' }, 'eyJmb28iOiJiYXIifQ:1r31eq:G3nF-6A7umrTwVW9UaDse_hl3e5_malOOkXed7pMs4g'],
       [AUTH_LIKE, '.eJyrVopPLC3JiC8tTi2Kz0xRslIyVNJBFktKTM5OzQNJpGQl5qXn6yXn55UUZSbpgZToQWWL9XzzU1JznKBqUQzISCzOAOo2oBAo1QIAIvYyTQ:1r31eq:P111lGRLswbkO3-6PVGqLoonxdnlFAZ7tdfbaGm7Tg4'],
@@ -137,7 +137,7 @@ describe_with_django('signed_cookies sessions shared with Django 3.2', () => {
     const login = { set: { user_id: 'zhiliao', cart: [1, 2] } };
     const [dj_login] = await django.run([{ op: 'middleware', ...login, now: T }]);
     const tg_login = await tango_session_request(login, T);
-    // Reference §2: sessionid=<dumps>; expires=...; HttpOnly; Max-Age=1209600; Path=/; SameSite=Lax
+    // django/contrib/sessions/middleware.py: sessionid=<dumps>; expires=...; HttpOnly; Max-Age=1209600; Path=/; SameSite=Lax
     expect(tg_login.set_cookie).toEqual(must(dj_login).set_cookie);
     expect(tg_login.set_cookie.sessionid).toMatch(/^sessionid=[^;]+; expires=Tue, 28 Nov 2023 22:13:20 GMT; HttpOnly; Max-Age=1209600; Path=\/; SameSite=Lax$/);
     expect([tg_login.vary, dj_login.vary]).toEqual(['Cookie', 'Cookie']);

@@ -1,6 +1,6 @@
 /**
  * Issue 4, item 1: django.core.signing against real Django (3.2, whose
- * signing format is the current one; reference §4.2, §9).
+ * signing format is the current one: django/core/signing.py).
  *
  * For every input of the table, at pinned times on both sides:
  *   - Tango's dumps() is byte-identical to Django's dumps() (compressed too);
@@ -24,7 +24,7 @@ const T = 1700000000; // the reference vectors' instant (base62 1r31eq)
 const T_DJANGO = T + 4242; // Django writes the cross-read values at another instant
 const SALT = 'interop.signing';
 
-// The reference's auth-like session dict (§4.3).
+// An auth-like session dict, as django.contrib.auth leaves it.
 const AUTH_LIKE = {
   _auth_user_id: '1',
   _auth_user_backend: 'django.contrib.auth.backends.ModelBackend',
@@ -259,7 +259,7 @@ describe_with_django('signing: key rotation with SECRET_KEY_FALLBACKS', () => {
   });
 });
 
-describe_with_django('signing: reference vectors (§4.2), Tango and Django both reproduce them', () => {
+describe_with_django('signing: Django-made vectors, Tango and Django both reproduce them', () => {
   const django = new Django({ SECRET_KEY });
   beforeAll(() => configure({ SECRET_KEY }));
 

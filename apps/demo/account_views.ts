@@ -6,6 +6,7 @@
  */
 import { HttpResponseNotAllowed, HttpResponseRedirect, csrf_input, html, settings, type HttpRequest, type HttpResponse } from '@tango/core';
 import { authenticate, login as auth_login, login_required, logout as auth_logout, resolve_url, type User } from '@tango/auth';
+import { messages } from '@tango/messages';
 import { page } from './layout';
 import { format_local } from './local_time';
 
@@ -20,7 +21,7 @@ function safe_next(next: string | undefined): string | undefined {
   return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : undefined;
 }
 
-function login_form(request: HttpRequest, username = '', error?: string): Promise<HttpResponse> {
+function login_form(request: HttpRequest, username = '', error?: string): HttpResponse {
   const next = safe_next(request.POST.get('next') ?? request.GET.get('next'));
   return page(request, 'Log in', html`
 ${error === undefined ? '' : html`<p class="error" role="alert">${error}</p>`}
@@ -47,6 +48,7 @@ export async function login(request: HttpRequest): Promise<HttpResponse> {
   await auth_login(request, user);
   // The usual "remember me": without it, the cookie lasts until the browser closes.
   request.session.set_expiry(request.POST.get('remember') ? null : 0);
+  messages.success(request, `Welcome, ${user.get_username()}. You are signed in.`);
   return new HttpResponseRedirect(safe_next(request.POST.get('next')) ?? resolve_url(settings.LOGIN_REDIRECT_URL));
 }
 
@@ -54,11 +56,12 @@ export async function login(request: HttpRequest): Promise<HttpResponse> {
 export async function logout(request: HttpRequest): Promise<HttpResponse> {
   if (request.method !== 'POST') return new HttpResponseNotAllowed(['POST']);
   await auth_logout(request);
+  messages.info(request, 'You have been logged out.');
   return new HttpResponseRedirect(resolve_url(settings.LOGOUT_REDIRECT_URL ?? '/'));
 }
 
 /** A page for signed-in users only: login_required sends everyone else to LOGIN_URL?next=/account/. */
-export const account = login_required(async (request: HttpRequest): Promise<HttpResponse> => {
+export const account = login_required((request: HttpRequest): HttpResponse => {
   const user = request.user as User;
   const when = (d: Date | null) => (d === null ? 'never' : format_local(d, settings.TIME_ZONE));
   return page(request, 'Your account', html`

@@ -1,5 +1,6 @@
 /** The demo's home page: a link to every tutorial view and to each page of the site. */
 import { csrf_input, html, type HttpRequest, type HttpResponse } from '@tango/core';
+import { get_resolver } from '@tango/core/urls';
 import { page } from './layout';
 
 /** [url, what it does]; every tutorial view in urls.ts appears here. */
@@ -48,7 +49,23 @@ function forms(request: HttpRequest, rows: Array<[string, Record<string, string>
   })}</ul>`;
 }
 
-export function index(request: HttpRequest): Promise<HttpResponse> {
+/** The demo's own pages that the sections above do not list. */
+const SITE_PAGES = ['/', '/login/', '/logout/', '/whoami/', '/account/'];
+
+/**
+ * The routes added to the URLconf beyond the demo's (the README tutorial's
+ * hello/<str:name>/, say): one without converters is a link, one with them is
+ * shown as its pattern, since it needs a value to become a URL.
+ */
+function added_views() {
+  const listed = new Set([...SITE_PAGES, ...[...TUTORIAL_COOKIES, ...TUTORIAL_SESSIONS, ...TUTORIAL_SESSION_FORMS, ...PATHS].map((row) => row[0])]);
+  const added = get_resolver().map((r) => `/${r.route}`).filter((url) => !listed.has(url));
+  if (added.length === 0) return html``;
+  return html`<h2>Your views</h2>
+<ul>${added.map((url) => (url.includes('<') ? html`<li><code>${url}</code></li>` : html`<li><a href="${url}">${url}</a></li>`))}</ul>`;
+}
+
+export function index(request: HttpRequest): HttpResponse {
   return page(request, 'Tango: cookies and sessions', html`
 <p>A small site to click through: <a href="/login/">log in</a> (as a user made with <code>manage.ts createsuperuser</code>),
 then see <a href="/whoami/">what the server knows</a> and <a href="/account/">your account</a> (signed-in users only).</p>
@@ -59,5 +76,6 @@ ${links(TUTORIAL_SESSIONS)}
 ${forms(request, TUTORIAL_SESSION_FORMS)}
 <h2>Cookie paths</h2>
 ${links(PATHS)}
+${added_views()}
 `);
 }

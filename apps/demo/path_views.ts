@@ -7,8 +7,8 @@ import { page } from './layout';
 
 export const PATH_COOKIE = 'under_a';
 
-export async function set_under_a(request: HttpRequest): Promise<HttpResponse> {
-  const response = await page(request, "A cookie for path='/a/'", html`
+export function set_under_a(request: HttpRequest): HttpResponse {
+  const response = page(request, "A cookie for path='/a/'", html`
 <p>This response set <code>${PATH_COOKIE}</code> with <code>path='/a/'</code>.</p>
 <p>See whether it comes back to <a href="/a/show/">/a/show/</a> and to <a href="/b/show/">/b/show/</a>.</p>`);
   response.set_cookie(PATH_COOKIE, 'only-under-a', { path: '/a/' });
@@ -16,7 +16,7 @@ export async function set_under_a(request: HttpRequest): Promise<HttpResponse> {
 }
 
 /** Serves both /a/show/ and /b/show/. */
-export function show_cookies(request: HttpRequest): Promise<HttpResponse> {
+export function show_cookies(request: HttpRequest): HttpResponse {
   const present = request.COOKIES.has(PATH_COOKIE);
   return page(request, `Cookies sent to ${request.path}`, html`
 <p id="verdict"><code>${PATH_COOKIE}</code> ${present ? 'was sent' : 'was not sent'} to <code>${request.path}</code>.</p>

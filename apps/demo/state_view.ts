@@ -12,10 +12,9 @@ function rows(pairs: Array<[string, unknown]>, empty: string) {
   return html`<table><tr><th>key</th><th>value</th></tr>${pairs.map(([k, v]) => html`<tr><td>${k}</td><td>${v}</td></tr>`)}</table>`;
 }
 
-export async function whoami(request: HttpRequest): Promise<HttpResponse> {
-  const user = await signed_in_user(request);
-  // Read after the user: a session whose auth hash no longer matches was flushed by auser().
+export function whoami(request: HttpRequest): HttpResponse {
   const session = request.session;
+  const user = signed_in_user(request);
   const expiry = session.get_expiry_date();
   const when = session.get_expire_at_browser_close()
     ? html`when the browser closes`

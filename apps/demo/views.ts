@@ -46,7 +46,7 @@ export function get_signed_cookie(request: HttpRequest): HttpResponse {
 // ---- sessions ---------------------------------------------------------------
 
 export function add_session(request: HttpRequest): HttpResponse {
-  request.session.set('user_id', 'zhiliao');
+  request.session['user_id'] = 'zhiliao';
   return new HttpResponse('session add');
 }
 

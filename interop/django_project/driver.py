@@ -470,6 +470,51 @@ def op_csrf_request(op):
     }
 
 
+# --- messages ----------------------------------------------------------------
+
+MESSAGE_STORAGES = {
+    'cookie': 'django.contrib.messages.storage.cookie.CookieStorage',
+    'session': 'django.contrib.messages.storage.session.SessionStorage',
+    'fallback': 'django.contrib.messages.storage.fallback.FallbackStorage',
+}
+
+
+def op_messages_request(op):
+    """
+    One request through SessionMiddleware and MessageMiddleware (storage:
+    cookie, session or fallback), carrying `cookie_header`. The view adds
+    `add` ([level, text, extra_tags, safe] each) and, when "read", iterates
+    the messages. Returns what it read ([level, text, extra_tags, tags,
+    safe] each), the Set-Cookie lines and the session's `_messages` value.
+    """
+    from django.contrib import messages
+    from django.contrib.messages.middleware import MessageMiddleware
+    from django.contrib.sessions.middleware import SessionMiddleware
+    from django.test import RequestFactory, override_settings
+    from django.utils.safestring import SafeData, mark_safe
+
+    seen = {}
+
+    def view(request):
+        for level, text, extra_tags, safe in op.get('add', []):
+            messages.add_message(request, level, mark_safe(text) if safe else text, extra_tags=extra_tags)
+        if op.get('read'):
+            seen['messages'] = [
+                [m.level, str(m.message), m.extra_tags, m.tags, isinstance(m.message, SafeData)]
+                for m in messages.get_messages(request)
+            ]
+        return HttpResponse('ok')
+
+    request = RequestFactory().get('/', HTTP_COOKIE=op.get('cookie_header', ''))
+    with override_settings(MESSAGE_STORAGE=MESSAGE_STORAGES[op.get('storage', 'fallback')]):
+        response = SessionMiddleware(MessageMiddleware(view))(request)
+    return {
+        'read': seen.get('messages'),
+        'session_messages': request.session.get('_messages'),
+        'set_cookie': {name: m.output(header='').strip() for name, m in response.cookies.items()},
+    }
+
+
 OPS = {name[3:]: fn for name, fn in globals().items() if name.startswith('op_')}
 
 

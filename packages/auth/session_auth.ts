@@ -19,7 +19,7 @@ import { PermissionDenied } from '@tango/core/errors';
 import type { HttpRequest } from '@tango/core/http/request';
 import type { Session } from '@tango/core/http/session_api';
 import { get_logger } from '@tango/core/log';
-import { rotate_token } from '@tango/core/middleware/csrf_tokens';
+import { rotate_token } from '@tango/core/middleware/csrf';
 import { get_backends, load_backend, type Credentials } from './backends';
 import { AnonymousUser, User, type AnyUser } from './models';
 import { has_request_user, known_user, set_user_loader } from './request_user';

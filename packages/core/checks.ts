@@ -1,7 +1,14 @@
+/**
+ * django/core/checks for Tango: the system checks `manage.ts check` runs (and
+ * `check --deploy` with the deployment ones), each a function returning
+ * CheckMessages.
+ */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { settings } from './conf';
 import { app_dir } from './management/discovery';
+import { check_setting_names } from './conf/checks';
+import { check_url_config } from './urls/checks';
 
 /** A system-check result (django.core.checks.CheckMessage). */
 export interface CheckMessage {
@@ -48,6 +55,9 @@ register_check(({ deploy }) => {
   return out;
 });
 
+register_check(() => check_setting_names());
+register_check(() => check_url_config());
+
 /** Loads `checks.ts` of every installed app so its checks register themselves. */
 export function load_app_checks(): void {
   for (const app of settings.INSTALLED_APPS) {
@@ -68,4 +78,22 @@ export async function run_checks(options: CheckOptions = { deploy: false }): Pro
   const all: CheckMessage[] = [];
   for (const check of registry) all.push(...(await check(options)));
   return all;
+}
+
+/** The report `check` prints (django.core.management.base.BaseCommand.check's layout). */
+export function format_check_messages(messages: CheckMessage[]): string {
+  const lines: string[] = [];
+  if (messages.length) {
+    lines.push('System check identified some issues:\n');
+    for (const level of ['ERROR', 'WARNING', 'INFO'] as const) {
+      const group = messages.filter((m) => m.level === level);
+      if (!group.length) continue;
+      lines.push(`${level}S:`);
+      for (const m of group) lines.push(`?: (${m.id}) ${m.msg}${m.hint ? `\n\tHINT: ${m.hint}` : ''}`);
+      lines.push('');
+    }
+  }
+  const count = messages.length;
+  lines.push(`System check identified ${count === 0 ? 'no issues' : `${count} issue${count === 1 ? '' : 's'}`} (0 silenced).`);
+  return lines.join('\n');
 }

@@ -25,23 +25,26 @@ interface ConnectionState {
 }
 
 export class ConnectionDrain {
-  private readonly connections = new Map<net.Socket, ConnectionState>();
-  private draining = false;
-  private on_empty: (() => void) | undefined;
+  readonly #connections = new Map<net.Socket, ConnectionState>();
+  #draining = false;
+  #on_empty: (() => void) | undefined;
 
-  constructor(private readonly server: http.Server) {
+  readonly #server: http.Server;
+
+  constructor(server: http.Server) {
+    this.#server = server;
     server.on('connection', (socket: net.Socket) => {
-      this.connections.set(socket, { active: 0, idle_since: Date.now() });
+      this.#connections.set(socket, { active: 0, idle_since: Date.now() });
       socket.once('close', () => {
-        this.connections.delete(socket);
-        if (this.connections.size === 0) this.on_empty?.();
+        this.#connections.delete(socket);
+        if (this.#connections.size === 0) this.#on_empty?.();
       });
     });
     // Before Fastify's own listener, so the header is set before any handler can answer.
     server.prependListener('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-      const state = this.connections.get(req.socket);
+      const state = this.#connections.get(req.socket);
       if (state) state.active++;
-      if (this.draining) res.setHeader('connection', 'close');
+      if (this.#draining) res.setHeader('connection', 'close');
       res.once('close', () => {
         if (!state) return;
         state.active--;
@@ -52,7 +55,7 @@ export class ConnectionDrain {
 
   /** Open connections right now. */
   get size(): number {
-    return this.connections.size;
+    return this.#connections.size;
   }
 
   /**
@@ -61,7 +64,7 @@ export class ConnectionDrain {
    * connections (Node 19+), which is the reset this class exists to avoid.
    */
   stop_listening(): void {
-    net.Server.prototype.close.call(this.server);
+    net.Server.prototype.close.call(this.#server);
   }
 
   /**
@@ -70,27 +73,27 @@ export class ConnectionDrain {
    * the number destroyed then.
    */
   drain(grace_ms: number): Promise<number> {
-    this.draining = true;
+    this.#draining = true;
     return new Promise((resolve) => {
       const sweep = setInterval(() => {
         const now = Date.now();
-        for (const [socket, state] of this.connections) {
+        for (const [socket, state] of this.#connections) {
           if (state.active === 0 && now - state.idle_since >= IDLE_CLOSE_MS && !socket.writableEnded) socket.end();
         }
       }, SWEEP_MS);
       const deadline = setTimeout(() => {
-        const left = this.connections.size;
-        for (const socket of this.connections.keys()) socket.destroy();
+        const left = this.#connections.size;
+        for (const socket of this.#connections.keys()) socket.destroy();
         done(left);
       }, grace_ms);
       const done = (left: number) => {
         clearInterval(sweep);
         clearTimeout(deadline);
-        this.on_empty = undefined;
+        this.#on_empty = undefined;
         resolve(left);
       };
-      this.on_empty = () => done(0);
-      if (this.connections.size === 0) done(0);
+      this.#on_empty = () => done(0);
+      if (this.#connections.size === 0) done(0);
     });
   }
 }

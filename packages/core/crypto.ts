@@ -5,6 +5,7 @@
 import * as nodeCrypto from 'node:crypto';
 import { InvalidAlgorithm } from './errors';
 import { settings } from './conf';
+import { register_memo } from './memos';
 
 /** Django's alphabet for session keys (django.contrib.sessions.backends.base). */
 export const VALID_KEY_CHARS = 'abcdefghijklmnopqrstuvwxyz0123456789';
@@ -22,22 +23,25 @@ const PYTHON_HASH_NAMES: Record<string, string> = {
   blake2s: 'blake2s256',
 };
 
-let knownHashes: Set<string> | undefined;
+let known_hashes: Set<string> | undefined;
+register_memo('crypto.known_hashes', () => {
+  known_hashes = undefined;
+});
 
 /**
  * Maps an algorithm name to node:crypto's, or throws Django's InvalidAlgorithm
  * (salted_hmac raises it when hashlib has no such constructor).
  */
 export function resolve_algorithm(algorithm: string): string {
-  knownHashes ??= new Set(nodeCrypto.getHashes());
+  known_hashes ??= new Set(nodeCrypto.getHashes());
   const name = PYTHON_HASH_NAMES[algorithm] ?? algorithm;
-  if (!knownHashes.has(name)) {
+  if (!known_hashes.has(name)) {
     throw new InvalidAlgorithm(`'${algorithm}' is not an algorithm accepted by the hashlib module.`);
   }
   return name;
 }
 
-function toBytes(v: string | Buffer): Buffer {
+function to_bytes(v: string | Buffer): Buffer {
   return typeof v === 'string' ? Buffer.from(v, 'utf8') : v;
 }
 
@@ -47,7 +51,7 @@ function toBytes(v: string | Buffer): Buffer {
  */
 export function salted_hmac_key(key_salt: string, secret: string | Buffer, algorithm = 'sha1'): Buffer {
   const name = resolve_algorithm(algorithm);
-  return nodeCrypto.createHash(name).update(Buffer.from(key_salt, 'utf8')).update(toBytes(secret)).digest();
+  return nodeCrypto.createHash(name).update(Buffer.from(key_salt, 'utf8')).update(to_bytes(secret)).digest();
 }
 
 /**
@@ -62,7 +66,7 @@ export function salted_hmac(
   algorithm = 'sha1',
 ): Buffer {
   const key = salted_hmac_key(key_salt, secret ?? settings.SECRET_KEY, algorithm);
-  return nodeCrypto.createHmac(resolve_algorithm(algorithm), key).update(toBytes(value)).digest();
+  return nodeCrypto.createHmac(resolve_algorithm(algorithm), key).update(to_bytes(value)).digest();
 }
 
 /**
@@ -71,8 +75,8 @@ export function salted_hmac(
  * Unequal lengths still spend one full-length comparison before answering.
  */
 export function constant_time_compare(a: string | Buffer, b: string | Buffer): boolean {
-  const x = toBytes(a);
-  const y = toBytes(b);
+  const x = to_bytes(a);
+  const y = to_bytes(b);
   if (x.length !== y.length) {
     nodeCrypto.timingSafeEqual(x, x);
     return false;

@@ -143,9 +143,9 @@ function build_config(alias: string, s: Settings): { config: Knex.Config; driver
   // as text and how naive literals are interpreted: Django sets it to UTC under
   // USE_TZ and to TIME_ZONE otherwise (DatabaseWrapper.timezone_name).
   // prepare_threshold is psycopg 3's name, which Django passes through: None turns prepared statements off.
-  const { search_path, options: extraOptions, prepare_threshold: _prepare, ...driverOptions } = opts;
+  const { search_path, options: extra_options, prepare_threshold, ...driver_options } = opts;
   const tz = s.USE_TZ ? 'UTC' : s.TIME_ZONE;
-  const startup = [`-c TimeZone=${tz}`, typeof extraOptions === 'string' ? extraOptions : ''].filter(Boolean).join(' ');
+  const startup = [`-c TimeZone=${tz}`, typeof extra_options === 'string' ? extra_options : ''].filter(Boolean).join(' ');
   const target: Record<string, unknown> = db.URL
     ? { connectionString: db.URL }
     : {
@@ -156,7 +156,7 @@ function build_config(alias: string, s: Settings): { config: Knex.Config; driver
       password: db.PASSWORD,
     };
   const connection = {
-    ...driverOptions,
+    ...driver_options,
     ...target,
     options: startup,
     // A dead or partitioned server fails fast instead of hanging a request:
@@ -184,7 +184,7 @@ function build_config(alias: string, s: Settings): { config: Knex.Config; driver
   const driver: StatementDriver = {
     vendor: 'postgresql',
     // prepare_threshold: null (psycopg 3's way, which Django passes through) turns named statements off.
-    prepared: _prepare !== null,
+    prepared: prepare_threshold !== null,
     pool: () => (pool ??= pg_pool(connection, db.POOL?.max ?? 10, search_path as string | string[] | undefined)),
     // Only a pool that was made has connections to close; it is forgotten, so ending twice ends it once.
     end: () => {

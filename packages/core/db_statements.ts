@@ -17,6 +17,7 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { statement_driver, type SqliteDatabase, type SqliteStatement } from './db';
+import { register_memo } from './memos';
 
 /** A statement written once with `?` placeholders; PostgreSQL gets `$1…$n`. */
 export interface Statement {
@@ -49,7 +50,10 @@ export function quote_name(name: string): string {
 
 // better-sqlite3 re-prepares a statement itself when the schema changes, so a
 // prepared statement stays valid as long as its connection lives.
-const prepared = new WeakMap<SqliteDatabase, Map<string, SqliteStatement>>();
+let prepared = new WeakMap<SqliteDatabase, Map<string, SqliteStatement>>();
+register_memo('db_statements.sqlite_prepared', () => {
+  prepared = new WeakMap();
+});
 
 function sqlite_statement(db: SqliteDatabase, sql: string): SqliteStatement {
   let cache = prepared.get(db);

@@ -1,3 +1,9 @@
+/**
+ * django/core/handlers/base.py for Tango: get_handler() is the whole pipeline
+ * one request runs through, the Host check, then settings.MIDDLEWARE, then
+ * view_runner(), which calls the view and turns its exceptions into responses.
+ * server.ts calls it for every request; the in-process test client too.
+ */
 import { settings } from './conf';
 import { Http404 } from './errors';
 import { check_host } from './http/hosts';
@@ -20,7 +26,7 @@ export function view_runner(routes: () => CompiledRoute[]): GetResponse {
       let match = request.resolver_match;
       if (!match) {
         try {
-          const { route, args } = resolve(request.path, routes());
+          const { route, args } = resolve(request.path_info, routes());
           match = request.resolver_match = { func: route.view, route: route.route, url_name: route.name, args };
         } catch (err) {
           if (err instanceof Resolver404) throw new Http404(err.message);

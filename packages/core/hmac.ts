@@ -34,9 +34,12 @@ interface Pads {
 
 export class HmacKey {
   /** Null where createHmac does the work (no one-shot hash, or an unknown block size). */
-  private readonly pads: Pads | null = null;
+  readonly #pads: Pads | null = null;
 
-  constructor(readonly algorithm: string, private readonly key: Buffer) {
+  readonly #key: Buffer;
+
+  constructor(readonly algorithm: string, key: Buffer) {
+    this.#key = key;
     const block = BLOCK_BYTES[algorithm];
     if (!one_shot || block === undefined) return;
     const k = key.length > block ? nodeCrypto.createHash(algorithm).update(key).digest() : key;
@@ -47,18 +50,18 @@ export class HmacKey {
       inner[i] ^= k[i];
       outer[i] ^= k[i];
     }
-    this.pads = { inner, outer };
+    this.#pads = { inner, outer };
   }
 
   /** HMAC of the UTF-8 bytes of `message`, as bytes or as text in `encoding`. */
   digest(message: string): Buffer;
   digest(message: string, encoding: DigestEncoding): string;
   digest(message: string, encoding?: DigestEncoding): Buffer | string {
-    const pads = this.pads;
+    const pads = this.#pads;
     // A UTF-16 code unit is at most 3 UTF-8 bytes.
     const room = pads === null ? 0 : pads.inner.length + message.length * 3;
     if (pads === null || one_shot === undefined || room > SCRATCH_MAX) {
-      const mac = nodeCrypto.createHmac(this.algorithm, this.key).update(message, 'utf8');
+      const mac = nodeCrypto.createHmac(this.algorithm, this.#key).update(message, 'utf8');
       return encoding === undefined ? mac.digest() : mac.digest(encoding);
     }
     const { inner, outer } = pads;

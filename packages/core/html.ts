@@ -8,10 +8,14 @@
 
 /** Text known to be HTML: interpolating it into `html` inserts it unchanged. */
 export class SafeString {
-  constructor(private readonly value: string) {}
+  readonly #value: string;
+
+  constructor(value: string) {
+    this.#value = value;
+  }
 
   toString(): string {
-    return this.value;
+    return this.#value;
   }
 }
 

@@ -1,8 +1,11 @@
 /**
  * Named loggers, as Django's `logging.getLogger('django.security.SuspiciousSession')`.
- * Lines go to stderr as JSON (pino's shape, so Fastify's logs and ours read alike);
- * tests and operators can attach handlers.
+ * Lines go to stderr as JSON (pino's shape, so Fastify's logs and ours read alike),
+ * or as readable text under runserver (set_log_format); tests and operators can
+ * attach handlers.
  */
+import { paint, supports_color, type Colour } from './management/color';
+
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 const LEVELS: Record<Level, number> = { debug: 20, info: 30, warn: 40, error: 50 };
 
@@ -24,10 +27,33 @@ export interface Logger {
 type Handler = (r: LogRecord) => void;
 const handlers = new Set<Handler>();
 let threshold = LEVELS[(process.env.TANGO_LOG_LEVEL as Level) ?? 'info'] ?? LEVELS.info;
-let writeStderr = process.env.TANGO_LOG_SILENT !== '1';
+let write_stderr = process.env.TANGO_LOG_SILENT !== '1';
 
-function stderrHandler(r: LogRecord): void {
-  if (!writeStderr || LEVELS[r.level] < threshold) return;
+let format: 'json' | 'text' = 'json';
+
+/** 'text' (runserver): one readable line per record, coloured on a terminal; 'json' (serve, the default): pino's shape. */
+export function set_log_format(f: 'json' | 'text'): void {
+  format = f;
+}
+
+const LEVEL_COLOURS: Record<Level, Colour | undefined> = { debug: 'dim', info: undefined, warn: 'yellow', error: 'red' };
+
+/** `[06/Dec/2026 21:00:00] ERROR tango.request: message`, the stack indented below, as Django's console handler shows it. */
+export function text_line(r: LogRecord, colour: boolean, now = new Date()): string {
+  const stamp = now.toUTCString().slice(5, 25).replace(/ /, '/').replace(/ /, '/').replace(/ /, ' ');
+  const extra = r.extra && Object.keys(r.extra).length ? ` ${JSON.stringify(r.extra)}` : '';
+  const head = `[${stamp}] ${r.level.toUpperCase()} ${r.name}: ${r.msg}${extra}`;
+  const colour_of = LEVEL_COLOURS[r.level];
+  const stack = r.err?.stack ? `\n${r.err.stack.split('\n').map((l) => `    ${l}`).join('\n')}` : '';
+  return `${colour_of ? paint(head, colour_of, colour) : head}${stack}\n`;
+}
+
+function stderr_handler(r: LogRecord): void {
+  if (!write_stderr || LEVELS[r.level] < threshold) return;
+  if (format === 'text') {
+    process.stderr.write(text_line(r, supports_color(process.stderr)));
+    return;
+  }
   const line: Record<string, unknown> = { level: LEVELS[r.level], time: Date.now(), name: r.name, msg: r.msg, ...r.extra };
   if (r.err) line.err = { type: r.err.name, message: r.err.message, stack: r.err.stack };
   process.stderr.write(`${JSON.stringify(line)}\n`);
@@ -39,7 +65,7 @@ export function set_log_level(level: Level): void {
 
 /** Turns the stderr output on or off (handlers still receive every record). */
 export function set_stderr_logging(on: boolean): void {
-  writeStderr = on;
+  write_stderr = on;
 }
 
 export function add_log_handler(h: Handler): () => void {
@@ -66,7 +92,7 @@ export function get_logger(name: string): Logger {
   if (l) return l;
   const emit = (level: Level) => (msg: string, extra?: Record<string, unknown> | Error) => {
     const r: LogRecord = is_error(extra) ? { name, level, msg, err: extra } : { name, level, msg, extra };
-    stderrHandler(r);
+    stderr_handler(r);
     for (const h of handlers) h(r);
   };
   l = { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };

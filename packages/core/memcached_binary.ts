@@ -68,28 +68,33 @@ export function encode_request(opcode: number, key: string, extras: Buffer, valu
 }
 
 export class MemcachedBinary {
-  private readonly connections: (Connection | undefined)[];
-  private opaque = 0;
+  readonly #connections: (Connection | undefined)[];
+  #opaque = 0;
+
+  readonly #servers: readonly string[];
+  readonly #opts: { connect_ms: number; command_ms: number };
 
   /** `servers` as 'host:port' (port 11211 when left out). */
-  constructor(private readonly servers: readonly string[], private readonly opts: { connect_ms: number; command_ms: number }) {
-    this.connections = servers.map(() => undefined);
+  constructor(servers: readonly string[], opts: { connect_ms: number; command_ms: number }) {
+    this.#servers = servers;
+    this.#opts = opts;
+    this.#connections = servers.map(() => undefined);
   }
 
   /** Sends one request to the server that owns `key` and resolves with its response. */
   request(key: string, opcode: number, extras: Buffer, value: Buffer, cas: Buffer | null): Promise<McResponse> {
-    const index = server_index(key, this.servers.length);
-    const conn = this.connection(index);
-    this.opaque = (this.opaque + 1) >>> 0;
-    const opaque = this.opaque;
+    const index = server_index(key, this.#servers.length);
+    const conn = this.#connection(index);
+    this.#opaque = (this.#opaque + 1) >>> 0;
+    const opaque = this.#opaque;
     return new Promise<McResponse>((resolve, reject) => {
       const timer = setTimeout(() => {
         conn.pending.delete(opaque);
-        reject(new Error(`memcached did not answer within ${this.opts.command_ms} ms`));
+        reject(new Error(`memcached did not answer within ${this.#opts.command_ms} ms`));
         // Dropped now, not at its 'close' event: a command sent meanwhile goes on a new connection.
-        if (this.connections[index] === conn) this.connections[index] = undefined;
+        if (this.#connections[index] === conn) this.#connections[index] = undefined;
         conn.socket.destroy();
-      }, this.opts.command_ms);
+      }, this.#opts.command_ms);
       conn.pending.set(opaque, { resolve, reject, timer });
       conn.socket.ref();
       conn.socket.write(encode_request(opcode, key, extras, value, opaque, cas));
@@ -98,24 +103,24 @@ export class MemcachedBinary {
 
   /** Closes every connection; commands under way fail. */
   close(): void {
-    for (const conn of this.connections) conn?.socket.destroy();
+    for (const conn of this.#connections) conn?.socket.destroy();
   }
 
-  private connection(index: number): Connection {
-    const open = this.connections[index];
+  #connection(index: number): Connection {
+    const open = this.#connections[index];
     if (open !== undefined) return open;
-    const [host, port] = split_location(this.servers[index]);
+    const [host, port] = split_location(this.#servers[index]);
     const socket = net.connect({ host, port });
     socket.setNoDelay(true);
     const conn: Connection = { socket, pending: new Map(), buffered: Buffer.alloc(0) };
-    this.connections[index] = conn;
-    const connect_timer = setTimeout(() => socket.destroy(new Error(`memcached at ${host}:${port}: no connection within ${this.opts.connect_ms} ms`)), this.opts.connect_ms);
+    this.#connections[index] = conn;
+    const connect_timer = setTimeout(() => socket.destroy(new Error(`memcached at ${host}:${port}: no connection within ${this.#opts.connect_ms} ms`)), this.#opts.connect_ms);
     socket.once('connect', () => clearTimeout(connect_timer));
-    socket.on('data', (chunk: Buffer) => this.received(conn, chunk));
+    socket.on('data', (chunk: Buffer) => this.#received(conn, chunk));
     socket.on('error', () => undefined); // reported through 'close' to every pending command
     socket.on('close', () => {
       clearTimeout(connect_timer);
-      if (this.connections[index] === conn) this.connections[index] = undefined;
+      if (this.#connections[index] === conn) this.#connections[index] = undefined;
       for (const p of conn.pending.values()) {
         clearTimeout(p.timer);
         p.reject(new Error(`memcached connection to ${host}:${port} closed`));
@@ -127,7 +132,7 @@ export class MemcachedBinary {
     return conn;
   }
 
-  private received(conn: Connection, chunk: Buffer): void {
+  #received(conn: Connection, chunk: Buffer): void {
     let buf = conn.buffered.length === 0 ? chunk : Buffer.concat([conn.buffered, chunk]);
     while (buf.length >= HEADER) {
       if (buf.readUInt8(0) !== 0x81) {

@@ -1,3 +1,10 @@
+/**
+ * Loading and chaining settings.MIDDLEWARE, as Django's
+ * BaseHandler.load_middleware does (django/core/handlers/base.py): a
+ * middleware is a factory called once with the next handler, and every layer
+ * turns its exceptions into responses (django/core/handlers/exception.py)
+ * before the outer layers see them.
+ */
 import { settings } from './conf';
 import { ImproperlyConfigured } from './errors';
 import { require_module } from './module_loading';
@@ -15,6 +22,7 @@ type Spec = string | ((...args: never[]) => unknown);
 export const DJANGO_MIDDLEWARE_NAMES: Record<string, string> = {
   'django.middleware.csrf.CsrfViewMiddleware': '@tango/core/middleware/csrf',
   'django.contrib.auth.middleware.AuthenticationMiddleware': '@tango/auth/middleware',
+  'django.contrib.messages.middleware.MessageMiddleware': '@tango/messages/middleware',
 };
 
 /**
@@ -22,14 +30,14 @@ export const DJANGO_MIDDLEWARE_NAMES: Record<string, string> = {
  * (or single `*Middleware` export) is the factory, or `module:Export` / the
  * Django-style `module.Export`.
  */
-export function import_middleware(spec: Spec, baseDir = settings.BASE_DIR): MiddlewareFactory {
+export function import_middleware(spec: Spec, base_dir = settings.BASE_DIR): MiddlewareFactory {
   if (typeof spec === 'function') return spec as unknown as MiddlewareFactory;
   spec = DJANGO_MIDDLEWARE_NAMES[spec] ?? spec;
   const attempts: Array<[string, string | undefined]> = [[spec, undefined]];
   const sep = Math.max(spec.lastIndexOf(':'), spec.lastIndexOf('#'), spec.lastIndexOf('.'));
   if (sep > 0) attempts.push([spec.slice(0, sep), spec.slice(sep + 1)]);
   for (const [mod, name] of attempts) {
-    const loaded = require_module(mod, baseDir);
+    const loaded = require_module(mod, base_dir);
     if (loaded === undefined) continue;
     const candidates = name ? [loaded[name]] : [loaded.default, ...Object.entries(loaded).filter(([k]) => k.endsWith('Middleware')).map(([, v]) => v)];
     const found = candidates.find((c) => typeof c === 'function');

@@ -4,7 +4,8 @@
  * the signed_cookies session engine) carry this text inside the signature, so
  * a value written by Django and one written by Tango are only interchangeable
  * if the bytes agree exactly; JSON.stringify differs in escaping, float
- * formatting and NaN handling (reference §4.6).
+ * formatting and NaN handling (CPython's Lib/json/encoder.py, which
+ * django/core/signing.py's JSONSerializer calls with separators=(',', ':')).
  *
  * Known, accepted difference: a plain JS object enumerates integer-like keys
  * ("0", "42", up to 2**32 - 2) first in ascending order, whatever order they
@@ -51,18 +52,18 @@ export function py_float_repr_by_digits(n: number): string {
   if (n === 0) return Object.is(n, -0) ? '-0.0' : '0.0';
   const sign = n < 0 ? '-' : '';
   // toExponential() with no argument yields the shortest round-trip digits.
-  const [mantissa, expText] = Math.abs(n).toExponential().split('e');
+  const [mantissa, exp_text] = Math.abs(n).toExponential().split('e');
   const digits = mantissa.replace('.', '');
-  const exp = Number(expText);
+  const exp = Number(exp_text);
   if (exp < -4 || exp >= 16) {
     const m = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
     const e = Math.abs(exp);
     return `${sign}${m}e${exp < 0 ? '-' : '+'}${e < 10 ? '0' : ''}${e}`;
   }
   if (exp < 0) return `${sign}0.${'0'.repeat(-exp - 1)}${digits}`;
-  const intLen = exp + 1;
-  if (digits.length <= intLen) return `${sign}${digits}${'0'.repeat(intLen - digits.length)}.0`;
-  return `${sign}${digits.slice(0, intLen)}.${digits.slice(intLen)}`;
+  const int_len = exp + 1;
+  if (digits.length <= int_len) return `${sign}${digits}${'0'.repeat(int_len - digits.length)}.0`;
+  return `${sign}${digits.slice(0, int_len)}.${digits.slice(int_len)}`;
 }
 
 /**
@@ -71,7 +72,7 @@ export function py_float_repr_by_digits(n: number): string {
  * and anything else as a Python float. Non-finite values are written as
  * Python does by default (allow_nan=True): `NaN`, `Infinity`, `-Infinity`.
  */
-function pyNumber(n: number): string {
+function py_number(n: number): string {
   if (Number.isInteger(n)) {
     // String() switches to exponent notation at 1e21; a Python int never does.
     return Math.abs(n) < 1e21 ? String(n) : BigInt(n).toString();
@@ -88,7 +89,7 @@ export function py_str(value: string | number | bigint | boolean | null): string
   if (value === null) return 'None';
   if (typeof value === 'boolean') return value ? 'True' : 'False';
   if (typeof value === 'bigint') return value.toString();
-  return pyNumber(value);
+  return py_number(value);
 }
 
 const ESCAPES: Record<string, string> = {
@@ -106,12 +107,12 @@ const ESCAPES: Record<string, string> = {
 const ESCAPE_ASCII = /[\\"]|[^ -~]/g;
 const NOT_PRINTABLE_ASCII = /[^ -~]/;
 
-function escapeChar(ch: string): string {
+function escape_char(ch: string): string {
   return ESCAPES[ch] ?? `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;
 }
 
 /** True when `s` has nothing json.dumps would escape: only printable ASCII, no `"` or `\\`. */
-function isPlainAscii(s: string): boolean {
+function is_plain_ascii(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return false;
@@ -128,24 +129,24 @@ function isPlainAscii(s: string): boolean {
  * result that is all printable ASCII is already Python's, and only the rest
  * goes through the slower regex replace.
  */
-function pyString(s: string): string {
-  if (isPlainAscii(s)) return `"${s}"`;
+function py_string(s: string): string {
+  if (is_plain_ascii(s)) return `"${s}"`;
   const quoted = JSON.stringify(s);
   if (!NOT_PRINTABLE_ASCII.test(quoted)) return quoted;
-  return `"${s.replace(ESCAPE_ASCII, escapeChar)}"`;
+  return `"${s.replace(ESCAPE_ASCII, escape_char)}"`;
 }
 
-function notSerializable(value: unknown): TypeError {
+function not_serializable(value: unknown): TypeError {
   const kind = value === undefined ? 'undefined' : typeof value === 'object' ? (value as object).constructor?.name ?? 'object' : typeof value;
   return new TypeError(`Object of type ${kind} is not JSON serializable`);
 }
 
 /** json.encoder: dict keys may be str, int, float, bool or None and are written as strings. */
-function mapKey(key: unknown): string {
+function map_key(key: unknown): string {
   if (typeof key === 'string') return key;
   if (key === null) return 'null';
   if (typeof key === 'boolean') return key ? 'true' : 'false';
-  if (typeof key === 'number') return pyNumber(key);
+  if (typeof key === 'number') return py_number(key);
   if (typeof key === 'bigint') return key.toString();
   throw new TypeError(`keys must be str, int, float, bool or None, not ${typeof key}`);
 }
@@ -178,31 +179,31 @@ export function py_json_dumps(value: unknown): string {
 
   // Strings are concatenated rather than collected and joined: V8 builds
   // ropes for +=, which beat an array of fragments for session-sized values.
-  const write = (v: unknown, inArray: boolean): string => {
+  const write = (v: unknown, in_array: boolean): string => {
     if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function') {
       v = (v as { toJSON: () => unknown }).toJSON();
     }
     switch (typeof v) {
       case 'string':
-        return pyString(v);
+        return py_string(v);
       case 'number':
-        return pyNumber(v);
+        return py_number(v);
       case 'bigint':
         return v.toString();
       case 'boolean':
         return v ? 'true' : 'false';
       case 'undefined':
-        if (inArray) return 'null';
-        throw notSerializable(v);
+        if (in_array) return 'null';
+        throw not_serializable(v);
       case 'object':
         break;
       default:
-        throw notSerializable(v);
+        throw not_serializable(v);
     }
     if (v === null) return 'null';
     const obj = v as object;
     if (stack.has(obj)) throw new TypeError('Circular reference detected');
-    if (obj instanceof Set) throw notSerializable(obj);
+    if (obj instanceof Set) throw not_serializable(obj);
     // `stack` holds the containers being written: its size is the depth.
     if (stack.size >= MAX_JSON_DEPTH) throw too_deep();
     stack.add(obj);
@@ -220,7 +221,7 @@ export function py_json_dumps(value: unknown): string {
       if (obj instanceof Map) {
         for (const [k, item] of obj) {
           if (item === undefined) continue;
-          out += `${first ? '' : ','}${pyString(mapKey(k))}:${write(item, false)}`;
+          out += `${first ? '' : ','}${py_string(map_key(k))}:${write(item, false)}`;
           first = false;
         }
       } else {
@@ -230,7 +231,7 @@ export function py_json_dumps(value: unknown): string {
         for (let i = 0; i < keys.length; i++) {
           const item = (obj as Record<string, unknown>)[keys[i]];
           if (item === undefined) continue;
-          out += `${first ? '' : ','}${pyString(keys[i])}:${write(item, false)}`;
+          out += `${first ? '' : ','}${py_string(keys[i])}:${write(item, false)}`;
           first = false;
         }
       }
@@ -254,7 +255,7 @@ export function py_json_loads(s: string): unknown {
     return JSON.parse(s);
   } catch (err) {
     if (!/NaN|Infinity/.test(s)) throw err;
-    return new NanAwareParser(s).parseDocument();
+    return new NanAwareParser(s).parse_document();
   }
 }
 
@@ -263,119 +264,123 @@ const WHITESPACE = /[ \t\n\r]*/y;
 const STRING_BODY = /[^"\\\u0000-\u001f]*/y;
 
 class NanAwareParser {
-  private pos = 0;
-  constructor(private readonly text: string) {}
+  #pos = 0;
+  readonly #text: string;
 
-  parseDocument(): unknown {
-    const value = this.value();
-    this.skipWhitespace();
-    if (this.pos !== this.text.length) this.fail('Extra data');
+  constructor(text: string) {
+    this.#text = text;
+  }
+
+  parse_document(): unknown {
+    const value = this.#value();
+    this.#skip_whitespace();
+    if (this.#pos !== this.#text.length) this.#fail('Extra data');
     return value;
   }
 
-  private fail(what: string): never {
-    throw new SyntaxError(`${what} at position ${this.pos}`);
+  #fail(what: string): never {
+    throw new SyntaxError(`${what} at position ${this.#pos}`);
   }
 
-  private skipWhitespace(): void {
-    WHITESPACE.lastIndex = this.pos;
-    WHITESPACE.exec(this.text);
-    this.pos = WHITESPACE.lastIndex;
+  #skip_whitespace(): void {
+    WHITESPACE.lastIndex = this.#pos;
+    WHITESPACE.exec(this.#text);
+    this.#pos = WHITESPACE.lastIndex;
   }
 
-  private literal(word: string): boolean {
-    if (this.text.startsWith(word, this.pos)) {
-      this.pos += word.length;
+  #literal(word: string): boolean {
+    if (this.#text.startsWith(word, this.#pos)) {
+      this.#pos += word.length;
       return true;
     }
     return false;
   }
 
-  private value(): unknown {
-    this.skipWhitespace();
-    const ch = this.text[this.pos];
-    if (ch === '{') return this.object();
-    if (ch === '[') return this.array();
-    if (ch === '"') return this.string();
-    if (this.literal('null')) return null;
-    if (this.literal('true')) return true;
-    if (this.literal('false')) return false;
-    if (this.literal('NaN')) return NaN;
-    if (this.literal('Infinity')) return Infinity;
-    if (this.literal('-Infinity')) return -Infinity;
-    NUMBER.lastIndex = this.pos;
-    const m = NUMBER.exec(this.text);
-    if (!m) this.fail('Expecting value');
-    this.pos = NUMBER.lastIndex;
+  #value(): unknown {
+    this.#skip_whitespace();
+    const ch = this.#text[this.#pos];
+    if (ch === '{') return this.#object();
+    if (ch === '[') return this.#array();
+    if (ch === '"') return this.#string();
+    if (this.#literal('null')) return null;
+    if (this.#literal('true')) return true;
+    if (this.#literal('false')) return false;
+    if (this.#literal('NaN')) return NaN;
+    if (this.#literal('Infinity')) return Infinity;
+    if (this.#literal('-Infinity')) return -Infinity;
+    NUMBER.lastIndex = this.#pos;
+    const m = NUMBER.exec(this.#text);
+    if (!m) this.#fail('Expecting value');
+    this.#pos = NUMBER.lastIndex;
     return Number(m[0]);
   }
 
-  private string(): string {
+  #string(): string {
     let out = '';
-    this.pos++; // opening quote
+    this.#pos++; // opening quote
     for (;;) {
-      STRING_BODY.lastIndex = this.pos;
-      const m = STRING_BODY.exec(this.text) as RegExpExecArray;
+      STRING_BODY.lastIndex = this.#pos;
+      const m = STRING_BODY.exec(this.#text) as RegExpExecArray;
       out += m[0];
-      this.pos = STRING_BODY.lastIndex;
-      const ch = this.text[this.pos];
+      this.#pos = STRING_BODY.lastIndex;
+      const ch = this.#text[this.#pos];
       if (ch === '"') {
-        this.pos++;
+        this.#pos++;
         return out;
       }
-      if (ch !== '\\') this.fail('Unterminated string or invalid control character');
-      const esc = this.text[this.pos + 1];
+      if (ch !== '\\') this.#fail('Unterminated string or invalid control character');
+      const esc = this.#text[this.#pos + 1];
       if (esc === 'u') {
-        const hex = this.text.slice(this.pos + 2, this.pos + 6);
-        if (!/^[0-9a-fA-F]{4}$/.test(hex)) this.fail('Invalid \\uXXXX escape');
+        const hex = this.#text.slice(this.#pos + 2, this.#pos + 6);
+        if (!/^[0-9a-fA-F]{4}$/.test(hex)) this.#fail('Invalid \\uXXXX escape');
         out += String.fromCharCode(parseInt(hex, 16));
-        this.pos += 6;
+        this.#pos += 6;
       } else {
         const decoded = ({ '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' } as Record<string, string>)[esc];
-        if (decoded === undefined) this.fail('Invalid \\escape');
+        if (decoded === undefined) this.#fail('Invalid \\escape');
         out += decoded;
-        this.pos += 2;
+        this.#pos += 2;
       }
     }
   }
 
-  private array(): unknown[] {
+  #array(): unknown[] {
     const out: unknown[] = [];
-    this.pos++;
-    this.skipWhitespace();
-    if (this.text[this.pos] === ']') {
-      this.pos++;
+    this.#pos++;
+    this.#skip_whitespace();
+    if (this.#text[this.#pos] === ']') {
+      this.#pos++;
       return out;
     }
     for (;;) {
-      out.push(this.value());
-      this.skipWhitespace();
-      const ch = this.text[this.pos++];
+      out.push(this.#value());
+      this.#skip_whitespace();
+      const ch = this.#text[this.#pos++];
       if (ch === ']') return out;
-      if (ch !== ',') this.fail("Expecting ',' delimiter");
+      if (ch !== ',') this.#fail("Expecting ',' delimiter");
     }
   }
 
-  private object(): Record<string, unknown> {
+  #object(): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    this.pos++;
-    this.skipWhitespace();
-    if (this.text[this.pos] === '}') {
-      this.pos++;
+    this.#pos++;
+    this.#skip_whitespace();
+    if (this.#text[this.#pos] === '}') {
+      this.#pos++;
       return out;
     }
     for (;;) {
-      this.skipWhitespace();
-      if (this.text[this.pos] !== '"') this.fail('Expecting property name enclosed in double quotes');
-      const key = this.string();
-      this.skipWhitespace();
-      if (this.text[this.pos++] !== ':') this.fail("Expecting ':' delimiter");
+      this.#skip_whitespace();
+      if (this.#text[this.#pos] !== '"') this.#fail('Expecting property name enclosed in double quotes');
+      const key = this.#string();
+      this.#skip_whitespace();
+      if (this.#text[this.#pos++] !== ':') this.#fail("Expecting ':' delimiter");
       // defineProperty, as JSON.parse does, so a "__proto__" key is data, not a prototype swap.
-      Object.defineProperty(out, key, { value: this.value(), writable: true, enumerable: true, configurable: true });
-      this.skipWhitespace();
-      const ch = this.text[this.pos++];
+      Object.defineProperty(out, key, { value: this.#value(), writable: true, enumerable: true, configurable: true });
+      this.#skip_whitespace();
+      const ch = this.#text[this.#pos++];
       if (ch === '}') return out;
-      if (ch !== ',') this.fail("Expecting ',' delimiter");
+      if (ch !== ',') this.#fail("Expecting ',' delimiter");
     }
   }
 }

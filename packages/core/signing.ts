@@ -1,5 +1,5 @@
 /**
- * django.core.signing, byte-compatible with Django (reference §4.2): a value
+ * django/core/signing.py, byte-compatible with Django: a value
  * signed by Django verifies here and the other way round, given the same
  * SECRET_KEY and salt.
  *
@@ -12,7 +12,8 @@
  * be replayed for another (a cookie).
  */
 import { inflateSync } from 'node:zlib';
-import { on_settings_changed, settings } from './conf';
+import { settings } from './conf';
+import { register_memo } from './memos';
 import { time } from './clock';
 import { constant_time_compare, resolve_algorithm, salted_hmac_key } from './crypto';
 import { HmacKey } from './hmac';
@@ -43,7 +44,7 @@ const B64_CLEAN = /^[A-Za-z0-9_-]*$/;
  */
 export function b64_decode(s: string): Buffer {
   if (B64_CLEAN.test(s) && s.length % 4 !== 1) return Buffer.from(s, 'base64url');
-  return lenientBase64Decode(Buffer.from(s, 'utf8'));
+  return lenient_base64_decode(Buffer.from(s, 'utf8'));
 }
 
 const B64_VALUES = (() => {
@@ -57,49 +58,49 @@ const B64_VALUES = (() => {
 })();
 
 // Modules/binascii.c binascii_a2b_base64_impl with strict_mode=False.
-function lenientBase64Decode(input: Buffer): Buffer {
+function lenient_base64_decode(input: Buffer): Buffer {
   const pad = (4 - (input.length % 4)) % 4;
   const bytes = Buffer.concat([input, Buffer.from('='.repeat(pad))]);
   const out: number[] = [];
-  let quadPos = 0;
-  let leftChar = 0;
+  let quad_pos = 0;
+  let left_char = 0;
   let pads = 0;
-  let dataChars = 0;
+  let data_chars = 0;
   for (const ch of bytes) {
     if (ch === 0x3d /* = */) {
-      if (quadPos >= 2 && quadPos + ++pads >= 4) return Buffer.from(out);
+      if (quad_pos >= 2 && quad_pos + ++pads >= 4) return Buffer.from(out);
       continue;
     }
     const v = B64_VALUES[ch];
     if (v < 0) continue;
     pads = 0;
-    dataChars++;
-    switch (quadPos) {
+    data_chars++;
+    switch (quad_pos) {
       case 0:
-        quadPos = 1;
-        leftChar = v;
+        quad_pos = 1;
+        left_char = v;
         break;
       case 1:
-        quadPos = 2;
-        out.push((leftChar << 2) | (v >> 4));
-        leftChar = v & 0x0f;
+        quad_pos = 2;
+        out.push((left_char << 2) | (v >> 4));
+        left_char = v & 0x0f;
         break;
       case 2:
-        quadPos = 3;
-        out.push((leftChar << 4) | (v >> 2));
-        leftChar = v & 0x03;
+        quad_pos = 3;
+        out.push((left_char << 4) | (v >> 2));
+        left_char = v & 0x03;
         break;
       default:
-        quadPos = 0;
-        out.push((leftChar << 6) | v);
-        leftChar = 0;
+        quad_pos = 0;
+        out.push((left_char << 6) | v);
+        left_char = 0;
     }
   }
-  if (quadPos === 1) {
+  if (quad_pos === 1) {
     throw new Error(
-      `Invalid base64-encoded string: number of data characters (${dataChars}) cannot be 1 more than a multiple of 4`);
+      `Invalid base64-encoded string: number of data characters (${data_chars}) cannot be 1 more than a multiple of 4`);
   }
-  if (quadPos !== 0) throw new Error('Incorrect padding');
+  if (quad_pos !== 0) throw new Error('Incorrect padding');
   return Buffer.from(out);
 }
 
@@ -176,28 +177,28 @@ const DERIVED_KEY_SECRETS = 16;
 const DERIVED_KEY_SALTS = 256;
 const DERIVED_KEY_ALGORITHMS = 16;
 type BySalt = Map<string, Map<string, HmacKey>>;
-const derivedByStringSecret = new Map<string, BySalt>();
-const derivedByBytesSecret = new Map<string, BySalt>();
+const derived_by_string_secret = new Map<string, BySalt>();
+const derived_by_bytes_secret = new Map<string, BySalt>();
 
 /** The HMAC key of salted_hmac(salt + "signer", ·, secret, algorithm); validates the algorithm when it derives one. */
-function derivedKey(salt: string, secret: SigningKey, algorithm: string): HmacKey {
-  const bySecret = typeof secret === 'string' ? derivedByStringSecret : derivedByBytesSecret;
-  const secretId = typeof secret === 'string' ? secret : secret.toString('latin1');
-  const bySalt: BySalt = get_or_set_bounded(bySecret, secretId, DERIVED_KEY_SECRETS, () => new Map());
-  const byAlgorithm = get_or_set_bounded(bySalt, salt, DERIVED_KEY_SALTS, () => new Map<string, HmacKey>());
-  return get_or_set_bounded(byAlgorithm, algorithm, DERIVED_KEY_ALGORITHMS,
+function derived_key(salt: string, secret: SigningKey, algorithm: string): HmacKey {
+  const by_secret = typeof secret === 'string' ? derived_by_string_secret : derived_by_bytes_secret;
+  const secret_id = typeof secret === 'string' ? secret : secret.toString('latin1');
+  const by_salt: BySalt = get_or_set_bounded(by_secret, secret_id, DERIVED_KEY_SECRETS, () => new Map());
+  const by_algorithm = get_or_set_bounded(by_salt, salt, DERIVED_KEY_SALTS, () => new Map<string, HmacKey>());
+  return get_or_set_bounded(by_algorithm, algorithm, DERIVED_KEY_ALGORITHMS,
     () => new HmacKey(resolve_algorithm(algorithm), salted_hmac_key(`${salt}signer`, secret, algorithm)));
 }
 
 // Keys derived from secrets that are no longer configured have no use left;
 // dropping them keeps old secrets' material out of memory. (Correctness does
 // not depend on this: the cache is keyed by the secret's value.)
-on_settings_changed(() => {
-  derivedByStringSecret.clear();
-  derivedByBytesSecret.clear();
-});
+register_memo('signing.derived_keys', () => {
+  derived_by_string_secret.clear();
+  derived_by_bytes_secret.clear();
+}, { settings: true });
 
-function isEmptyKey(key: SigningKey | undefined): boolean {
+function is_empty_key(key: SigningKey | undefined): boolean {
   return key === undefined || key.length === 0;
 }
 
@@ -315,8 +316,8 @@ export class Signer {
   readonly sep: string;
   readonly salt: string;
   readonly algorithm: string;
-  private readonly explicitKey: SigningKey | undefined;
-  private readonly explicitFallbacks: SigningKey[] | undefined;
+  readonly #explicit_key: SigningKey | undefined;
+  readonly #explicit_fallbacks: SigningKey[] | undefined;
 
   constructor(opts: SignerOptions = {}) {
     const sep = opts.sep ?? ':';
@@ -327,8 +328,8 @@ export class Signer {
     // `salt or default` / `algorithm or "sha256"`: an empty string means the default, as in Django.
     this.salt = opts.salt || (new.target as typeof Signer).default_salt;
     this.algorithm = opts.algorithm || 'sha256';
-    this.explicitKey = isEmptyKey(opts.key) ? undefined : opts.key;
-    this.explicitFallbacks = opts.fallback_keys === undefined ? undefined : [...opts.fallback_keys];
+    this.#explicit_key = is_empty_key(opts.key) ? undefined : opts.key;
+    this.#explicit_fallbacks = opts.fallback_keys === undefined ? undefined : [...opts.fallback_keys];
   }
 
   // Django reads SECRET_KEY / SECRET_KEY_FALLBACKS when the Signer is built.
@@ -337,17 +338,17 @@ export class Signer {
 
   /** The signing key: the `key` option, else SECRET_KEY. */
   get key(): SigningKey {
-    return this.explicitKey ?? settings.SECRET_KEY;
+    return this.#explicit_key ?? settings.SECRET_KEY;
   }
 
   /** Keys that verify but never sign: the option, else SECRET_KEY_FALLBACKS. */
   get fallback_keys(): readonly SigningKey[] {
-    return this.explicitFallbacks ?? settings.SECRET_KEY_FALLBACKS;
+    return this.#explicit_fallbacks ?? settings.SECRET_KEY_FALLBACKS;
   }
 
   signature(value: SignableValue, key?: SigningKey): string {
-    const secret = isEmptyKey(key) ? this.key : (key as SigningKey);
-    return derivedKey(this.salt, secret, this.algorithm).digest(py_str(value), 'base64url');
+    const secret = is_empty_key(key) ? this.key : (key as SigningKey);
+    return derived_key(this.salt, secret, this.algorithm).digest(py_str(value), 'base64url');
   }
 
   sign(value: SignableValue): string {
@@ -375,7 +376,7 @@ export class Signer {
    * Django's Signer.sign_object: serialize, optionally zlib-compress (kept
    * only when it saves more than one byte, since the '.' marker costs one),
    * base64, sign. pako's deflate at the default level reproduces CPython's
-   * zlib.compress bytes, which node:zlib does not (reference §4.6).
+   * zlib.compress bytes, which node:zlib does not (see zlib_compress.ts).
    */
   sign_object(obj: unknown, opts: SignObjectOptions = {}): string {
     return this.sign(object_payload(obj, opts));
@@ -394,7 +395,7 @@ export class Signer {
    */
   unsign_object_data(signed_obj: string, max_age?: MaxAgeArgument, max_decompressed_size?: number | null): Buffer {
     const limit = inflate_limit(max_decompressed_size);
-    let b64 = this.unsignWithMaxAge(signed_obj, max_age_seconds(max_age));
+    let b64 = this.unsign_with_max_age(signed_obj, max_age_seconds(max_age));
     const decompress = b64.startsWith('.');
     if (decompress) b64 = b64.slice(1);
     const data = b64_decode(b64);
@@ -406,7 +407,7 @@ export class Signer {
    * plain Signer rejects max_age with a TypeError; refusing it here keeps an
    * expiry check from being dropped silently.
    */
-  protected unsignWithMaxAge(signed_value: string, max_age: number | undefined): string {
+  protected unsign_with_max_age(signed_value: string, max_age: number | undefined): string {
     if (max_age !== undefined) {
       throw new TypeError(`${this.constructor.name}.unsign() does not take max_age; use a TimestampSigner`);
     }
@@ -439,14 +440,14 @@ export class TimestampSigner extends Signer {
       const age = time() - timestamp;
       if (age > max_age) {
         // Python formats a float age and an int max_age: "Signature age 11.0 > 10 seconds".
-        const maxAgeText = Number.isInteger(max_age) ? String(max_age) : py_float_repr(max_age);
-        throw new SignatureExpired(`Signature age ${py_float_repr(age)} > ${maxAgeText} seconds`);
+        const max_age_text = Number.isInteger(max_age) ? String(max_age) : py_float_repr(max_age);
+        throw new SignatureExpired(`Signature age ${py_float_repr(age)} > ${max_age_text} seconds`);
       }
     }
     return result.slice(0, at);
   }
 
-  protected override unsignWithMaxAge(signed_value: string, max_age: number | undefined): string {
+  protected override unsign_with_max_age(signed_value: string, max_age: number | undefined): string {
     return this.unsign(signed_value, max_age);
   }
 }

@@ -2,7 +2,10 @@
  * Time-zone arithmetic for TIME_ZONE / USE_TZ (django.utils.timezone).
  * Node has no tz database API beyond Intl, so offsets are read from Intl.
  */
+import { register_memo } from './memos';
+
 const formatters = new Map<string, Intl.DateTimeFormat>();
+register_memo('timezone.formatters', () => formatters.clear());
 
 function formatter(tz: string): Intl.DateTimeFormat {
   let f = formatters.get(tz);
@@ -33,6 +36,7 @@ export function is_valid_timezone(tz: string): boolean {
 const SPAN_MS = 15 * 60_000;
 const MAX_SPANS = 20_000;
 const offsets = new Map<string, Map<number, number>>();
+register_memo('timezone.offsets', () => offsets.clear());
 
 /** Offset of `tz` from UTC at instant `d`, in milliseconds (positive east of Greenwich). */
 export function utc_offset_ms(d: Date, tz: string): number {
@@ -59,8 +63,8 @@ export function utc_offset_at(t: number, tz: string): number {
 function intl_offset_ms(d: Date, tz: string): number {
   const parts: Record<string, number> = {};
   for (const p of formatter(tz).formatToParts(d)) if (p.type !== 'literal') parts[p.type] = Number(p.value);
-  const asUtc = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second);
-  return asUtc - (d.getTime() - d.getUTCMilliseconds());
+  const as_utc = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second);
+  return as_utc - (d.getTime() - d.getUTCMilliseconds());
 }
 
 function pad(n: number, w = 2): string {
@@ -165,11 +169,14 @@ export function fromisoformat(s: string, tz: string): { date: Date; aware: boole
 }
 
 /** RFC 7231 IMF-fixdate (django.utils.http.http_date). */
-export function http_date(epochSeconds: number): string {
-  const s = Math.floor(epochSeconds);
+export function http_date(epoch_seconds: number): string {
+  const s = Math.floor(epoch_seconds);
   // Responses in the same second ask for the same string (cookie expiries, mostly).
   if (s !== last_http_date.s) last_http_date = { s, text: new Date(s * 1000).toUTCString() };
   return last_http_date.text;
 }
 
 let last_http_date = { s: NaN, text: '' };
+register_memo('timezone.http_date', () => {
+  last_http_date = { s: NaN, text: '' };
+});

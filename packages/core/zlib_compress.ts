@@ -1,7 +1,7 @@
 /**
  * CPython's `zlib.compress(data)` (level 6, zlib wrapper, 32 KB window,
  * memLevel 8, default strategy), through pako's public `deflate()`, which
- * gives the same bytes (reference §4.6; held to CPython by the §4.2 vectors in
+ * gives the same bytes (held to CPython by the Django-made vectors in
  * signing.test.ts and the interop suite against Django). Node's own zlib is
  * not used: its bundled zlib (Chromium's) may choose other matches and so
  * other, equally valid, bytes.

@@ -1,10 +1,11 @@
 /**
- * SessionBase: django.contrib.sessions.backends.base.SessionBase. The base
- * thinks (the data map, the accessed/modified flags, expiry arithmetic,
- * cycle_key, flush, encode/decode, and how a save survives a concurrent one);
- * an engine only moves bytes: load(), exists(key), delete_session(key), the
- * three storage primitives of save() (_insert, _read_stored,
- * _compare_and_swap) and, when it can, the static clear_expired().
+ * SessionBase: django/contrib/sessions/backends/base.py. The base thinks (the
+ * data, the accessed/modified flags, expiry arithmetic, cycle_key, flush,
+ * encode/decode, and how a save survives a concurrent one); an engine only
+ * moves bytes: load(), exists(key), delete_session(key), the three storage
+ * primitives of save() (_insert, _read_stored, _compare_and_swap) and, when
+ * it can, the static clear_expired(). The dict itself is session_dict.ts; the
+ * timeout and error mapping of store calls are store_io.ts.
  *
  * Concurrent requests on one session (better than Django, which lets the last
  * save overwrite the whole session): the base records what this request
@@ -18,35 +19,33 @@
  * same key the later save wins; a record deleted meanwhile (logout) is
  * UpdateError, never re-created. docs/reliability.md states the guarantee.
  *
- * One departure from Django's shape, forced by the platform: Django loads the
- * data lazily on the first dict access, which can block in Python. Here the
- * data API is synchronous and storage is async, so the middleware awaits
- * preload() before the view runs. preload() runs the engine's load() but keeps
- * its side effects on the key and flags aside until the first synchronous data
- * access adopts them, so every observable effect happens when it would in
- * Django (an unknown key the view never reads gives no deletion cookie; one
- * the view reads does).
+ * Loading. Django loads lazily, on the first data access, which may block in
+ * Python; here the data API is synchronous and storage is async, so the data
+ * is loaded once, by preload(), before it is read (SessionMiddleware awaits
+ * it before the view; save() and cycle_key() await it themselves). What the
+ * engine's load() does to the key and the flags (drop an unknown key, create
+ * a new one) is that load's outcome, and takes effect at the first data
+ * access, where Django's lazy load would run: an unknown key the view never
+ * reads gives no deletion cookie, one it reads does.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { settings } from '@tango/core/conf';
 import { clock } from '@tango/core/clock';
 import { get_random_string, VALID_KEY_CHARS } from '@tango/core/crypto';
-import { BadSignature, KeyError, NotSerializable, StoreUnavailable } from '@tango/core/errors';
-import type { SessionData, SessionValue } from '@tango/core/http/session_api';
-import { set_bounded } from '@tango/core/bounded_map';
+import { BadSignature, KeyError } from '@tango/core/errors';
+import type { SessionApi, SessionData, SessionValue, SessionValueOf } from '@tango/core/http/session_api';
 import { get_logger } from '@tango/core/log';
 import { py_json_loads } from '@tango/core/py_json';
 import { dumps_with_data, json_text, loads_data } from '@tango/core/signing';
-import { is_connection_error } from '@tango/core/db';
 import { fromisoformat, isoformat } from '@tango/core/timezone';
+import { checked_session_data } from './data_schema';
 import { CreateError, NotImplementedError, UpdateError } from './exceptions';
-import { recall_record, remember } from './verified_records';
 import { save_queue } from './save_queue';
+import { apply_changes, is_dict, is_plain_object, new_dict, same_value, type SessionChanges, type SessionDict } from './session_dict';
+import { serialize_session, with_store_timeout, type CasResult, type StoreErrorMap, type StoredState } from './store_io';
+import { recall_record, remember } from './verified_records';
 
 export { VALID_KEY_CHARS };
-
-/** The session's contents: an object without Object.prototype in its chain (new_dict()), so any string (even `__proto__`) is just a key. */
-export type SessionDict = Record<string, unknown>;
 
 /** What `_session_expiry` or the `expiry` option can hold (Django: int, ISO string, datetime or None). */
 export type ExpiryValue = number | string | Date | null;
@@ -64,48 +63,13 @@ export interface SessionStoreClass {
   clear_expired(on_progress?: (removed: number) => void): Promise<number>;
 }
 
-/**
- * The record as one read (or write) of the store left it. `version` is what
- * the engine's compare-and-swap checks (the stored string, or a store's CAS
- * token); the base never looks inside it. `data()` decodes that record afresh,
- * and is only called when a save meets a conflict.
- */
-export interface StoredState {
-  readonly version: unknown;
-  data(): Promise<SessionDict>;
-}
-
-/** What an engine's compare-and-swap did: wrote, found the record changed, or found no record. */
-export type CasResult = 'ok' | 'conflict' | 'gone';
-
-/** What this session changed since it was loaded or last saved (only a conflicting save asks). */
-export interface SessionChanges {
-  /** Keys set, with their current values. */
-  set: SessionDict;
-  /** Keys deleted (pop, delete, and every loaded key clear() removed). */
-  deleted: string[];
-  /** clear() was called. */
-  cleared: boolean;
-}
-
-const key_salts = new WeakMap<object, string>();
-
 /** Retries of a conflicting save before it falls back to last write wins. */
 export const MAX_SAVE_RETRIES = 5;
 
-const securityLog = get_logger('tango.security.SuspiciousSession');
+const security_log = get_logger('tango.security.SuspiciousSession');
 const log = get_logger('tango.sessions');
 
-const LOADED: Promise<void> = Promise.resolve();
-
-/**
- * The prototype of every session dict: empty, frozen, and itself without a
- * prototype, so Object.prototype is not in a dict's chain. An object made by
- * Object.create(null) works as well for that, but V8 keeps it in dictionary
- * mode, and every get, set, key listing and JSON.stringify of it took the slow
- * path (about three times the time, measured on a session-sized dict).
- */
-const DICT_PROTO: object = Object.freeze(Object.create(null) as object);
+const key_salts = new WeakMap<object, string>();
 
 /** The lengths a session key may have: Django's minimum (8), and django_session.session_key's varchar(40). */
 export const MIN_KEY_LENGTH = 8;
@@ -128,242 +92,75 @@ export function is_key_text(key: string, min = 1, max = Infinity): boolean {
   return true;
 }
 
-export function new_dict(source?: Record<string, unknown>): SessionDict {
-  const d = Object.create(DICT_PROTO) as SessionDict;
-  // Object.assign defines '__proto__' as an own key here: the chain has no prototype setter.
-  return source ? Object.assign(d, source) : d;
+/** The key, the data and the flags: what a session is at one moment. */
+interface SessionState {
+  key: string | null;
+  /** Django's _session_cache: null until loaded (or known empty). */
+  cache: SessionDict | null;
+  accessed: boolean;
+  modified: boolean;
 }
 
-/** Whether `v` came from new_dict() (and so needs no copy to become a session dict). */
-export function is_dict(v: unknown): v is SessionDict {
-  return v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === DICT_PROTO;
-}
-
-/** Session values are JSON (every store serializes them so): equal serializations, equal values. */
-function same_value(a: unknown, b: unknown): boolean {
-  return a === b || JSON.stringify(a) === JSON.stringify(b);
-}
-
-/** `changes` applied on top of `fresh`: the result of a merge after a conflict. */
-export function apply_changes(fresh: SessionDict, changes: SessionChanges): SessionDict {
-  const out = new_dict(fresh);
-  for (const k of changes.deleted) delete out[k];
-  return Object.assign(out, changes.set);
-}
-
-function is_plain_object(v: unknown): v is Record<string, unknown> {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
-  const proto = Object.getPrototypeOf(v) as unknown;
-  return proto === Object.prototype || proto === null || proto === DICT_PROTO;
-}
-
-/**
- * Runs a serializer of session data: what it cannot write (nested deeper than
- * MAX_JSON_DEPTH, a cycle, a function) is a NotSerializable, a 500 with the
- * reason logged, the same on every engine and before anything is written.
- */
-export function serialize_session<T>(write: () => T): T {
-  try {
-    return write();
-  } catch (err) {
-    throw NotSerializable.from(err, 'The session data');
-  }
-}
-
-/** What a failed store operation rejects with: by default a connection failure becomes StoreUnavailable (as_unavailable). */
-export type StoreErrorMap = (err: unknown, what: string) => unknown;
-
-/**
- * Races a store operation against settings.SESSION_STORE_TIMEOUT (ms; 0 turns
- * it off), so a dead store gives a prompt 503 instead of a hung request. Its
- * failure goes through `map_error` either way (an engine's own wording, say),
- * so that the engine needs no wrapper of its own, which would cost another
- * promise per operation.
- */
-export function with_store_timeout<T>(
-  op: Promise<T>, what: string, ms: number = settings.SESSION_STORE_TIMEOUT, map_error: StoreErrorMap = as_unavailable,
-): Promise<T> {
-  if (!ms) return op.catch((e: unknown) => { throw map_error(e, what); });
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new StoreUnavailable(
-      `The session store did not answer within ${ms} ms (${what}). Check that it is running, or raise SESSION_STORE_TIMEOUT.`)), ms);
-    timer.unref();
-    op.then(
-      (v) => { clearTimeout(timer); resolve(v); },
-      (e: unknown) => { clearTimeout(timer); reject(map_error(e, what)); });
-  });
-}
-
-/** A store that refuses or drops the connection is an outage (503), not a bug in the view (500). */
-function as_unavailable(err: unknown, what: string): unknown {
-  if (err instanceof StoreUnavailable || !is_connection_error(err)) return err;
-  const reason = err instanceof Error || typeof (err as Error)?.message === 'string' ? (err as Error).message : String(err);
-  return new StoreUnavailable(`The session store is unreachable (${what}): ${reason}`);
-}
-
-// Names that runtimes and test tools probe on any object (thenables, JSON,
-// jest's matchers and printers). They must not read as session keys, or
-// `await store` or a failing expect() would touch the session.
-const PROBED = new Set(['then', 'toJSON', 'asymmetricMatch', 'nodeType', 'tagName', 'inspect', '_isMockFunction', 'getMockName']);
-
-// Methods reached through the proxy run on the target: called with the proxy
-// as `this`, every `this.field` inside them would go through these traps,
-// which cost more than the data access itself. One shared wrapper per method
-// (so `session.get === session.get` still holds, and no session allocates
-// anything for it); own properties (a test's spy) are returned as they are.
-const on_target = new WeakMap<(...args: never[]) => unknown, unknown>();
-
-function target_method(fn: (...args: never[]) => unknown): unknown {
-  let wrapper = on_target.get(fn);
-  if (wrapper === undefined) {
-    wrapper = function (this: unknown, ...args: never[]): unknown {
-      return fn.apply(unproxied(this), args);
-    };
-    on_target.set(fn, wrapper);
-  }
-  return wrapper;
-}
-
-/** The session object behind the bracket-access proxy (see unproxied()). */
-const TARGET = Symbol('tango.sessions.target');
-
-/**
- * The session itself rather than its bracket-access proxy, for framework code
- * (the middleware) that calls many methods and never uses brackets. Anything
- * else is returned unchanged.
- */
-export function unproxied<T>(session: T): T {
-  const target = (session as { [TARGET]?: T } | null | undefined)?.[TARGET];
-  return target ?? session;
-}
-
-// The shared wrapper of a method on a session's prototype chain, as read
-// through the proxy. Views call the same few methods on every request; this
-// spares each call the `in`, Reflect.get and hasOwnProperty walks. Own
-// properties still come first, and a method replaced on the prototype (a
-// test's spy) is seen: the entry holds the function it wraps.
-interface CachedMethod { fn: unknown; wrapper: unknown }
-// Keyed by the class: reading `constructor` is an ordinary cached load, where
-// Object.getPrototypeOf is a runtime call.
-const methods_by_class = new WeakMap<object, Map<string, CachedMethod | null>>();
-
-function method_through_proxy(target: SessionBase, prop: string): unknown {
-  const cls = target.constructor;
-  let methods = methods_by_class.get(cls);
-  if (methods === undefined) methods_by_class.set(cls, (methods = new Map()));
-  const cached = methods.get(prop);
-  if (cached === null) return undefined; // not a plain method: the general path decides
-  // The caller checked that prop is not an own property: this reads the prototype chain.
-  if (cached !== undefined && target[prop] === cached.fn) return cached.wrapper;
-  const d = method_descriptor(Object.getPrototypeOf(target) as object, prop);
-  // Only plain methods: an accessor's value may change from one read to the next.
-  const entry = d && typeof d.value === 'function' && prop !== 'constructor'
-    ? { fn: d.value as unknown, wrapper: target_method(d.value as (...args: never[]) => unknown) }
-    : null;
-  set_bounded(methods, prop, entry, 512);
-  return entry?.wrapper;
-}
-
-function method_descriptor(proto: object | null, prop: string): PropertyDescriptor | undefined {
-  for (let o = proto; o !== null; o = Object.getPrototypeOf(o) as object | null) {
-    const d = Object.getOwnPropertyDescriptor(o, prop);
-    if (d) return d;
-  }
-  return undefined;
-}
-
-// `session['user_id'] = 'x'` and `session['user_id']` read and write the data;
-// anything the object itself has (methods, fields, accessors) stays direct.
-const bracketAccess: ProxyHandler<SessionBase> = {
-  get(target, prop) {
-    if (prop === TARGET) return target;
-    const own = Object.prototype.hasOwnProperty.call(target, prop);
-    if (typeof prop === 'string' && !own) {
-      const method = method_through_proxy(target, prop);
-      if (method !== undefined) return method;
-    }
-    if (typeof prop === 'symbol' || prop in target || PROBED.has(prop) || prop.startsWith('@@') || prop.startsWith('$$')) {
-      const value: unknown = Reflect.get(target, prop, target);
-      if (typeof value === 'function' && prop !== 'constructor' && !own) {
-        return target_method(value as (...args: never[]) => unknown);
-      }
-      return value;
-    }
-    return target.get(prop);
-  },
-  set(target, prop, value) {
-    if (typeof prop === 'symbol') return Reflect.set(target, prop, value, target);
-    if (prop in target) {
-      // `session['items'] = x` would silently replace a method and store nothing
-      // (replacing a method with another function, as tests and mocks do, is fine).
-      if (typeof Reflect.get(target, prop, target) === 'function' && typeof value !== 'function') {
-        throw new TypeError(`'${prop}' is a session method, not a key: use session.set('${prop}', value).`);
-      }
-      return Reflect.set(target, prop, value, target);
-    }
-    target.set(prop, value);
-    return true;
-  },
-  deleteProperty(target, prop) {
-    if (typeof prop === 'symbol' || prop in target) return Reflect.deleteProperty(target, prop);
-    target.delete(prop);
-    return true;
-  },
-};
-
-interface Preloaded {
-  /** The key load() ran for: adopt only if the session still has it. */
+/** What preload()'s load() returned and left the key and `modified` as, waiting for the first data access. */
+interface LoadOutcome {
+  /** The key the load ran for: taken up only while the session still has it. */
   for_key: string;
   data: SessionDict;
   key: string | null;
   modified: boolean;
 }
 
-export abstract class SessionBase implements SessionData {
-  /** Bracket access to the data (see bracketAccess). */
-  [key: string]: unknown;
-
-  /** Read through the proxy, this is the object behind it (unproxied()). */
-  get [TARGET](): this {
-    return this;
-  }
-
+export abstract class SessionBase implements SessionApi {
   static readonly TEST_COOKIE_NAME = 'testcookie';
   static readonly TEST_COOKIE_VALUE = 'worked';
 
-  accessed = false;
-  modified = false;
-  private __key: string | null = null;
-  private __cache: SessionDict | null = null;
-  private __preloaded: Preloaded | null = null;
-  private __preloading: Promise<void> | null = null;
+  /** The state the session's methods and properties read and write; a scratch copy while load() runs (see preload()). */
+  #state: SessionState = { key: null, cache: null, accessed: false, modified: false };
+  #outcome: LoadOutcome | null = null;
+  #loading: Promise<void> | null = null;
   /** Keys set or deleted through the data API since the last load or save. */
-  private __changed = new Set<string>();
-  private __cleared = false;
+  #changed = new Set<string>();
+  #cleared = false;
   /** The record as last read or written, for the key it belongs to. */
-  private __stored: { key: string; state: StoredState } | null = null;
+  #stored: { key: string; state: StoredState } | null = null;
   /** Set while this session holds its key's save turn: what the save before it wrote. */
-  private __turn: { previous: StoredState | null } | undefined = undefined;
+  #turn: { previous: StoredState | null } | undefined = undefined;
 
   constructor(session_key: string | null = null) {
     this._session_key = session_key;
-    return new Proxy(this, bracketAccess);
+  }
+
+  get accessed(): boolean {
+    return this.#state.accessed;
+  }
+
+  set accessed(value: boolean) {
+    this.#state.accessed = value;
+  }
+
+  get modified(): boolean {
+    return this.#state.modified;
+  }
+
+  /** Django's documented way to save a value changed in place: `session.get('cart').push(x); session.modified = true`. */
+  set modified(value: boolean) {
+    this.#state.modified = value;
   }
 
   // --- the key -------------------------------------------------------------
 
   /** Read-only, as in Django: assigning to it throws. */
   get session_key(): string | null {
-    return this.__key;
+    return this.#state.key;
   }
 
   /** The validating setter engines use: a key that fails validation becomes null. */
   protected get _session_key(): string | null {
-    return this.__key;
+    return this.#state.key;
   }
 
   protected set _session_key(value: string | null | undefined) {
-    this.__key = value && this._validate_session_key(value) ? value : null;
+    this.#state.key = value && this._validate_session_key(value) ? value : null;
   }
 
   /**
@@ -396,145 +193,78 @@ export abstract class SessionBase implements SessionData {
 
   /** Django's _session_cache; always a new_dict(). */
   protected get _session_cache(): SessionDict | null {
-    return this.__cache;
+    return this.#state.cache;
   }
 
   protected set _session_cache(value: SessionDict | null) {
-    this.__cache = value === null || is_dict(value) ? value : new_dict(value);
-    if (value !== null) this.__preloaded = null;
-  }
-
-  /** Whether the data can be read synchronously now (loaded, preloaded, or nothing to load). */
-  private get __loaded(): boolean {
-    return this.__cache !== null || this.__preloaded !== null || this.__key === null;
+    this.#state.cache = value === null || is_dict(value) ? value : new_dict(value);
+    if (value !== null) this.#outcome = null;
   }
 
   /**
-   * Runs the engine's load() ahead of the first synchronous access (the
-   * middleware awaits this when the request carries a session cookie). The
-   * key, the data and the flags are put back as they were: load's effects on
-   * them are applied by the first data access, as Django's lazy load would.
+   * Loads the data from the store, once, so that the synchronous data API
+   * can read it (SessionMiddleware awaits this before the view). Nothing to
+   * do without a key or once the data is there. The engine's load() runs on
+   * a scratch copy of the key and flags; what it leaves there (and the data
+   * it returns, checked against SESSION_DATA_SCHEMA) is taken up by the first
+   * data access, as Django's lazy load would do it then. A failed load
+   * leaves the session as it was, and rejects (a 5xx).
    */
   preload(): Promise<void> {
-    if (this.__loaded) return LOADED;
-    // __run_preload clears this when it ends: it always awaits load() first, so that comes after this assignment.
-    return (this.__preloading ??= this.__run_preload());
+    const live = this.#state;
+    if (live.cache !== null || this.#outcome !== null || live.key === null) return Promise.resolve();
+    return (this.#loading ??= this.#load(live));
   }
 
-  /**
-   * preload() without waiting, when the engine can answer at once (_load_now):
-   * true when the data can be read now, false when preload() is still needed.
-   * The middleware tries this first: an SQLite row or a signed cookie then
-   * costs no promise turns.
-   */
-  preload_now(): boolean {
-    if (this.__loaded) return true;
-    if (this.__preloading !== null) return false;
-    const key = this.__key as string;
-    const modified = this.modified;
-    const accessed = this.accessed;
-    let data: SessionDict | undefined;
+  async #load(live: SessionState): Promise<void> {
+    const for_key = live.key as string;
+    const scratch: SessionState = { ...live, cache: null };
+    this.#state = scratch;
     try {
-      data = this.__load_now_is_load() ? this._load_now() : undefined;
-      if (data !== undefined) this.__set_preloaded(key, data);
+      const data = await this.load();
+      const own = is_dict(data) ? data : is_plain_object(data) ? new_dict(data) : new_dict();
+      this.#outcome = { for_key, data: checked_session_data(own), key: scratch.key, modified: scratch.modified };
     } finally {
-      this.__unwind_load(key, modified, accessed);
+      this.#state = live;
+      this.#loading = null;
     }
-    return data !== undefined;
-  }
-
-  private async __run_preload(): Promise<void> {
-    const key = this.__key as string;
-    const modified = this.modified;
-    const accessed = this.accessed;
-    try {
-      this.__set_preloaded(key, await this.load());
-    } finally {
-      this.__preloading = null;
-      this.__unwind_load(key, modified, accessed);
-    }
-  }
-
-  private __set_preloaded(for_key: string, data: unknown): void {
-    // The built-in engines return a fresh new_dict(): no need to copy it again.
-    const own = is_dict(data) ? data : is_plain_object(data) ? new_dict(data) : new_dict();
-    this.__preloaded = { for_key, data: own, key: this.__key, modified: this.modified };
-  }
-
-  /** Whatever a load did to the session (a new key and a save from create(), say) waits for the first access. */
-  private __unwind_load(key: string, modified: boolean, accessed: boolean): void {
-    this.__key = key;
-    this.__cache = null;
-    this.modified = modified;
-    this.accessed = accessed;
-  }
-
-  /**
-   * What load() would return, when the store can give it without waiting
-   * (an idle SQLite connection, a signed cookie); undefined sends the caller
-   * to load(). An engine implements it only where it is load() run
-   * synchronously. It is not called for a subclass that has a load() of its
-   * own (see __load_now_is_load).
-   */
-  protected _load_now(): SessionDict | undefined {
-    return undefined;
-  }
-
-  /** Whether load() is the one written beside the _load_now() in force: a subclass's own load() is never bypassed. */
-  private __load_now_is_load(): boolean {
-    let owner = Object.getPrototypeOf(this) as { load: unknown } | null;
-    while (owner !== null && !Object.prototype.hasOwnProperty.call(owner, '_load_now')) owner = Object.getPrototypeOf(owner) as { load: unknown } | null;
-    return owner !== null && owner !== SessionBase.prototype && owner.load === this.load;
   }
 
   /** Django's `_get_session`: every data access goes through here and marks the session accessed. */
   protected _get_session(no_load = false): SessionDict {
-    this.accessed = true;
-    const cached = this.__cache;
-    if (cached !== null) return cached;
-    let data: SessionDict;
-    if (this.__key === null || no_load) {
-      data = new_dict();
-    } else if (this.__preloaded !== null && this.__preloaded.for_key === this.__key) {
-      const p = this.__preloaded;
-      data = p.data;
-      this.__key = p.key;
-      if (p.modified) this.modified = true;
-    } else {
+    const state = this.#state;
+    state.accessed = true;
+    if (state.cache !== null) return state.cache;
+    const outcome = this.#outcome;
+    if (outcome !== null && outcome.for_key === state.key) {
+      state.key = outcome.key;
+      if (outcome.modified) state.modified = true;
+      this._session_cache = outcome.data;
+      return outcome.data;
+    }
+    if (state.key !== null && !no_load) {
       throw new Error(
-        `The session for key ${this.__key.slice(0, 4)}… has not been loaded: await session.preload() (or load()) ` +
+        `The session for key ${state.key.slice(0, 4)}… has not been loaded: await session.preload() ` +
         'before reading it synchronously. SessionMiddleware does this for request.session.');
     }
+    const data = new_dict();
     this._session_cache = data;
     return data;
   }
 
-  /**
-   * The data when it can be read synchronously now (the middleware preloads
-   * it), else undefined: saves take it without an await, which would cost a
-   * promise resolved with the dict and a turn of the microtask queue.
-   */
-  protected _loaded_session(no_load = false): SessionDict | undefined {
-    return no_load || this.__loaded ? this._get_session(no_load) : undefined;
-  }
-
-  /** Django's `_aget_session`: loads from the store first when needed (storage methods use this). */
-  protected async _aget_session(no_load = false): Promise<SessionDict> {
-    if (!no_load) await this.preload();
-    return this._get_session(no_load);
-  }
-
   // --- the data API (synchronous) --------------------------------------------
 
-  get<T = SessionValue>(key: string, fallback?: T): T | undefined {
+  get<K extends keyof SessionData & string>(key: K, fallback?: SessionData[K]): SessionData[K] | undefined;
+  get<T = SessionValue>(key: string, fallback?: T): T | undefined;
+  get(key: string, fallback?: unknown): unknown {
     const d = this._get_session();
-    return key in d ? (d[key] as T) : fallback;
+    return key in d ? d[key] : fallback;
   }
 
   /** `session[key] = value` */
-  set(key: string, value: SessionValue): void {
+  set<K extends string>(key: K, value: SessionValueOf<K>): void {
     this._get_session()[key] = value;
-    this.__changed.add(key);
+    this.#changed.add(key);
     this.modified = true;
   }
 
@@ -543,7 +273,7 @@ export abstract class SessionBase implements SessionData {
     const d = this._get_session();
     if (!(key in d)) throw new KeyError(key);
     delete d[key];
-    this.__changed.add(key);
+    this.#changed.add(key);
     this.modified = true;
   }
 
@@ -553,33 +283,37 @@ export abstract class SessionBase implements SessionData {
   }
 
   /** Without a fallback, a missing key throws KeyError (pass `undefined` explicitly to get undefined). */
-  pop<T = SessionValue>(key: string, ...fallback: [fallback?: T]): T | undefined {
+  pop<K extends keyof SessionData & string>(key: K, fallback?: SessionData[K]): SessionData[K] | undefined;
+  pop<T = SessionValue>(key: string, fallback?: T): T | undefined;
+  pop(key: string, ...fallback: [fallback?: unknown]): unknown {
     const d = this._get_session();
     const present = key in d;
     this.modified = this.modified || present;
     if (present) {
-      const v = d[key] as T;
+      const v = d[key];
       delete d[key];
-      this.__changed.add(key);
+      this.#changed.add(key);
       return v;
     }
     if (fallback.length > 0) return fallback[0];
     throw new KeyError(key);
   }
 
-  setdefault<T = SessionValue>(key: string, value: T): T {
+  setdefault<K extends keyof SessionData & string>(key: K, value: SessionData[K]): SessionData[K];
+  setdefault<T = SessionValue>(key: string, value: T): T;
+  setdefault(key: string, value: unknown): unknown {
     const d = this._get_session();
-    if (key in d) return d[key] as T;
+    if (key in d) return d[key];
     this.modified = true;
     d[key] = value;
-    this.__changed.add(key);
+    this.#changed.add(key);
     return value;
   }
 
   /** Sets modified even for an empty object, as Django does. */
-  update(values: Record<string, SessionValue>): void {
+  update(values: Partial<SessionData> & Record<string, SessionValue>): void {
     Object.assign(this._get_session(), values);
-    for (const k of Object.keys(values)) this.__changed.add(k);
+    for (const k of Object.keys(values)) this.#changed.add(k);
     this.modified = true;
   }
 
@@ -599,14 +333,15 @@ export abstract class SessionBase implements SessionData {
   clear(): void {
     this._session_cache = new_dict();
     // Recorded as such: a merge deletes the keys this request had, not keys another request added meanwhile.
-    this.__cleared = true;
+    this.#cleared = true;
     this.accessed = true;
     this.modified = true;
   }
 
   /** No key and no data. A session with a key is never empty, loaded or not (Django short-circuits the same way). */
   is_empty(): boolean {
-    return !this.__key && (this.__cache === null || Object.keys(this.__cache).length === 0);
+    const { key, cache } = this.#state;
+    return !key && (cache === null || Object.keys(cache).length === 0);
   }
 
   // --- test cookie -----------------------------------------------------------
@@ -630,7 +365,7 @@ export abstract class SessionBase implements SessionData {
     return settings.SESSION_COOKIE_AGE;
   }
 
-  private __expiry_from(opts: ExpiryOptions): unknown {
+  #expiry_from(opts: ExpiryOptions): unknown {
     // Django tells "expiry=None passed" from "not passed", so that passing it never loads the session.
     return 'expiry' in opts ? opts.expiry : this.get('_session_expiry');
   }
@@ -642,7 +377,7 @@ export abstract class SessionBase implements SessionData {
    */
   get_expiry_age(opts: ExpiryOptions = {}): number {
     const modification = opts.modification ?? new Date(clock.now());
-    const expiry = this.__expiry_from(opts);
+    const expiry = this.#expiry_from(opts);
     if (!expiry) return this.get_session_cookie_age();
     if (typeof expiry !== 'string' && !(expiry instanceof Date)) return Number(expiry);
     let date: Date;
@@ -662,7 +397,7 @@ export abstract class SessionBase implements SessionData {
 
   get_expiry_date(opts: ExpiryOptions = {}): Date {
     const modification = opts.modification ?? new Date(clock.now());
-    const expiry = this.__expiry_from(opts);
+    const expiry = this.#expiry_from(opts);
     if (expiry instanceof Date) return expiry;
     if (typeof expiry === 'string') return fromisoformat(expiry, settings.TIME_ZONE).date;
     const seconds = Number(expiry) || this.get_session_cookie_age();
@@ -725,9 +460,9 @@ export abstract class SessionBase implements SessionData {
       const data = py_json_loads(text);
       if (known === undefined) remember(salt, session_data, text, data);
       if (is_plain_object(data)) return new_dict(data);
-      securityLog.warn('Session data corrupted');
+      security_log.warn('Session data corrupted');
     } catch (err) {
-      if (err instanceof BadSignature) securityLog.warn('Session data corrupted');
+      if (err instanceof BadSignature) security_log.warn('Session data corrupted');
     }
     return new_dict();
   }
@@ -737,15 +472,6 @@ export abstract class SessionBase implements SessionData {
   /** Wraps one store round trip in the SESSION_STORE_TIMEOUT guard. */
   protected io<T>(op: Promise<T>, what: string, map_error?: StoreErrorMap): Promise<T> {
     return with_store_timeout(op, what, undefined, map_error);
-  }
-
-  /** io() for an operation that runs synchronously: no timeout to race, the same outage errors. */
-  protected io_now<T>(op: () => T, what: string): T {
-    try {
-      return op();
-    } catch (err) {
-      throw as_unavailable(err, what);
-    }
   }
 
   /**
@@ -759,8 +485,8 @@ export abstract class SessionBase implements SessionData {
   }
 
   protected async _get_or_create_session_key(): Promise<string> {
-    if (this.__key === null) this.__key = await this._get_new_session_key();
-    return this.__key;
+    if (this.#state.key === null) this.#state.key = await this._get_new_session_key();
+    return this.#state.key;
   }
 
   /** How many keys create() tries before giving up (Django: forever for db/file, 10000 for cache). */
@@ -796,7 +522,8 @@ export abstract class SessionBase implements SessionData {
 
   /** Same data under a new key; the old record is deleted (login, against session fixation). */
   async cycle_key(): Promise<void> {
-    const data = await this._aget_session();
+    await this.preload();
+    const data = this._get_session();
     const key = this.session_key;
     await this.create();
     this._session_cache = data;
@@ -811,24 +538,25 @@ export abstract class SessionBase implements SessionData {
    * existing record (CreateError: create() retries with another key), and
    * does not load. Otherwise the record must still exist (UpdateError, which
    * the middleware turns into a 400) and is written by a compare-and-swap on
-   * what this session loaded, merging with a concurrent save (see __save_over).
+   * what this session loaded, merging with a concurrent save (see #save_over).
    * Engines with no server-side record (signed_cookies) override this whole.
    */
   async save(must_create = false): Promise<void> {
     if (this.session_key === null) return await this.create();
-    const data = this._loaded_session(must_create) ?? (await this._aget_session());
+    if (!must_create) await this.preload();
+    const data = this._get_session(must_create);
     if (must_create) await this._insert(data);
-    else await this.__save_over(data);
-    this.__changed.clear();
-    this.__cleared = false;
+    else await this.#save_over(data);
+    this.#changed.clear();
+    this.#cleared = false;
   }
 
   /** One save of a key at a time in this process (save_queue.ts says why); other processes meet the compare-and-swap. */
-  private __save_over(data: SessionDict): Promise<void> {
+  #save_over(data: SessionDict): Promise<void> {
     const key = this.session_key as string;
     // Already in turn: an engine's save() wrapped its own steps around this one (cached_db).
-    if (this.__turn !== undefined) return this.__save_in_turn(key, data, this.__turn.previous);
-    return this._in_save_turn(() => this.__save_in_turn(key, data, (this.__turn as { previous: StoredState | null }).previous));
+    if (this.#turn !== undefined) return this.#save_in_turn(key, data, this.#turn.previous);
+    return this._in_save_turn(() => this.#save_in_turn(key, data, (this.#turn as { previous: StoredState | null }).previous));
   }
 
   /**
@@ -839,17 +567,17 @@ export abstract class SessionBase implements SessionData {
   protected _in_save_turn(steps: () => Promise<void>): Promise<void> {
     const key = this.session_key as string;
     return save_queue(this.constructor).run(key, settings.SESSION_STORE_TIMEOUT, async (previous) => {
-      this.__turn = { previous };
+      this.#turn = { previous };
       try {
         await steps();
       } finally {
-        this.__turn = undefined;
+        this.#turn = undefined;
       }
       return this._get_stored();
     });
   }
 
-  private async __save_in_turn(key: string, data: SessionDict, previous: StoredState | null): Promise<void> {
+  async #save_in_turn(key: string, data: SessionDict, previous: StoredState | null): Promise<void> {
     // Normally what load() read. Unknown after clear() on a session never loaded: read it now.
     let expected = this._get_stored() ?? await this._read_stored();
     if (expected === null) throw new UpdateError();
@@ -893,27 +621,28 @@ export abstract class SessionBase implements SessionData {
    * when it set the value it had loaded (the later save wins).
    */
   protected _changes(baseline: SessionDict): SessionChanges {
-    const mine = this.__cache ?? new_dict();
+    const mine = this.#state.cache ?? new_dict();
     const set = new_dict();
     const deleted: string[] = [];
-    for (const k of new Set([...this.__changed, ...Object.keys(baseline), ...Object.keys(mine)])) {
+    for (const k of new Set([...this.#changed, ...Object.keys(baseline), ...Object.keys(mine)])) {
       const had = k in baseline;
       const has = k in mine;
-      if (!this.__changed.has(k) && had === has && (!has || same_value(baseline[k], mine[k]))) continue;
+      if (!this.#changed.has(k) && had === has && (!has || same_value(baseline[k], mine[k]))) continue;
       if (has) set[k] = mine[k];
       else deleted.push(k);
     }
-    return { set, deleted, cleared: this.__cleared };
+    return { set, deleted, cleared: this.#cleared };
   }
 
   /** Engines call this with what they have just read or written, so that the next save compares against it. */
   protected _set_stored(state: StoredState | null): void {
-    this.__stored = state !== null && this.__key !== null ? { key: this.__key, state } : null;
+    const key = this.#state.key;
+    this.#stored = state !== null && key !== null ? { key, state } : null;
   }
 
   /** What _set_stored() last got for the current key, or null. */
   protected _get_stored(): StoredState | null {
-    return this.__stored !== null && this.__stored.key === this.__key ? this.__stored.state : null;
+    return this.#stored !== null && this.#stored.key === this.#state.key ? this.#stored.state : null;
   }
 
   // The storage primitives of save(). Not abstract, so that an engine which

@@ -1,10 +1,14 @@
 /**
- * django.contrib.sessions.middleware.SessionMiddleware. The request gets
- * SessionStore(cookie value); with a cookie, the data is loaded before the
- * view so request.session reads synchronously (without one, no store round
- * trip). The response logic is Django's, step for step; save() itself merges
- * with a concurrent save of the same session (see SessionBase), and a session
- * deleted meanwhile is a 400, as in Django.
+ * django/contrib/sessions/middleware.py: SessionMiddleware. Before the view,
+ * request.session becomes SessionStore(cookie value) with bracket access
+ * (bracket_access.ts); with a cookie its data is loaded first (preload()), so
+ * views read it without an await, and without one no store is asked (the
+ * session is built only if the view touches it). After the view, Django's
+ * process_response step for step: delete the cookie when the session was
+ * emptied, `Vary: Cookie` when it was accessed, save and set the cookie when
+ * it was modified (or SESSION_SAVE_EVERY_REQUEST), never on a 5xx, and a 400
+ * when the session was deleted by a concurrent request (UpdateError). save()
+ * itself merges with a concurrent save of the same session (base.ts).
  */
 import { time } from '@tango/core/clock';
 import { settings } from '@tango/core/conf';
@@ -15,44 +19,40 @@ import { patch_vary_headers } from '@tango/core/http/vary';
 import { get_logger } from '@tango/core/log';
 import type { MiddlewareFactory } from '@tango/core/middleware';
 import { http_date } from '@tango/core/timezone';
-import { unproxied, type SessionBase } from './base';
+import { with_bracket_access } from './bracket_access';
+import { get_session_data_schema } from './data_schema';
 import { get_session_store_class } from './engine';
 import { SessionCookieTooLarge, SessionInterrupted, UpdateError } from './exceptions';
 
 const log = get_logger('tango.sessions');
 
 export const SessionMiddleware: MiddlewareFactory = (get_response) => {
-  // Imported once, when the middleware is built (Django: in __init__).
+  // Resolved once, when the middleware is built (Django: in __init__): a bad setting stops start-up.
   const SessionStore = get_session_store_class();
-  const make_empty = (): Session => new SessionStore(null) as unknown as Session;
+  get_session_data_schema();
+  const make_empty = (): Session => with_bracket_access(new SessionStore(null));
 
   return async (request) => {
-    const name = settings.SESSION_COOKIE_NAME;
-    const key = request.COOKIES.get(name);
+    const key = request.COOKIES.get(settings.SESSION_COOKIE_NAME);
     if (key !== undefined) {
       const session = new SessionStore(key);
-      request.session = session as unknown as Session;
-      const target = unproxied(session);
-      if (!target.preload_now()) await target.preload();
+      await session.preload();
+      request.session = with_bracket_access(session);
     } else {
-      // No cookie: the session is built only if the view touches it. An untouched,
-      // cookie-less session sends nothing (Django), so most requests skip it entirely.
+      // An untouched, cookie-less session sends nothing (Django), so most such requests never build one.
       request.defer_session(make_empty);
     }
     const response = await get_response(request);
     if (key === undefined && !request.session_built) return response;
-    // Awaited rather than returned: an async function resolving with a
-    // promise costs a PromiseResolveThenableJob and an extra turn.
-    const out = process_response(request, response);
-    return out instanceof Promise ? await out : out;
+    return process_response(request, response);
   };
 };
 
 export default SessionMiddleware;
 
-/** Django's process_response; a promise only when the session is saved (the rest needs no wait). */
-function process_response(request: HttpRequest, response: HttpResponse): HttpResponse | Promise<HttpResponse> {
-  const session = unproxied(request.session as unknown as SessionBase | undefined);
+/** Django's process_response. */
+async function process_response(request: HttpRequest, response: HttpResponse): Promise<HttpResponse> {
+  const session = request.session as Session | undefined;
   // A view may have removed the session (Django: AttributeError → response as is).
   if (typeof session?.is_empty !== 'function') return response;
   const { accessed, modified } = session;
@@ -79,7 +79,7 @@ function process_response(request: HttpRequest, response: HttpResponse): HttpRes
   return response;
 }
 
-async function save_and_set_cookie(request: HttpRequest, response: HttpResponse, session: SessionBase, name: string, vary: boolean): Promise<HttpResponse> {
+async function save_and_set_cookie(request: HttpRequest, response: HttpResponse, session: Session, name: string, vary: boolean): Promise<HttpResponse> {
   try {
     await session.save();
   } catch (err) {

@@ -14,7 +14,7 @@
  * Entries live only while a save of their key is queued or running, so the
  * map holds at most one entry per session being saved right now.
  */
-import type { StoredState } from './base';
+import type { StoredState } from './store_io';
 
 interface Turn {
   /** Settles when the latest save queued for this key has finished. */
@@ -41,11 +41,11 @@ function wait_at_most(previous: Promise<void>, ms: number): Promise<void> {
 }
 
 export class SaveQueue {
-  private readonly turns = new Map<string, Turn>();
+  readonly #turns = new Map<string, Turn>();
 
   /** Keys with a save queued or running (for tests: the map must empty itself). */
   get size(): number {
-    return this.turns.size;
+    return this.#turns.size;
   }
 
   /**
@@ -54,8 +54,8 @@ export class SaveQueue {
    * it wrote itself.
    */
   async run(key: string, max_wait_ms: number, save: (previous: StoredState | null) => Promise<StoredState | null>): Promise<void> {
-    let turn = this.turns.get(key);
-    if (turn === undefined) this.turns.set(key, (turn = { tail: DONE, waiting: 0, last: null }));
+    let turn = this.#turns.get(key);
+    if (turn === undefined) this.#turns.set(key, (turn = { tail: DONE, waiting: 0, last: null }));
     const before = turn.tail;
     let release!: () => void;
     turn.tail = new Promise<void>((resolve) => { release = resolve; });
@@ -65,7 +65,7 @@ export class SaveQueue {
       turn.last = await save(turn.last);
     } finally {
       release();
-      if (--turn.waiting === 0 && this.turns.get(key) === turn) this.turns.delete(key);
+      if (--turn.waiting === 0 && this.#turns.get(key) === turn) this.#turns.delete(key);
     }
   }
 }

@@ -20,7 +20,7 @@
  * SECRET_KEY rotation that drops an old key also drops what it verified.
  */
 import { get_or_set_bounded, set_bounded } from '@tango/core/bounded_map';
-import { on_settings_changed } from '@tango/core/conf';
+import { register_memo } from '@tango/core/memos';
 import { flat_snapshot, type FlatObject } from '@tango/core/json_snapshot';
 
 /** Entries kept per key salt (one per engine class, so a process has one or two). */
@@ -70,4 +70,4 @@ export function remembered(): number {
   return n;
 }
 
-on_settings_changed(forget_all);
+register_memo('sessions.verified_records', forget_all, { settings: true });

@@ -50,7 +50,8 @@ if (!have_chromium && process.env.REQUIRE_SERVICES === '1') {
     // Only this run's pages: a renamed test leaves no stale picture behind.
     fs.rmSync(SHOTS, { recursive: true, force: true });
     fs.mkdirSync(SHOTS, { recursive: true });
-    teardown = await configure_demo_site('db', { MIDDLEWARE: ['@tango/sessions/middleware', '@tango/core/middleware/csrf', '@tango/auth/middleware'] });
+    // The project's MIDDLEWARE (settings.ts): sessions, CSRF protection, authentication, messages.
+    teardown = await configure_demo_site('db');
     await User.create_user(XSS, '', DEMO_PASSWORD);
     app = await create_app();
     base = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -133,8 +134,9 @@ if (!have_chromium && process.env.REQUIRE_SERVICES === '1') {
     expect(await body()).toContain('username: (none)');
   });
 
-  it('logs in and out', async () => {
+  it('logs in and out, with a message after each, shown once', async () => {
     await log_in('alice');
+    expect(await page.locator('ul.messages li.success').innerText()).toBe('Welcome, alice. You are signed in.');
     expect(await page.locator('#user').innerText()).toBe('You are alice.');
     expect(await page.locator('#engine').innerText()).toBe('@tango/sessions/backends/db');
     expect(await page.locator('nav .user').innerText()).toBe('alice');
@@ -142,10 +144,13 @@ if (!have_chromium && process.env.REQUIRE_SERVICES === '1') {
     expect(session?.value).toMatch(/^[a-z0-9]{32}$/);
     await Promise.all([page.waitForURL(`${base}/`), page.click('button:has-text("Log out")')]);
     await screenshot('after logout');
+    expect(await page.locator('ul.messages li.info').innerText()).toBe('You have been logged out.');
     expect(await page.locator('nav a[href="/login/"]').count()).toBe(1);
     expect(await cookie('sessionid')).toBeUndefined();
     await visit('/whoami/');
     expect(await page.locator('#user').innerText()).toBe('You are not signed in.');
+    expect(await page.locator('ul.messages').count()).toBe(0);
+    expect(await cookie('messages')).toBeUndefined();
   });
 
   it('a link on another site to /flush_session/ gets 405 and leaves the user signed in; the home page button flushes', async () => {

@@ -57,8 +57,8 @@ describe('demo cookie views', () => {
   it('add_cookie_expires: expires wins over max_age, as the tutorial teaches', async () => {
     const res = await client.get('/add_cookie_expires/');
     expect(res.set_cookies[0]).toContain('expires=Tue, 01 Jan 2030 00:00:0');
-    const maxAge = Number(/Max-Age=(\d+)/.exec(res.set_cookies[0])![1]);
-    expect(Math.abs(maxAge - (Date.UTC(2030, 0, 1) - Date.now()) / 1000)).toBeLessThan(5);
+    const max_age = Number(/Max-Age=(\d+)/.exec(res.set_cookies[0])![1]);
+    expect(Math.abs(max_age - (Date.UTC(2030, 0, 1) - Date.now()) / 1000)).toBeLessThan(5);
   });
 
   it('signed cookie views: set, read back, and a tampered value is refused', async () => {

@@ -1,9 +1,11 @@
 /**
  * Settings for tests of the demo site, run in-process: the project's
- * INSTALLED_APPS, middleware and root URLconf, the tutorial's time zone, and a
- * session engine with its store (a SQLite file in a temp dir, migrated by
- * MigrateCommand as `manage.ts migrate` would), holding the seed users
- * DEMO_USERS, each with the password DEMO_PASSWORD.
+ * INSTALLED_APPS, middleware (taken from settings.ts, so the tests run what
+ * the site runs, CSRF protection and authentication included) and root
+ * URLconf, the tutorial's time zone, and a session engine with its store (a
+ * SQLite file in a temp dir, migrated by MigrateCommand as `manage.ts
+ * migrate` would), holding the seed users DEMO_USERS, each with the password
+ * DEMO_PASSWORD.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -15,6 +17,8 @@ import { close_connections } from '@tango/core/db';
 import MigrateCommand from '@tango/core/management/commands/migrate';
 import type { Client, ClientResponse } from '@tango/core/testing';
 import { User } from '@tango/auth';
+import project from '../../../settings';
+import { post_form } from './csrf_forms';
 
 export const ROOT = path.resolve(__dirname, '../../..');
 
@@ -24,11 +28,11 @@ export type DemoEngine = 'db' | 'signed_cookies' | 'cache';
 export const DEMO_USERS = ['alice', 'bob', 'carol'];
 export const DEMO_PASSWORD = 'demo password ✓';
 
-/** The demo's login form, posted as a browser would. */
+/** The demo's login form, posted as a browser would (with its CSRF token). */
 export function demo_login(client: Client, username: string, options: { remember?: boolean; password?: string } = {}): Promise<ClientResponse> {
   const form: Record<string, string> = { username, password: options.password ?? DEMO_PASSWORD };
   if (options.remember ?? true) form.remember = '1';
-  return client.post('/login/', form);
+  return post_form(client, '/login/', form);
 }
 
 /** Configures the demo for `engine`; the returned function closes pools and removes the temp dir. */
@@ -38,8 +42,8 @@ export async function configure_demo_site(engine: DemoEngine, extra: Record<stri
     SECRET_KEY: 'demo-site-test-secret',
     ALLOWED_HOSTS: ['127.0.0.1', 'localhost'],
     ROOT_URLCONF: './urls',
-    INSTALLED_APPS: ['@tango/sessions', '@tango/auth', 'apps/demo'],
-    MIDDLEWARE: ['@tango/sessions/middleware', '@tango/auth/middleware'],
+    INSTALLED_APPS: project.INSTALLED_APPS,
+    MIDDLEWARE: project.MIDDLEWARE,
     // Django's own tests hash with MD5 to stay fast; the hashing itself is tested in packages/auth.
     PASSWORD_HASHERS: ['django.contrib.auth.hashers.MD5PasswordHasher'],
     LOGIN_URL: '/login/',

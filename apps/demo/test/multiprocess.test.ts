@@ -15,7 +15,9 @@ import MigrateCommand from '@tango/core/management/commands/migrate';
 import { Client, CookieJar, describe_with } from '@tango/core/testing';
 import { User } from '@tango/auth';
 import { capture_stream, postgres_database, type TestDatabase } from '../../../packages/sessions/test/db_helpers';
+import { post_form } from './csrf_forms';
 import { DEMO_PASSWORD, ROOT } from './demo_site';
+import { start_serve, type ServeProcess } from './serve_process';
 
 /** Migrates the database the servers will share and creates the user the scenario signs in as. */
 async function prepare_users(database: Record<string, unknown>): Promise<void> {
@@ -29,7 +31,6 @@ async function prepare_users(database: Record<string, unknown>): Promise<void> {
   await User.create_user('alice', 'alice@example.com', DEMO_PASSWORD);
   await close_connections();
 }
-import { start_serve, type ServeProcess } from './serve_process';
 
 // Each test starts ts-node servers; start-up alone can take several seconds on a busy machine.
 jest.setTimeout(90_000);
@@ -42,7 +43,7 @@ function shares_sessions(engine: string, servers: () => [ServeProcess, ServeProc
     const a = new Client(first.url, { cookies: jar });
     const b = new Client(second.url, { cookies: jar });
 
-    const login = await a.post('/login/', { username: 'alice', password: DEMO_PASSWORD, remember: '1' });
+    const login = await post_form(a, '/login/', { username: 'alice', password: DEMO_PASSWORD, remember: '1' });
     expect(login.status).toBe(302);
     const key = jar.get('sessionid')!.value;
     expect(key).toMatch(/^[a-z0-9]{32}$/);
@@ -56,7 +57,7 @@ function shares_sessions(engine: string, servers: () => [ServeProcess, ServeProc
     expect(items.map(([k]) => k)).toEqual(['_auth_user_id', '_auth_user_backend', '_auth_user_hash', 'user_id']);
     expect(items[3]).toEqual(['user_id', 'zhiliao']);
 
-    const logout = await b.post('/logout/');
+    const logout = await post_form(b, '/logout/');
     expect(logout.status).toBe(302);
     expect(jar.get('sessionid')).toBeUndefined();
     expect((await a.get('/whoami/')).text).toContain('You are not signed in.');

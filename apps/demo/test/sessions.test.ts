@@ -12,6 +12,8 @@ import { close_connections } from '@tango/core/db';
 import { close_caches } from '@tango/core/cache';
 import MigrateCommand from '@tango/core/management/commands/migrate';
 import { sqlite_database, postgres_database, capture_stream, type TestDatabase } from '../../../packages/sessions/test/db_helpers';
+import project from '../../../settings';
+import { post_form } from './csrf_forms';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const pg = service_url('TEST_DATABASE_URL');
@@ -43,23 +45,23 @@ if (memcached) cases.push({ name: 'cache on Memcached', engine: 'cache', caches:
 describe.each(cases)('tutorial session views: $name', (c) => {
   let client: Client;
   let db: TestDatabase | undefined;
-  let fileDir: string | undefined;
+  let file_dir: string | undefined;
 
   beforeAll(async () => {
     db = c.db?.();
     await db?.create();
-    fileDir = c.engine === 'file' ? fs.mkdtempSync(path.join(os.tmpdir(), 'tango-demo-sessions-')) : undefined;
+    file_dir = c.engine === 'file' ? fs.mkdtempSync(path.join(os.tmpdir(), 'tango-demo-sessions-')) : undefined;
     configure({
       SECRET_KEY: 'demo-sessions-test-secret',
       ROOT_URLCONF: './urls',
       INSTALLED_APPS: ['@tango/sessions', 'apps/demo'],
-      MIDDLEWARE: ['@tango/sessions/middleware'],
+      MIDDLEWARE: project.MIDDLEWARE,
       TIME_ZONE: 'Asia/Shanghai',
       USE_TZ: false,
       SESSION_ENGINE: c.engine,
       ...(db ? { DATABASES: { default: db.settings } } : {}),
       ...(c.caches ? { CACHES: c.caches } : {}),
-      ...(fileDir ? { SESSION_FILE_PATH: fileDir } : {}),
+      ...(file_dir ? { SESSION_FILE_PATH: file_dir } : {}),
     }, ROOT);
     if (db) {
       const migrate = new MigrateCommand();
@@ -72,7 +74,7 @@ describe.each(cases)('tutorial session views: $name', (c) => {
     await close_connections();
     await close_caches();
     await db?.drop();
-    if (fileDir) fs.rmSync(fileDir, { recursive: true, force: true });
+    if (file_dir) fs.rmSync(file_dir, { recursive: true, force: true });
   });
 
   beforeEach(() => {
@@ -110,11 +112,11 @@ describe.each(cases)('tutorial session views: $name', (c) => {
 
   it('clear empties the data, and flush ends the session and deletes the cookie', async () => {
     await client.get('/add_session/');
-    await client.post('/clear_session/');
+    await post_form(client, '/clear_session/');
     expect((await client.get('/get_session/')).text).toBe('user_id: (none)');
     await client.get('/add_session/');
     const before = client.cookies.get('sessionid')!.value;
-    const flushed = await client.post('/flush_session/');
+    const flushed = await post_form(client, '/flush_session/');
     expect(flushed.set_cookies).toEqual(['sessionid=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax']);
     expect(client.cookies.get('sessionid')).toBeUndefined();
     // The old key is gone from the store: replaying it gives an empty session. A signed
@@ -125,9 +127,9 @@ describe.each(cases)('tutorial session views: $name', (c) => {
   });
 
   it('set_expiry: 0 gives a browser-session cookie, N seconds a Max-Age of N', async () => {
-    const atClose = await client.post('/set_expiry/', { seconds: '0' });
-    expect(atClose.set_cookies[0]).toMatch(/^sessionid=[^;]+; HttpOnly; Path=\/; SameSite=Lax$/);
-    const minute = await client.post('/set_expiry/', { seconds: '60' });
+    const at_close = await post_form(client, '/set_expiry/', { seconds: '0' });
+    expect(at_close.set_cookies[0]).toMatch(/^sessionid=[^;]+; HttpOnly; Path=\/; SameSite=Lax$/);
+    const minute = await post_form(client, '/set_expiry/', { seconds: '60' });
     expect(minute.set_cookies[0]).toMatch(/; Max-Age=60; Path=\/; SameSite=Lax$/);
     expect(minute.text).toMatch(/age 60 s/);
     expect((await client.get('/get_session/')).text).toBe('user_id: zhiliao');

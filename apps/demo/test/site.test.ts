@@ -7,6 +7,7 @@
 import { Client } from '@tango/core/testing';
 import { User } from '@tango/auth';
 import { urlpatterns } from '../urls';
+import { post_form } from './csrf_forms';
 import { configure_demo_site, demo_login, DEMO_PASSWORD, type DemoEngine } from './demo_site';
 
 const INVALID_LOGIN = 'Please enter a correct username and password. Note that both fields may be case-sensitive.';
@@ -27,6 +28,8 @@ describe.each<DemoEngine>(['db', 'signed_cookies'])('demo site on %s', (engine) 
   afterEach(() => client.close());
 
   const login = (username: string, remember = true) => demo_login(client, username, { remember });
+  /** The response's Set-Cookie line for `name`. */
+  const line = (res: { set_cookies: string[] }, name: string) => res.set_cookies.find((l) => l.startsWith(`${name}=`));
 
   // The views that change the session only take POST: the home page offers them as form buttons.
   const POST_ONLY = ['/clear_session/', '/flush_session/', '/set_expiry/'];
@@ -38,7 +41,10 @@ describe.each<DemoEngine>(['db', 'signed_cookies'])('demo site on %s', (engine) 
     const routes = urlpatterns.map((p) => `/${p.route}`).filter((r) => r !== '/' && r !== '/logout/');
     expect(routes.length).toBeGreaterThan(15);
     for (const route of routes) {
-      if (POST_ONLY.includes(route)) {
+      if (route.includes('<')) {
+        // A route that takes a value (the README tutorial's hello/<str:name>/) is shown as its pattern.
+        expect(home.text).toContain(`<li><code>${route.replace(/</g, '&lt;').replace(/>/g, '&gt;')}</code></li>`);
+      } else if (POST_ONLY.includes(route)) {
         expect(home.text).toContain(`<form method="post" action="${route}"`);
         expect(home.text).not.toContain(`href="${route}`);
       } else {
@@ -64,7 +70,7 @@ describe.each<DemoEngine>(['db', 'signed_cookies'])('demo site on %s', (engine) 
     const res = await login('alice');
     expect(res.status).toBe(302);
     expect(res.headers.get('location')).toBe('/whoami/');
-    expect(res.set_cookies[0]).toMatch(/^sessionid=[^;]+; expires=[^;]+; HttpOnly; Max-Age=1209600; Path=\/; SameSite=Lax$/);
+    expect(line(res, 'sessionid')).toMatch(/^sessionid=[^;]+; expires=[^;]+; HttpOnly; Max-Age=1209600; Path=\/; SameSite=Lax$/);
     const page = await client.get('/whoami/');
     expect(page.text).toContain('<p id="user">You are <strong>alice</strong>.</p>');
     expect(page.text).toContain(`<dd id="engine"><code>@tango/sessions/backends/${engine}</code></dd>`);
@@ -77,7 +83,7 @@ describe.each<DemoEngine>(['db', 'signed_cookies'])('demo site on %s', (engine) 
   });
 
   it('following the redirect after login lands on who-am-i', async () => {
-    const res = await client.post('/login/', { username: 'alice', password: DEMO_PASSWORD, remember: '1' }, { follow: true });
+    const res = await post_form(client, '/login/', { username: 'alice', password: DEMO_PASSWORD, remember: '1' }, { follow: true });
     expect(res.status).toBe(200);
     expect(res.text).toContain('<h1>Who am I</h1>');
     expect(res.text).toContain('You are <strong>alice</strong>.');
@@ -89,10 +95,10 @@ describe.each<DemoEngine>(['db', 'signed_cookies'])('demo site on %s', (engine) 
     ['an unknown user', { username: 'mallory', password: DEMO_PASSWORD }],
     ['no password', { username: 'alice' }],
   ])("%s re-shows the form with Django's error and logs nobody in", async (_what, form) => {
-    const res = await client.post('/login/', { ...form, remember: '1' });
+    const res = await post_form(client, '/login/', { ...form, remember: '1' });
     expect(res.status).toBe(200);
     expect(res.text).toContain(`<p class="error" role="alert">${INVALID_LOGIN}</p>`);
-    expect(res.set_cookies).toEqual([]);
+    expect(line(res, 'sessionid')).toBeUndefined();
   });
 
   it('login_required sends a visitor to the login page with next=, and the login goes back there', async () => {
@@ -100,7 +106,7 @@ describe.each<DemoEngine>(['db', 'signed_cookies'])('demo site on %s', (engine) 
     expect([asked.status, asked.headers.get('location')]).toEqual([302, '/login/?next=/account/']);
     const form = await client.get('/login/?next=/account/');
     expect(form.text).toContain('<input type="hidden" name="next" value="/account/">');
-    const back = await client.post('/login/', { username: 'alice', password: DEMO_PASSWORD, next: '/account/' });
+    const back = await post_form(client, '/login/', { username: 'alice', password: DEMO_PASSWORD, next: '/account/' });
     expect(back.headers.get('location')).toBe('/account/');
     const account = await client.get('/account/');
     expect(account.status).toBe(200);
@@ -109,9 +115,9 @@ describe.each<DemoEngine>(['db', 'signed_cookies'])('demo site on %s', (engine) 
   });
 
   it('a next= pointing to another site is ignored', async () => {
-    const res = await client.post('/login/', { username: 'alice', password: DEMO_PASSWORD, next: '/a/show/' });
+    const res = await post_form(client, '/login/', { username: 'alice', password: DEMO_PASSWORD, next: '/a/show/' });
     expect(res.headers.get('location')).toBe('/a/show/');
-    const away = await client.post('/login/', { username: 'alice', password: DEMO_PASSWORD, next: '//evil.example/' });
+    const away = await post_form(client, '/login/', { username: 'alice', password: DEMO_PASSWORD, next: '//evil.example/' });
     expect(away.headers.get('location')).toBe('/whoami/');
   });
 
@@ -131,7 +137,7 @@ describe.each<DemoEngine>(['db', 'signed_cookies'])('demo site on %s', (engine) 
 
   it('without "remember me" the session cookie lasts until the browser closes', async () => {
     const res = await login('alice', false);
-    expect(res.set_cookies[0]).toMatch(/^sessionid=[^;]+; HttpOnly; Path=\/; SameSite=Lax$/);
+    expect(line(res, 'sessionid')).toMatch(/^sessionid=[^;]+; HttpOnly; Path=\/; SameSite=Lax$/);
     expect((await client.get('/whoami/')).text).toContain('<dd>when the browser closes</dd>');
   });
 
@@ -162,10 +168,10 @@ describe.each<DemoEngine>(['db', 'signed_cookies'])('demo site on %s', (engine) 
     await login('alice');
     const key = client.cookies.get('sessionid')!.value;
     expect((await client.get('/logout/')).status).toBe(405);
-    const res = await client.post('/logout/');
+    const res = await post_form(client, '/logout/');
     expect(res.status).toBe(302);
     expect(res.headers.get('location')).toBe('/');
-    expect(res.set_cookies).toEqual(['sessionid=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax']);
+    expect(line(res, 'sessionid')).toBe('sessionid=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax');
     expect(client.cookies.get('sessionid')).toBeUndefined();
     expect((await client.get('/whoami/')).text).toContain('You are not signed in.');
     if (engine === 'db') {
@@ -173,6 +179,39 @@ describe.each<DemoEngine>(['db', 'signed_cookies'])('demo site on %s', (engine) 
       replay.cookies.set('sessionid', key);
       expect((await replay.get('/whoami/')).text).toContain('You are not signed in.');
     }
+  });
+
+  it('a POST without the CSRF token is refused with 403 and logs nobody in', async () => {
+    const res = await client.post('/login/', { username: 'mallory', remember: '1' });
+    expect(res.status).toBe(403);
+    expect(line(res, 'sessionid')).toBeUndefined();
+    expect((await client.get('/whoami/')).text).toContain('You are not signed in.');
+  });
+
+  it('login shows a welcome message on the next page, once (django.contrib.messages)', async () => {
+    const res = await login('alice');
+    expect(line(res, 'messages')).toMatch(/^messages=[^;]+; HttpOnly; Path=\/; SameSite=Lax$/);
+    const page = await client.get('/whoami/');
+    expect(page.text).toContain('<ul class="messages"><li class="success" role="status">Welcome, alice. You are signed in.</li></ul>');
+    // Shown: the cookie is deleted, and the next page has no message.
+    expect(line(page, 'messages')).toMatch(/^messages=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=\/; SameSite=Lax$/);
+    expect((await client.get('/whoami/')).text).not.toContain('class="messages"');
+  });
+
+  it('logout shows "You have been logged out." on the home page it redirects to', async () => {
+    await login('alice');
+    await client.get('/whoami/');
+    const res = await post_form(client, '/logout/', {}, { follow: true });
+    expect(res.text).toContain('<li class="info" role="status">You have been logged out.</li>');
+    expect(res.text).toContain('<a href="/login/">Log in</a>');
+  });
+
+  it('a message is text: a username full of HTML is escaped in it', async () => {
+    if (!(await User.get_by_natural_key(XSS))) await User.create_user(XSS, '', DEMO_PASSWORD);
+    await login(XSS);
+    const page = await client.get('/whoami/');
+    expect(page.text).toContain('Welcome, &lt;script&gt;alert(1)&lt;/script&gt;. You are signed in.');
+    expect(page.text).not.toContain('<script>alert');
   });
 
   it('a username full of HTML is shown as text on every page, never as markup', async () => {
@@ -184,7 +223,7 @@ describe.each<DemoEngine>(['db', 'signed_cookies'])('demo site on %s', (engine) 
       expect(page.text).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
     }
     // The form keeps what was typed, escaped inside the attribute.
-    const again = await client.post('/login/', { username: `${'x'.repeat(151)}"><b>` });
+    const again = await post_form(client, '/login/', { username: `${'x'.repeat(151)}"><b>` });
     expect(again.text).toContain('value="xxx');
     expect(again.text).toContain('&quot;&gt;&lt;b&gt;"');
     expect(again.text).not.toContain('"><b>');

@@ -1,3 +1,8 @@
+/**
+ * The settings schema (zod), with Django's defaults (django/conf/global_settings.py):
+ * a bad value stops start-up with one line naming the setting, the value and
+ * what was expected. docs/settings.md documents every setting here.
+ */
 import { z } from 'zod';
 import { is_valid_timezone } from '../timezone';
 
@@ -60,15 +65,15 @@ const cache = z.object({
   KEY_PREFIX: z.string().optional(),
 }).loose();
 
-const moduleOrFunction = z.union([z.string().min(1), z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', 'a module path or a function')]);
+const module_or_function = z.union([z.string().min(1), z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', 'a module path or a function')]);
 
-export const settingsSchema = z.object({
+export const settings_schema = z.object({
   SECRET_KEY: z.string({ error: 'a non-empty string' }).min(1, 'a non-empty string'),
   SECRET_KEY_FALLBACKS: z.array(z.string().min(1, 'non-empty old keys')).default([]),
   DEBUG: z.boolean().default(false),
   ALLOWED_HOSTS: z.array(z.string()).default([]),
   INSTALLED_APPS: z.array(z.string()).default([]),
-  MIDDLEWARE: z.array(moduleOrFunction).default([]),
+  MIDDLEWARE: z.array(module_or_function).default([]),
   ROOT_URLCONF: z.union([z.string(), z.array(z.unknown())]).optional(),
   TIME_ZONE: z.string().refine(is_valid_timezone, 'an IANA time zone such as \'UTC\' or \'Asia/Shanghai\'').default('America/Chicago'),
   USE_TZ: z.boolean().default(true),
@@ -87,6 +92,8 @@ export const settingsSchema = z.object({
   SESSION_FILE_PATH: z.string().nullable().default(null),
   SESSION_CACHE_ALIAS: z.string().default('default'),
   SESSION_SERIALIZER: z.string().refine((s) => /(^|\.)(json|JSONSerializer)$/.test(s), "'json' (the only serializer Django still ships)").default('json'),
+  /** A module exporting `schema`, a zod schema the loaded session data must satisfy (docs/sessions.md); null: no check. */
+  SESSION_DATA_SCHEMA: z.string().min(1).nullable().default(null),
   SIGNED_COOKIE_LEGACY_SALT_FALLBACK: z.boolean().default(true),
   /** Milliseconds a session store may take before the request fails with a 5xx (0 = no limit). */
   SESSION_STORE_TIMEOUT: z.number().int('a whole number of milliseconds').nonnegative('a whole number of milliseconds >= 0').default(5000),
@@ -95,6 +102,11 @@ export const settingsSchema = z.object({
    * session) may inflate to; more is a BadSignature. null: no limit.
    */
   SIGNING_MAX_DECOMPRESSED_SIZE: z.number().int('a whole number of bytes').positive('a whole number of bytes > 0').nullable().default(1024 * 1024),
+  // Messages (django/contrib/messages; docs/messages.md).
+  MESSAGE_STORAGE: module_or_function.default('@tango/messages/storage/fallback.FallbackStorage'),
+  MESSAGE_LEVEL: z.number().int('a whole number such as 20 (INFO)').default(20),
+  MESSAGE_TAGS: z.record(z.string(), z.string()).refine((tags) => Object.keys(tags).every((k) => /^-?\d+$/.test(k)),
+    "message levels (whole numbers) as keys, such as { 40: 'danger' }").default({}),
   // CSRF (django/conf/global_settings.py; docs/csrf.md).
   CSRF_COOKIE_NAME: z.string().regex(/^[A-Za-z0-9!#$%&'*+\-.^_`|~:]+$/, 'a cookie name made of token characters').default('csrftoken'),
   CSRF_COOKIE_AGE: seconds.nullable().default(60 * 60 * 24 * 7 * 52),
@@ -107,7 +119,7 @@ export const settingsSchema = z.object({
   // Django 4.0+ requires the scheme (its check 4_0.E001); a bare host would never match an Origin.
   CSRF_TRUSTED_ORIGINS: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/]+$/, "origins with a scheme, such as 'https://example.com' or 'https://*.example.com'")).default([]),
   CSRF_USE_SESSIONS: z.boolean().default(false),
-  CSRF_FAILURE_VIEW: moduleOrFunction.default('@tango/core/views/csrf.csrf_failure'),
+  CSRF_FAILURE_VIEW: module_or_function.default('@tango/core/views/csrf.csrf_failure'),
   // Authentication (django/conf/global_settings.py; docs/auth.md).
   /** Where login_required sends a signed-out visitor: a path, a URL, or a URL pattern name. */
   LOGIN_URL: z.string().min(1, 'a path, a URL or a URL pattern name').default('/accounts/login/'),
@@ -116,7 +128,7 @@ export const settingsSchema = z.object({
   /** Backends authenticate() tries in order; the name stored in the session must be one of these on both sides. */
   AUTHENTICATION_BACKENDS: z.array(z.string().min(1, 'backend paths')).min(1, 'at least one backend path').default(['django.contrib.auth.backends.ModelBackend']),
   /** Password hashers, preferred first: Django's dotted names or hasher classes. */
-  PASSWORD_HASHERS: z.array(moduleOrFunction).min(1, 'at least one hasher').default([
+  PASSWORD_HASHERS: z.array(module_or_function).min(1, 'at least one hasher').default([
     'django.contrib.auth.hashers.PBKDF2PasswordHasher',
     'django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher',
     'django.contrib.auth.hashers.ScryptPasswordHasher',
@@ -141,7 +153,7 @@ export const settingsSchema = z.object({
   { message: 'no larger than REQUEST_TIMEOUT (the headers are part of the request)', path: ['REQUEST_HEADERS_TIMEOUT'] },
 );
 
-export type SettingsInput = z.input<typeof settingsSchema> & Record<string, unknown>;
-export type Settings = Readonly<z.output<typeof settingsSchema> & { BASE_DIR: string } & Record<string, unknown>>;
+export type SettingsInput = z.input<typeof settings_schema> & Record<string, unknown>;
+export type Settings = Readonly<z.output<typeof settings_schema> & { BASE_DIR: string } & Record<string, unknown>>;
 export type DatabaseSettings = z.output<typeof database>;
 export type CacheSettings = z.output<typeof cache>;

@@ -381,7 +381,7 @@ export class Morsel {
 export class SimpleCookie extends Map<string, Morsel> {
   set_value(key: string, value: string): Morsel {
     // Re-assigning keeps the existing Morsel and so its other attributes
-    // (SimpleCookie.__set); reference §5.6.
+    // (SimpleCookie.__set in CPython's Lib/http/cookies.py).
     const existing = this.get(key);
     if (existing) {
       existing.value = value;
@@ -436,8 +436,9 @@ export function set_cookie(jar: SimpleCookie, key: string, value = '', opts: Set
   if (expires instanceof Date) {
     const at = expires.getTime();
     if (Number.isNaN(at)) throw new CookieError('Invalid cookie expires: the Date is invalid');
-    // The one deliberate difference from current Django (DESIGN §6): a Date
-    // expires wins over max_age, as in Django 3.2, instead of raising.
+    // The one deliberate difference from current Django's
+    // django/http/response.py set_cookie: a Date expires wins over max_age,
+    // as in Django 3.2, instead of raising (the tutorial passes both).
     // Whole milliseconds on both sides keep the frozen-clock arithmetic exact.
     const delta_ms = at - Math.round(time() * 1000) + 1000; // Django's "+1 second"
     age = Math.max(0, Math.floor(delta_ms / 1000));
@@ -461,7 +462,7 @@ export function set_cookie(jar: SimpleCookie, key: string, value = '', opts: Set
   if (morsel === undefined) jar.set(key, (morsel = new Morsel(key)));
   morsel.value = str_value;
   morsel.expires = expires_attr;
-  // null leaves max_age, path and domain as they were on a re-set cookie (Python quirk, §5.6).
+  // null leaves max_age, path and domain as they were on a re-set cookie (a quirk of CPython's Lib/http/cookies.py Morsel).
   if (age !== null) morsel.max_age = age;
   if (path !== null) morsel.path = path;
   if (domain !== null) morsel.domain = domain;

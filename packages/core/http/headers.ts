@@ -1,5 +1,11 @@
+/**
+ * A response's headers (django/http/response.py's ResponseHeaders): names
+ * case-insensitive, names and values checked before they can be sent (a
+ * newline in a value is BadHeaderError, never a split header).
+ */
 import { get_or_set_bounded } from '../bounded_map';
 import { TangoError } from '../errors';
+import { register_memo } from '../memos';
 
 /** django.http.BadHeaderError: a header that cannot be sent safely. */
 export class BadHeaderError extends TangoError {
@@ -19,6 +25,7 @@ interface CheckedName {
 // Code sets the same few header names over and over: each spelling is
 // checked and lower-cased once, and the lower-cased key (already hashed) is reused.
 const checked_names = new Map<string, CheckedName>();
+register_memo('http.headers.checked_names', () => checked_names.clear());
 
 function checked_name(name: string): CheckedName {
   // Bounded: names built from user input must not grow it without end.
@@ -34,15 +41,15 @@ function lower_name(name: string): string {
 
 /** Case-insensitive response headers that keep the spelling they were set with (Django's ResponseHeaders). */
 export class ResponseHeaders implements Iterable<[string, string]> {
-  private readonly map = new Map<string, [string, string]>();
-  private _non_ascii = false;
+  readonly #map = new Map<string, [string, string]>();
+  #non_ascii = false;
 
   constructor(init?: Record<string, string>) {
     if (init) for (const [k, v] of Object.entries(init)) this.set(k, v);
   }
 
   get(name: string): string | undefined {
-    return this.map.get(lower_name(name))?.[1];
+    return this.#map.get(lower_name(name))?.[1];
   }
 
   set(name: string, value: string | number): void {
@@ -52,30 +59,30 @@ export class ResponseHeaders implements Iterable<[string, string]> {
     const entry = checked_name(name);
     if (PLAIN.test(v)) {
       if (CONTROL.test(v)) throw new BadHeaderError(`Header values can't contain newlines or control characters: '${name}'`);
-      this._non_ascii = true;
+      this.#non_ascii = true;
     }
-    this.map.set(entry.lower, [name, v]);
+    this.#map.set(entry.lower, [name, v]);
   }
 
   /** Whether a value with characters above U+007F was ever set (the server then writes values as bytes). */
   get non_ascii(): boolean {
-    return this._non_ascii;
+    return this.#non_ascii;
   }
 
   has(name: string): boolean {
-    return this.map.has(lower_name(name));
+    return this.#map.has(lower_name(name));
   }
 
   delete(name: string): boolean {
-    return this.map.delete(lower_name(name));
+    return this.#map.delete(lower_name(name));
   }
 
   get size(): number {
-    return this.map.size;
+    return this.#map.size;
   }
 
   [Symbol.iterator](): Iterator<[string, string]> {
-    return this.map.values();
+    return this.#map.values();
   }
 
   toJSON(): Record<string, string> {

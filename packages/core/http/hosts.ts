@@ -1,4 +1,11 @@
+/**
+ * The Host header against settings.ALLOWED_HOSTS, as HttpRequest.get_host()
+ * and validate_host() check it (django/http/request.py): a request for a host
+ * the site does not serve is refused with DisallowedHost (a 400) before any
+ * middleware or view runs.
+ */
 import { SuspiciousOperation } from '../errors';
+import { register_memo } from '../memos';
 
 export class DisallowedHost extends SuspiciousOperation {
   override readonly code = 'TANGO_DISALLOWED_HOST';
@@ -16,10 +23,15 @@ interface HostPatterns {
 
 // ALLOWED_HOSTS is frozen with the settings, so its lower-cased form is
 // computed once per list rather than on every request.
-const compiled = new WeakMap<readonly string[], HostPatterns>();
+let compiled = new WeakMap<readonly string[], HostPatterns>();
 let latest: HostPatterns | undefined;
 /** With an empty ALLOWED_HOSTS, the Host last found well-formed (the same header repeats). */
 let last_well_formed: string | undefined;
+register_memo('http.hosts.allowed_hosts', () => {
+  compiled = new WeakMap();
+  latest = undefined;
+  last_well_formed = undefined;
+});
 
 function compile(allowed: readonly string[]): HostPatterns {
   if (latest?.allowed === allowed) return latest;

@@ -1,29 +1,29 @@
 /** A read-only multi-value mapping (django.http.QueryDict) for GET and POST. */
 export class QueryDict implements Iterable<string> {
-  private readonly params: URLSearchParams;
+  readonly #params: URLSearchParams;
 
   constructor(query: string | URLSearchParams = '') {
-    this.params = typeof query === 'string' ? new URLSearchParams(query) : query;
+    this.#params = typeof query === 'string' ? new URLSearchParams(query) : query;
   }
 
   /** The last value for the key, as Django's QueryDict.__getitem__ returns. */
   get(key: string): string | undefined;
   get<T>(key: string, fallback: T): string | T;
   get<T>(key: string, fallback?: T): string | T | undefined {
-    const all = this.params.getAll(key);
+    const all = this.#params.getAll(key);
     return all.length ? all[all.length - 1] : fallback;
   }
 
   getlist(key: string): string[] {
-    return this.params.getAll(key);
+    return this.#params.getAll(key);
   }
 
   has(key: string): boolean {
-    return this.params.has(key);
+    return this.#params.has(key);
   }
 
   keys(): string[] {
-    return [...new Set(this.params.keys())];
+    return [...new Set(this.#params.keys())];
   }
 
   items(): Array<[string, string]> {
@@ -43,7 +43,7 @@ export class QueryDict implements Iterable<string> {
   }
 
   urlencode(): string {
-    return this.params.toString();
+    return this.#params.toString();
   }
 
   toJSON(): Record<string, string> {

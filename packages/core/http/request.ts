@@ -1,3 +1,9 @@
+/**
+ * django/http/request.py's HttpRequest: method, path, headers, GET/POST, COOKIES,
+ * get_host(), get_signed_cookie() and the session, each computed on first use and
+ * kept, since most views read only a few of them. server.ts builds one per
+ * request; the middleware and the view share it.
+ */
 import { CookieDict } from './cookie_dict';
 import { decode_cookie_header } from './cookies';
 import { QueryDict } from './query_dict';
@@ -13,6 +19,11 @@ export interface RequestInit {
   method?: string;
   /** Path plus query string, as on the request line. */
   url?: string;
+  /**
+   * The prefix Tango is mounted at, without a trailing slash (Django's
+   * SCRIPT_NAME): the part of the path before the URLconf's own.
+   */
+  script_name?: string;
   headers?: RawHeaders;
   body?: Buffer | string;
   /** The client's address, or a function that finds it when it is first read. */
@@ -41,7 +52,7 @@ export interface CsrfState {
 const EMPTY_BODY = Buffer.alloc(0);
 
 /** Django's request.path is percent-decoded; a malformed escape is kept as sent. */
-function decodePath(raw: string): string {
+function decode_path(raw: string): string {
   if (!raw.includes('%')) return raw;
   try {
     return decodeURIComponent(raw);
@@ -72,18 +83,21 @@ export interface ResolverMatch {
 export class HttpRequest {
   readonly method: string;
   readonly path: string;
+  /** The path without the script name: what the URLconf resolves (Django's request.path_info). */
+  readonly path_info: string;
   readonly query_string: string;
   readonly headers: Readonly<RawHeaders>;
   readonly body: Buffer;
   resolver_match: ResolverMatch | null = null;
-  private _session: Session | undefined = undefined;
-  private _make_session: (() => Session) | undefined = undefined;
-  private _cookies: CookieDict | undefined;
-  private _get: QueryDict | undefined;
-  private _post: QueryDict | undefined;
-  private _remote_addr: string | (() => string | undefined) | undefined;
-  private readonly _scheme: string;
-  private _server_port: string | (() => string | undefined) | undefined;
+  #session: Session | undefined = undefined;
+  #make_session: (() => Session) | undefined = undefined;
+  #cookies: CookieDict | undefined;
+  #get: QueryDict | undefined;
+  #post: QueryDict | undefined;
+  #remote_addr: string | (() => string | undefined) | undefined;
+  readonly #scheme: string;
+  #server_port: string | (() => string | undefined) | undefined;
+
   /** See CsrfState; made by the CSRF code on first use, so requests without CSRF carry nothing. */
   csrf: CsrfState | undefined = undefined;
   /**
@@ -97,13 +111,16 @@ export class HttpRequest {
     this.method = (init.method ?? 'GET').toUpperCase();
     const url = init.url ?? '/';
     const q = url.indexOf('?');
-    this.path = decodePath(q === -1 ? url : url.slice(0, q));
+    this.path = decode_path(q === -1 ? url : url.slice(0, q));
+    const script_name = init.script_name ?? '';
+    const mounted = script_name !== '' && this.path.startsWith(script_name) && (this.path.length === script_name.length || this.path[script_name.length] === '/');
+    this.path_info = mounted ? this.path.slice(script_name.length) : this.path;
     this.query_string = q === -1 ? '' : url.slice(q + 1);
     this.headers = init.headers ?? {};
     this.body = init.body === undefined ? EMPTY_BODY : Buffer.isBuffer(init.body) ? init.body : Buffer.from(init.body);
-    this._remote_addr = init.remote_addr;
-    this._scheme = init.scheme ?? 'http';
-    this._server_port = init.server_port;
+    this.#remote_addr = init.remote_addr;
+    this.#scheme = init.scheme ?? 'http';
+    this.#server_port = init.server_port;
   }
 
   /**
@@ -117,7 +134,7 @@ export class HttpRequest {
       const sent = this.header(meta_to_header(proxy[0]));
       if (sent !== undefined) return sent.split(',', 1)[0].trim() === proxy[1] ? 'https' : 'http';
     }
-    return this._scheme;
+    return this.#scheme;
   }
 
   is_secure(): boolean {
@@ -126,14 +143,14 @@ export class HttpRequest {
 
   /** django.http.HttpRequest.get_port: the server's port (META['SERVER_PORT']) as a string. */
   get_port(): string {
-    const p = this._server_port;
-    return (typeof p === 'function' ? (this._server_port = p()) : p) ?? '';
+    const p = this.#server_port;
+    return (typeof p === 'function' ? (this.#server_port = p()) : p) ?? '';
   }
 
   /** The client's address (Django's META['REMOTE_ADDR']), looked up only when read. */
   get remote_addr(): string | undefined {
-    const a = this._remote_addr;
-    return typeof a === 'function' ? (this._remote_addr = a()) : a;
+    const a = this.#remote_addr;
+    return typeof a === 'function' ? (this.#remote_addr = a()) : a;
   }
 
   /**
@@ -143,48 +160,48 @@ export class HttpRequest {
    * per-request defineProperty would turn it into a slow dictionary.
    */
   get session(): Session {
-    if (this._session === undefined && this._make_session !== undefined) this._session = this._make_session();
-    return this._session as Session;
+    if (this.#session === undefined && this.#make_session !== undefined) this.#session = this.#make_session();
+    return this.#session as Session;
   }
 
   set session(value: Session) {
-    this._session = value;
-    this._make_session = undefined;
+    this.#session = value;
+    this.#make_session = undefined;
   }
 
   /** Builds request.session with `make` when (and only if) something reads it. */
   defer_session(make: () => Session): void {
-    this._session = undefined;
-    this._make_session = make;
+    this.#session = undefined;
+    this.#make_session = make;
   }
 
   /** Whether request.session was built or assigned (false while it is still deferred). */
   get session_built(): boolean {
-    return this._session !== undefined || this._make_session === undefined;
+    return this.#session !== undefined || this.#make_session === undefined;
   }
 
-  /** request.COOKIES: parsed on first use, as Django's parse_cookie does (DESIGN §6). */
+  /** request.COOKIES: parsed on first use, as Django's parse_cookie does (django/http/cookie.py). */
   get COOKIES(): CookieDict {
-    if (!this._cookies) {
+    if (!this.#cookies) {
       const raw = this.headers.cookie;
       // HTTP/2 may send one Cookie header per cookie; join them as Django's ASGI handler does.
       const header = Array.isArray(raw) ? raw.join('; ') : (raw ?? '');
-      this._cookies = new CookieDict(decode_cookie_header(header));
+      this.#cookies = new CookieDict(decode_cookie_header(header));
     }
-    return this._cookies;
+    return this.#cookies;
   }
 
   get GET(): QueryDict {
-    return (this._get ??= new QueryDict(this.query_string));
+    return (this.#get ??= new QueryDict(this.query_string));
   }
 
   /** Form fields of an application/x-www-form-urlencoded POST (multipart is not parsed). */
   get POST(): QueryDict {
-    if (!this._post) {
+    if (!this.#post) {
       const ct = this.content_type;
-      this._post = new QueryDict(this.method === 'POST' && ct === 'application/x-www-form-urlencoded' ? this.body.toString('utf8') : '');
+      this.#post = new QueryDict(this.method === 'POST' && ct === 'application/x-www-form-urlencoded' ? this.body.toString('utf8') : '');
     }
-    return this._post;
+    return this.#post;
   }
 
   get content_type(): string {

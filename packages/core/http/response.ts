@@ -1,3 +1,8 @@
+/**
+ * django/http/response.py: HttpResponse and its subclasses (JSON, redirects,
+ * 4xx/5xx), with the headers and the cookies to send. Views and middleware
+ * return them; server.ts writes them to the socket.
+ */
 import { ResponseHeaders } from './headers';
 import { SimpleCookie, set_cookie, delete_cookie, type SetCookieOptions } from './cookies';
 import { sign_cookie_value } from './signed_cookies';
@@ -15,7 +20,7 @@ export class HttpResponse {
   status_code: number;
   readonly headers: ResponseHeaders;
   content: Content;
-  private _cookies: SimpleCookie | undefined = undefined;
+  #cookies: SimpleCookie | undefined = undefined;
 
   constructor(content: Content = '', init: ResponseInit = {}) {
     this.content = content;
@@ -30,12 +35,12 @@ export class HttpResponse {
 
   /** The cookies this response will send (Django's response.cookies), made on first use: most responses set none. */
   get cookies(): SimpleCookie {
-    return (this._cookies ??= new SimpleCookie());
+    return (this.#cookies ??= new SimpleCookie());
   }
 
   /** Whether any cookie will be sent, without making the jar. */
   get has_cookies(): boolean {
-    return this._cookies !== undefined && this._cookies.size !== 0;
+    return this.#cookies !== undefined && this.#cookies.size !== 0;
   }
 
   /** The body as text, for tests and middleware that inspect it. */
@@ -51,7 +56,7 @@ export class HttpResponse {
     delete_cookie(this.cookies, key, options);
   }
 
-  /** django.http.HttpResponse.set_signed_cookie: Django's current salt form (DESIGN §6). */
+  /** django.http.HttpResponse.set_signed_cookie: Django's current salt form (django/http/response.py, django/http/request.py get_signed_cookie). */
   set_signed_cookie(key: string, value: string, options: SetCookieOptions & { salt?: string } = {}): void {
     const { salt = '', ...rest } = options;
     set_cookie(this.cookies, key, sign_cookie_value(key, value, salt), rest);

@@ -1,16 +1,41 @@
 /**
  * What the request layer knows of a session. `@tango/sessions` provides the
- * implementation (SessionBase); core only types `request.session` with it so
- * views get `request.session.get(...)` without casts.
+ * implementation (SessionBase) and re-exports these types; core only types
+ * `request.session` with them, so views get `request.session.get(...)` and
+ * `request.session['user_id']` without casts.
  */
 export type SessionValue = unknown;
 
-export interface SessionData {
+/**
+ * The data an app keeps in its sessions, declared by the app through
+ * declaration merging (docs/sessions.md):
+ *
+ *   declare module '@tango/sessions' {
+ *     interface SessionData { user_id?: string }
+ *   }
+ *
+ * A declared key can be read and written with brackets
+ * (`request.session['user_id'] = 'zhiliao'`) and gives get()/set() its type;
+ * a key nobody declared is a compile error with brackets (a typo such as
+ * `request.session.modifed` no longer compiles), while get()/set() still take
+ * any string, as Django's dict does. Keys should be optional: a new or
+ * emptied session holds none of them.
+ */
+export interface SessionData {}
+
+/** The type of key `K`'s value: as declared in SessionData, else whatever JSON the store gave back. */
+export type SessionValueOf<K extends string> = K extends keyof SessionData ? SessionData[K] : SessionValue;
+
+/** The API of django.contrib.sessions.backends.base.SessionBase that views use. */
+export interface SessionApi {
+  get<K extends keyof SessionData & string>(key: K, fallback?: SessionData[K]): SessionData[K] | undefined;
   get<T = SessionValue>(key: string, fallback?: T): T | undefined;
-  set(key: string, value: SessionValue): void;
+  set<K extends string>(key: K, value: SessionValueOf<K>): void;
+  pop<K extends keyof SessionData & string>(key: K, fallback?: SessionData[K]): SessionData[K] | undefined;
   pop<T = SessionValue>(key: string, fallback?: T): T | undefined;
+  setdefault<K extends keyof SessionData & string>(key: K, value: SessionData[K]): SessionData[K];
   setdefault<T = SessionValue>(key: string, value: T): T;
-  update(values: Record<string, SessionValue>): void;
+  update(values: Partial<SessionData> & Record<string, SessionValue>): void;
   has(key: string): boolean;
   delete(key: string): void;
   keys(): string[];
@@ -33,5 +58,5 @@ export interface SessionData {
   save(must_create?: boolean): Promise<void>;
 }
 
-/** The session as views see it: the data API plus `session['key']` access. */
-export type Session = SessionData & { [key: string]: unknown };
+/** The session as views see it: the data API plus bracket access to the declared keys (a key named like a method is reachable only through get/set). */
+export type Session = SessionApi & Omit<SessionData, keyof SessionApi>;

@@ -7,6 +7,7 @@
 import { set_bounded } from '../bounded_map';
 import { settings } from '../conf';
 import { BadSignature, SignatureExpired } from '../errors';
+import { register_memo } from '../memos';
 import { TimestampSigner, type SignableValue, type SigningKey } from '../signing';
 
 const COOKIE_KEY_PREFIX_TEXT = 'django.http.cookies';
@@ -29,15 +30,15 @@ export function legacy_cookie_signer_salt(name: string, salt: string): string {
 
 // django.core.signing._cookie_signer_key: the prefix keeps cookie signatures
 // from being valid as signatures of anything else made with SECRET_KEY.
-function cookieSignerKey(key: SigningKey): Buffer {
+function cookie_signer_key(key: SigningKey): Buffer {
   return Buffer.concat([COOKIE_KEY_PREFIX, typeof key === 'string' ? Buffer.from(key, 'utf8') : key]);
 }
 
 /** django.core.signing.get_cookie_signer (settings read per call). */
 export function get_cookie_signer(salt = 'django.core.signing.get_cookie_signer'): TimestampSigner {
   return new TimestampSigner({
-    key: cookieSignerKey(settings.SECRET_KEY),
-    fallback_keys: settings.SECRET_KEY_FALLBACKS.map(cookieSignerKey),
+    key: cookie_signer_key(settings.SECRET_KEY),
+    fallback_keys: settings.SECRET_KEY_FALLBACKS.map(cookie_signer_key),
     salt,
   });
 }
@@ -50,10 +51,10 @@ export function get_cookie_signer(salt = 'django.core.signing.get_cookie_signer'
  * per-request path skips a Buffer.concat per key and the signer's derived-key
  * cache can find the key by a string it has already hashed.
  */
-function requestCookieSigner(salt: string): TimestampSigner {
+function request_cookie_signer(salt: string): TimestampSigner {
   return new TimestampSigner({
-    key: prefixedCookieKey(settings.SECRET_KEY),
-    fallback_keys: settings.SECRET_KEY_FALLBACKS.map(prefixedCookieKey),
+    key: prefixed_cookie_key(settings.SECRET_KEY),
+    fallback_keys: settings.SECRET_KEY_FALLBACKS.map(prefixed_cookie_key),
     salt,
   });
 }
@@ -63,20 +64,21 @@ function requestCookieSigner(salt: string): TimestampSigner {
 // lookup that follows does not rehash ~70 characters per request. Bounded
 // because settings can be reconfigured any number of times.
 const PREFIXED_KEYS_LIMIT = 16;
-const prefixedKeys = new Map<string, string>();
+const prefixed_keys = new Map<string, string>();
+register_memo('http.signed_cookies.prefixed_keys', () => prefixed_keys.clear());
 
-function prefixedCookieKey(secret: string): string {
-  let key = prefixedKeys.get(secret);
+function prefixed_cookie_key(secret: string): string {
+  let key = prefixed_keys.get(secret);
   if (key === undefined) {
     key = COOKIE_KEY_PREFIX_TEXT + secret;
-    set_bounded(prefixedKeys, secret, key, PREFIXED_KEYS_LIMIT);
+    set_bounded(prefixed_keys, secret, key, PREFIXED_KEYS_LIMIT);
   }
   return key;
 }
 
 /** The value set_signed_cookie stores: always signed with the current (v2) salt. */
 export function sign_cookie_value(name: string, value: SignableValue, salt = ''): string {
-  return requestCookieSigner(cookie_signer_salt(name, salt)).sign(value);
+  return request_cookie_signer(cookie_signer_salt(name, salt)).sign(value);
 }
 
 /**
@@ -88,10 +90,10 @@ export function sign_cookie_value(name: string, value: SignableValue, salt = '')
 export function unsign_cookie_value(name: string, signed: string, opts: { salt?: string; max_age?: number } = {}): string {
   const salt = opts.salt ?? '';
   try {
-    return requestCookieSigner(cookie_signer_salt(name, salt)).unsign(signed, opts.max_age);
+    return request_cookie_signer(cookie_signer_salt(name, salt)).unsign(signed, opts.max_age);
   } catch (err) {
     if (!(err instanceof BadSignature) || err instanceof SignatureExpired) throw err;
     if (!settings.SIGNED_COOKIE_LEGACY_SALT_FALLBACK) throw err;
-    return requestCookieSigner(legacy_cookie_signer_salt(name, salt)).unsign(signed, opts.max_age);
+    return request_cookie_signer(legacy_cookie_signer_salt(name, salt)).unsign(signed, opts.max_age);
   }
 }

@@ -1,3 +1,7 @@
+/**
+ * django/utils/cache.py's patch_vary_headers, for middleware that makes a
+ * response depend on a request header (SessionMiddleware adds Cookie).
+ */
 import type { HttpResponse } from './response';
 
 /**

@@ -14,6 +14,12 @@ export abstract class BaseCommand {
   abstract readonly help: string;
   /** Commands that serve requests or only print help need no settings loaded first. */
   readonly requires_settings: boolean = true;
+  /**
+   * runserver starts even when the settings module fails to load, to show
+   * the error and wait for the fix; the error is then in `settings_error`.
+   */
+  readonly runs_with_broken_settings: boolean = false;
+  settings_error: unknown = undefined;
   stdout: OutputStreams['stdout'] = process.stdout;
   stderr: OutputStreams['stderr'] = process.stderr;
 

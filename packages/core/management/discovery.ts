@@ -29,18 +29,19 @@ export function find_commands(): Map<string, string> {
 export const DJANGO_APP_NAMES: Readonly<Record<string, string>> = {
   'django.contrib.sessions': '@tango/sessions',
   'django.contrib.auth': '@tango/auth',
+  'django.contrib.messages': '@tango/messages',
 };
 
 /**
  * An INSTALLED_APPS entry is a package name (`@tango/sessions`), a path from
  * BASE_DIR (`apps/demo`), or Django's name for a package Tango has (`django.contrib.auth`).
  */
-export function app_dir(entry: string, baseDir: string): string | undefined {
+export function app_dir(entry: string, base_dir: string): string | undefined {
   const app = DJANGO_APP_NAMES[entry] ?? entry;
-  const local = path.resolve(baseDir, app);
+  const local = path.resolve(base_dir, app);
   if (fs.existsSync(local)) return local;
   try {
-    return path.dirname(require.resolve(`${app}/package.json`, { paths: [baseDir, __dirname] }));
+    return path.dirname(require.resolve(`${app}/package.json`, { paths: [base_dir, __dirname] }));
   } catch {
     return undefined;
   }

@@ -3,6 +3,7 @@ import { load_settings, is_configured } from '../conf';
 import { CommandError, TangoError } from '../errors';
 import type { BaseCommand } from './base';
 import { find_commands } from './discovery';
+import { close_matches } from '../close_matches';
 
 export { BaseCommand } from './base';
 export { find_commands, app_dir } from './discovery';
@@ -17,16 +18,16 @@ function load_command(file: string): BaseCommand {
 /** Pulls the global flags out of argv, wherever they appear (as Django's manage.py does). */
 function take_globals(argv: string[]): { rest: string[]; settings?: string; traceback: boolean } {
   const rest: string[] = [];
-  let settingsPath: string | undefined;
+  let settings_path: string | undefined;
   let traceback = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--traceback') traceback = true;
-    else if (a === '--settings') settingsPath = argv[++i];
-    else if (a.startsWith('--settings=')) settingsPath = a.slice('--settings='.length);
+    else if (a === '--settings') settings_path = argv[++i];
+    else if (a.startsWith('--settings=')) settings_path = a.slice('--settings='.length);
     else rest.push(a);
   }
-  return { rest, settings: settingsPath, traceback };
+  return { rest, settings: settings_path, traceback };
 }
 
 export function usage(): string {
@@ -53,37 +54,47 @@ export function build_parser(name: string, command: BaseCommand): Command {
  * instead of exiting so tests can run commands in-process.
  */
 export async function execute_from_command_line(argv: string[] = process.argv.slice(2)): Promise<number> {
-  const { rest, settings: settingsPath, traceback } = take_globals(argv);
+  const { rest, settings: settings_path, traceback } = take_globals(argv);
   const [name = 'help', ...args] = rest;
   try {
+    let settings_error: unknown;
     try {
-      load_settings(settingsPath);
+      load_settings(settings_path);
     } catch (err) {
-      // help must work even where the settings are broken; everything else needs them.
-      if (name !== 'help' && name !== '--help' && name !== '-h') throw err;
+      // help must work even where the settings are broken, and runserver waits for the fix; the rest need them.
+      settings_error = err;
     }
+    const is_help = name === 'help' || name === '--help' || name === '-h';
     const commands = find_commands();
-    if (name === 'help' || name === '--help' || name === '-h') {
+    if (is_help) {
       const target = args[0] && commands.get(args[0]);
       if (target) build_parser(args[0], load_command(target)).outputHelp();
       else process.stdout.write(`${usage()}\n`);
       return 0;
     }
     const file = commands.get(name);
+    // Without settings, the installed apps' commands are unknown: the settings error is the real one.
+    if (settings_error !== undefined && !file) throw settings_error;
     if (!file) {
-      process.stderr.write(`Unknown command: '${name}'. Available commands: ${[...commands.keys()].sort().join(', ')}\n`);
+      // django.core.management.ManagementUtility.fetch_command's wording.
+      const [guess] = close_matches(name, [...commands.keys(), 'help']);
+      process.stderr.write(`Unknown command: '${name}'.${guess ? ` Did you mean ${guess}?` : ''}\nType 'manage.ts help' for usage.\n`);
       return 1;
     }
     const command = load_command(file);
+    if (settings_error !== undefined) {
+      if (!command.runs_with_broken_settings) throw settings_error;
+      command.settings_error = settings_error;
+    }
     const parser = build_parser(name, command);
     let result: { args: string[]; opts: Record<string, unknown> } | undefined;
-    parser.action((...actionArgs: unknown[]) => {
-      const cmd = actionArgs[actionArgs.length - 1] as Command;
+    parser.action((...action_args: unknown[]) => {
+      const cmd = action_args[action_args.length - 1] as Command;
       result = { args: cmd.args, opts: cmd.opts() };
     });
     parser.parse(args, { from: 'user' });
     if (!result) return 0;
-    if (!is_configured()) throw new CommandError('Settings are not configured.');
+    if (!is_configured() && command.settings_error === undefined) throw new CommandError('Settings are not configured.');
     await command.handle(result.args, result.opts);
     return 0;
   } catch (err) {

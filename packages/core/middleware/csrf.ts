@@ -19,10 +19,11 @@ import { HttpResponse } from '../http/response';
 import { geturl, urlsplit, type SplitResult } from '../http/urlsplit';
 import { patch_vary_headers } from '../http/vary';
 import { get_logger } from '../log';
+import { register_memo } from '../memos';
 import type { MiddlewareFactory } from '../middleware';
 import { get_callable } from '../module_loading';
 import { resolve, Resolver404 } from '../urls/resolvers';
-import { is_csrf_exempt } from '../views/decorators/csrf';
+import { is_csrf_exempt } from '../views/decorators/csrf_exempt';
 import {
   REASON_BAD_ORIGIN, REASON_BAD_REFERER, REASON_CSRF_TOKEN_MISSING, REASON_INSECURE_REFERER,
   REASON_MALFORMED_REFERER, REASON_NO_CSRF_COOKIE, REASON_NO_REFERER, format_reason,
@@ -33,7 +34,7 @@ import {
 
 export * from './csrf_reasons';
 export { get_token, rotate_token, CSRF_SESSION_KEY, mask_cipher_secret, unmask_cipher_token } from './csrf_tokens';
-export { csrf_exempt } from '../views/decorators/csrf';
+export { csrf_exempt } from '../views/decorators/csrf_exempt';
 
 const log = get_logger('tango.security.csrf');
 
@@ -58,6 +59,9 @@ interface TrustedOrigins {
 }
 
 let trusted: TrustedOrigins | undefined;
+register_memo('middleware.csrf.trusted_origins', () => {
+  trusted = undefined;
+});
 
 function trusted_origins(): TrustedOrigins {
   const list = settings.CSRF_TRUSTED_ORIGINS;
@@ -79,6 +83,9 @@ function trusted_origins(): TrustedOrigins {
 }
 
 let failure: { spec: unknown; view: CsrfFailureView } | undefined;
+register_memo('middleware.csrf.failure_view', () => {
+  failure = undefined;
+});
 
 /** settings.CSRF_FAILURE_VIEW as a function (resolved again only when the setting changes). */
 function failure_view(): CsrfFailureView {
@@ -93,7 +100,7 @@ function failure_view(): CsrfFailureView {
 function view_of(request: HttpRequest): { view: unknown } | undefined {
   if (request.resolver_match) return { view: request.resolver_match.func };
   try {
-    return { view: resolve(request.path).route.view };
+    return { view: resolve(request.path_info).route.view };
   } catch (err) {
     if (err instanceof Resolver404) return undefined;
     // No URLconf to ask: check the request rather than let it through.
@@ -183,8 +190,13 @@ async function reject(request: HttpRequest, reason: string): Promise<HttpRespons
   return response;
 }
 
-/** process_view: null to go on to the view, or the refusal. */
-function process_view(request: HttpRequest): Promise<HttpResponse> | null {
+/**
+ * process_view: null to go on to the view, or the refusal. `target` is the
+ * view (undefined when no URL matches); with `enforce` false (Django's
+ * _EnsureCsrfToken, whose _reject returns None) a failed check is neither
+ * refused nor logged.
+ */
+export function csrf_process_view(request: HttpRequest, target: { view: unknown } | undefined, enforce = true): Promise<HttpResponse> | null {
   const state = csrf_state(request);
   if (state.processing_done) return null;
   // Django tests csrf_exempt first, but both outcomes let the request through; the method is cheaper.
@@ -192,7 +204,6 @@ function process_view(request: HttpRequest): Promise<HttpResponse> | null {
     state.processing_done = true;
     return null;
   }
-  const target = view_of(request);
   if (target === undefined || is_csrf_exempt(target.view)) return null;
   try {
     const origin = request.header('origin');
@@ -203,15 +214,24 @@ function process_view(request: HttpRequest): Promise<HttpResponse> | null {
     }
     check_token(request);
   } catch (err) {
-    if (err instanceof RejectRequest) return reject(request, err.reason);
+    if (err instanceof RejectRequest) return enforce ? reject(request, err.reason) : null;
     throw err;
   }
   state.processing_done = true;
   return null;
 }
 
+/**
+ * process_request: with the cookie, its secret is read now (a malformed one
+ * is replaced, as Django does); with CSRF_USE_SESSIONS the session is read
+ * only if something needs it.
+ */
+export function csrf_process_request(request: HttpRequest): void {
+  if (!settings.CSRF_USE_SESSIONS) current_secret(request);
+}
+
 /** process_response: send the secret when get_token() or rotate_token() asked for it. */
-function process_response(request: HttpRequest, response: HttpResponse): HttpResponse {
+export function csrf_process_response(request: HttpRequest, response: HttpResponse): HttpResponse {
   const state = request.csrf;
   if (!state?.needs_update || typeof state.secret !== 'string') return response;
   if (settings.CSRF_USE_SESSIONS) {
@@ -237,12 +257,10 @@ export const CsrfViewMiddleware: MiddlewareFactory = (get_response) => {
   // A CSRF_FAILURE_VIEW that names nothing stops start-up, not the first refused request.
   failure_view();
   return async (request) => {
-    // process_request: with the cookie, its secret is read now (a malformed one is replaced,
-    // as Django does); with CSRF_USE_SESSIONS the session is read only if something needs it.
-    if (!settings.CSRF_USE_SESSIONS) current_secret(request);
-    const refused = process_view(request);
+    csrf_process_request(request);
+    const refused = csrf_process_view(request, view_of(request));
     const response = refused === null ? await get_response(request) : await refused;
-    return process_response(request, response);
+    return csrf_process_response(request, response);
   };
 };
 

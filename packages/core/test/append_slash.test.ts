@@ -77,8 +77,8 @@ describe('same_site_location (the guard behind every redirect Tango builds)', ()
     ['/%2F%2Fevil.com/', '', '/%2F%2Fevil.com/'],
     ['/a b/', '?q=1', '/a%20b/?q=1'],
     ['/caf\u00e9/', '', '/caf%E9/'],
-  ])('%j + %j -> %j', (path_, query, location) => {
-    expect(same_site_location(path_, query)).toBe(location);
+  ])('%j + %j -> %j', (pathname, query, location) => {
+    expect(same_site_location(pathname, query)).toBe(location);
   });
 
   it('is_same_site_path refuses what a browser would take off-site', () => {

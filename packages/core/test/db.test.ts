@@ -1,6 +1,6 @@
 /**
  * @tango/core/db: one connection per alias, rebuilt when its settings change,
- * and Django's datetime conventions (reference §8.3) for SQLite text.
+ * and Django's datetime conventions (django/db/backends/sqlite3/operations.py) for SQLite text.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';

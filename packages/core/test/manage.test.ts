@@ -15,7 +15,7 @@ function manage(args: string[], env: Record<string, string> = {}) {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-function settingsFile(body: string): string {
+function settings_file(body: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tango-settings-'));
   const file = path.join(dir, 'settings.ts');
   fs.writeFileSync(file, `export default ${body};\n`);
@@ -29,10 +29,57 @@ describe('manage.ts', () => {
     for (const name of ['runserver', 'check', 'shell', 'migrate', 'clearsessions', 'help']) expect(r.stdout).toContain(`    ${name}`);
   });
 
-  it('an unknown command lists the available ones and exits 1', () => {
+  it('an unknown command suggests the closest one, as Django does, and exits 1', () => {
+    const r = manage(['runservr']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe("Unknown command: 'runservr'. Did you mean runserver?\nType 'manage.ts help' for usage.\n");
+    const app_command = manage(['clearsession']);
+    expect(app_command.stderr).toContain('Did you mean clearsessions?');
+  });
+
+  it('an unknown command like no other gets no guess', () => {
     const r = manage(['frobnicate']);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^Unknown command: 'frobnicate'\. Available commands: .*runserver/);
+    expect(r.stderr).toBe("Unknown command: 'frobnicate'.\nType 'manage.ts help' for usage.\n");
+  });
+
+  it('--settings naming a missing file says which file, not the generic hint', () => {
+    const missing = path.join(os.tmpdir(), `no-such-dir-${process.pid}`, 'settings.ts');
+    const r = manage(['check', '--settings', missing]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(`ImproperlyConfigured: --settings ${missing}: settings module not found (no file ${missing}).\n`);
+    expect(r.stderr).not.toContain('set TANGO_SETTINGS_MODULE or pass --settings');
+  });
+
+  it('TANGO_SETTINGS_MODULE naming a missing module says so and where it looked', () => {
+    const r = manage(['check'], { TANGO_SETTINGS_MODULE: 'settings_prod' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(`ImproperlyConfigured: TANGO_SETTINGS_MODULE=settings_prod: settings module not found (no file ${path.join(ROOT, 'settings_prod.ts')} or ${path.join(ROOT, 'settings_prod.js')} and no package of that name).\n`);
+  });
+
+  it('check reports mistyped setting names and URL mistakes with their ids and files', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tango-check-'));
+    fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+    fs.writeFileSync(path.join(dir, 'urls.ts'), [
+      "import { path, HttpResponse } from '@tango/core';",
+      "const view = () => new HttpResponse('ok');",
+      'export const urlpatterns = [',
+      "  path('/leading/', view, { name: 'leading' }),",
+      "  path('posts/<int:id/', view),",
+      "  path('users/<usr:name>/', view),",
+      '];',
+      '',
+    ].join('\n'));
+    fs.writeFileSync(path.join(dir, 'settings.ts'), "export default { SECRET_KEY: 'x'.repeat(60), ROOT_URLCONF: './urls', SESSION_COOKIE_SECURED: true, MY_OWN_SETTING: 1 };\n");
+    const r = manage(['check', '--settings', path.join(dir, 'settings.ts')]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('?: (settings.W100) SESSION_COOKIE_SECURED is not a Tango setting: did you mean SESSION_COOKIE_SECURE?');
+    expect(r.stdout).not.toContain('MY_OWN_SETTING');
+    expect(r.stdout).toContain("?: (urls.W002) Your URL pattern '/leading/' in urls.ts [name='leading'] has a route beginning with a '/'.");
+    expect(r.stdout).toContain("?: (urls.W010) Your URL pattern 'posts/<int:id/' in urls.ts has an unmatched '<' bracket.");
+    expect(r.stdout).toContain("?: (urls.E100) URL route 'users/<usr:name>/' in urls.ts uses invalid converter 'usr'.");
+    expect(r.stdout).toContain('System check identified 4 issues (0 silenced).');
+    expect(r.stderr).toBe('CommandError: System check found 1 error.\n');
   });
 
   const bad: Array<[string, string]> = [
@@ -45,7 +92,7 @@ describe('manage.ts', () => {
     ["{ SECRET_KEY: 'k', DATABASES: { default: { NAME: 'x' } } }", 'DATABASES.default.ENGINE'],
   ];
   it.each(bad)('a bad setting (%s) stops start-up with one line and exit 1', (body, name) => {
-    const r = manage(['check', '--settings', settingsFile(body)]);
+    const r = manage(['check', '--settings', settings_file(body)]);
     expect(r.status).toBe(1);
     const lines = r.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
@@ -54,7 +101,7 @@ describe('manage.ts', () => {
   });
 
   it('TANGO_SETTINGS_MODULE picks the settings module too', () => {
-    const r = manage(['check'], { TANGO_SETTINGS_MODULE: settingsFile("{ SECRET_KEY: '' }") });
+    const r = manage(['check'], { TANGO_SETTINGS_MODULE: settings_file("{ SECRET_KEY: '' }") });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('Invalid setting SECRET_KEY');
   });
@@ -69,7 +116,7 @@ describe('manage.ts', () => {
   });
 
   it('--traceback shows the stack of a failing command', () => {
-    const r = manage(['check', '--traceback', '--settings', settingsFile("{ SECRET_KEY: '' }")]);
+    const r = manage(['check', '--traceback', '--settings', settings_file("{ SECRET_KEY: '' }")]);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/\n\s+at /);
   });
@@ -108,7 +155,7 @@ describe('runserver autoreload', () => {
     child.stdout.on('data', (d) => {
       out += String(d);
     });
-    const waitFor = async (text: string, count = 1) => {
+    const wait_for = async (text: string, count = 1) => {
       for (let i = 0; i < 800; i++) {
         if (out.split(text).length - 1 >= count) return;
         await new Promise((r) => setTimeout(r, 50));
@@ -116,12 +163,12 @@ describe('runserver autoreload', () => {
       throw new Error(`never saw '${text}' x${count} in: ${out}`);
     };
     try {
-      await waitFor('Starting development server');
+      await wait_for('Starting development server');
       expect((await fetch(`http://127.0.0.1:${port}/add_cookie/`)).status).toBe(200);
-      await waitFor('Watching for file changes');
+      await wait_for('Watching for file changes');
       fs.writeFileSync(marker, 'export {};\n');
-      await waitFor('changed, reloading.');
-      await waitFor('Starting development server', 2);
+      await wait_for('changed, reloading.');
+      await wait_for('Starting development server', 2);
       expect((await fetch(`http://127.0.0.1:${port}/add_cookie/`)).status).toBe(200);
     } finally {
       fs.rmSync(marker, { force: true });

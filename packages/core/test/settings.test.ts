@@ -57,12 +57,15 @@ describe('a bad setting is one line naming the setting, the value and what is ex
       /^Invalid setting DATABASES\.default\.POOL = \{.*\}: expected min no larger than max \(defaults: min 0, max 10\)\.$/],
     ['POOL max 0', { DATABASES: { default: { ENGINE: 'postgresql', URL: 'postgres://h/d', POOL: { max: 0 } } } },
       /^Invalid setting DATABASES\.default\.POOL\.max = 0: expected/],
+    // A secret's value is never echoed (SafeExceptionReporterFilter's names).
+    ['a database PASSWORD of the wrong type', { DATABASES: { default: { ENGINE: 'postgresql', PASSWORD: 12345678 } } },
+      /^Invalid setting DATABASES\.default\.PASSWORD = \*{20}: expected a string\.$/],
   ];
   it.each(cases)('%s', (_name, raw, message) => {
-    const withKey = 'SECRET_KEY' in raw || Object.keys(raw).length === 0 ? raw : { SECRET_KEY: 'k', ...raw };
+    const with_key = 'SECRET_KEY' in raw || Object.keys(raw).length === 0 ? raw : { SECRET_KEY: 'k', ...raw };
     let caught: Error | undefined;
     try {
-      validate_settings(withKey);
+      validate_settings(with_key);
     } catch (err) {
       caught = err as Error;
     }

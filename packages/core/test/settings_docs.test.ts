@@ -1,14 +1,14 @@
 /**
  * docs/settings.md must document every setting the schema validates: a new key
- * in settingsSchema fails this test until it has a row in the reference.
+ * in settings_schema fails this test until it has a row in the reference.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { settingsSchema } from '../conf/schema';
+import { settings_schema } from '../conf/schema';
 
 const DOC = path.resolve(__dirname, '../../../docs/settings.md');
 const doc = fs.readFileSync(DOC, 'utf8');
-const names = Object.keys(settingsSchema.shape);
+const names = Object.keys(settings_schema.shape);
 
 /** Every `UPPER_CASE` name written in backticks anywhere on the page. */
 const in_backticks = new Set([...doc.matchAll(/`([A-Z][A-Z0-9_]*)`/g)].map((m) => m[1]));

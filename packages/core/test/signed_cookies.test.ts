@@ -1,6 +1,6 @@
 /**
- * Signed-cookie values (set_signed_cookie / get_signed_cookie, reference §4.5)
- * and the signed-cookie behaviours of §7 items 116–127, following Django's
+ * Signed-cookie values (set_signed_cookie in django/http/response.py,
+ * get_signed_cookie in django/http/request.py), following Django's
  * tests/signed_cookies_tests/tests.py including the CVE-2026-6873 salt change.
  */
 import { configure } from '../conf';
@@ -20,12 +20,12 @@ freeze_signing_each_test();
 
 
 /** What a Django before 5.2.15 / 6.0.6 wrote for set_signed_cookie(name, value, salt=salt). */
-function legacySigned(name: string, value: string, salt = ''): string {
+function legacy_signed(name: string, value: string, salt = ''): string {
   return get_cookie_signer(legacy_cookie_signer_salt(name, salt)).sign(value);
 }
 
-function cookieKeyHex(keySalt: string): string {
-  return salted_hmac_key(keySalt, Buffer.concat([Buffer.from('django.http.cookies'), Buffer.from(SECRET_KEY)]), 'sha256')
+function cookie_key_hex(key_salt: string): string {
+  return salted_hmac_key(key_salt, Buffer.concat([Buffer.from('django.http.cookies'), Buffer.from(SECRET_KEY)]), 'sha256')
     .toString('hex');
 }
 
@@ -45,18 +45,18 @@ describe('salts', () => {
   });
 });
 
-describe('§4.5 vectors', () => {
+describe('Django vectors', () => {
   test('basket/shop, current and legacy', () => {
-    expect(cookieKeyHex('django.http.cookies.v2:4:shopbasketsigner')).toBe(
+    expect(cookie_key_hex('django.http.cookies.v2:4:shopbasketsigner')).toBe(
       'c8a474d4e16f92fe77d1f336ee76944a26153a3981f253a0b450c914c920e458');
     expect(sign_cookie_value('basket', '3', 'shop')).toBe('3:1r31eq:nJwKzJM4LveRJzjFtT1PuUBue0W_91W8EqgQ3ey420A');
-    expect(cookieKeyHex('basketshopsigner')).toBe('7f0fc75172a938a1491c42c84f90100fe7f130d2fcc418589f997b3164eaf47f');
-    expect(legacySigned('basket', '3', 'shop')).toBe('3:1r31eq:GGXqNEURqM74RTBT2848Fn-LHTCcIvKfG-WOUleFdiY');
+    expect(cookie_key_hex('basketshopsigner')).toBe('7f0fc75172a938a1491c42c84f90100fe7f130d2fcc418589f997b3164eaf47f');
+    expect(legacy_signed('basket', '3', 'shop')).toBe('3:1r31eq:GGXqNEURqM74RTBT2848Fn-LHTCcIvKfG-WOUleFdiY');
   });
 
   test('c/hello, current and legacy', () => {
     expect(sign_cookie_value('c', 'hello')).toBe('hello:1r31eq:HFUfOKYeNcQC7QUu5Et0BkCP_BiSMVdi3Dflr3KlYoY');
-    expect(legacySigned('c', 'hello')).toBe('hello:1r31eq:MSXRzwQghgwVEky7-5XUShZnN7mMFoFiEdCIAKOpFWI');
+    expect(legacy_signed('c', 'hello')).toBe('hello:1r31eq:MSXRzwQghgwVEky7-5XUShZnN7mMFoFiEdCIAKOpFWI');
   });
 
   test('the cookie key prefix separates cookie signatures from plain SECRET_KEY ones', () => {
@@ -66,7 +66,7 @@ describe('§4.5 vectors', () => {
   });
 });
 
-describe('get_signed_cookie behaviour (§7 116–127)', () => {
+describe('get_signed_cookie behaviour', () => {
   test('116: the value starts with the plain value and round-trips', () => {
     const signed = sign_cookie_value('c', 'hello');
     expect(signed.startsWith('hello:')).toBe(true);
@@ -95,18 +95,18 @@ describe('get_signed_cookie behaviour (§7 116–127)', () => {
 
   test('119: with the fallback on, a legacy cookie is accepted (including the ambiguous pair)', () => {
     configure({ SECRET_KEY, SIGNED_COOKIE_LEGACY_SALT_FALLBACK: true });
-    const legacy = legacySigned('a', 'hello', 'bc');
+    const legacy = legacy_signed('a', 'hello', 'bc');
     expect(unsign_cookie_value('a', legacy, { salt: 'bc' })).toBe('hello');
     expect(unsign_cookie_value('ab', legacy, { salt: 'c' })).toBe('hello');
   });
 
   test('the fallback defaults to on (5.2.15+/6.0.6 default)', () => {
-    expect(unsign_cookie_value('a', legacySigned('a', 'hello', 'bc'), { salt: 'bc' })).toBe('hello');
+    expect(unsign_cookie_value('a', legacy_signed('a', 'hello', 'bc'), { salt: 'bc' })).toBe('hello');
   });
 
   test('120: with the fallback off (6.1 default), a legacy cookie is rejected', () => {
     configure({ SECRET_KEY, SIGNED_COOKIE_LEGACY_SALT_FALLBACK: false });
-    const legacy = legacySigned('a', 'hello', 'bc');
+    const legacy = legacy_signed('a', 'hello', 'bc');
     expect(() => unsign_cookie_value('a', legacy, { salt: 'bc' })).toThrow(BadSignature);
     expect(() => unsign_cookie_value('a', legacy, { salt: 'bc' })).toThrow(/^Signature ".*" does not match$/);
   });
@@ -114,7 +114,7 @@ describe('get_signed_cookie behaviour (§7 116–127)', () => {
   test('121: an expired legacy cookie → SignatureExpired from the retry', () => {
     configure({ SECRET_KEY, SIGNED_COOKIE_LEGACY_SALT_FALLBACK: true });
     let legacy = '';
-    at(123456789, () => { legacy = legacySigned('c', 'hello'); });
+    at(123456789, () => { legacy = legacy_signed('c', 'hello'); });
     at(123456800, () => {
       expect(() => unsign_cookie_value('c', legacy, { max_age: 10 })).toThrow(SignatureExpired);
       expect(unsign_cookie_value('c', legacy, { max_age: 11 })).toBe('hello');

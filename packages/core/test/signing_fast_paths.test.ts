@@ -1,7 +1,7 @@
 /**
  * The signing fast paths must not change a byte: zlib_compress against a
  * fresh pako.deflate (itself held to CPython's zlib.compress by the
- * §4.2 vectors and the interop suite), the derived-key cache against a key
+ * Django-made vectors of signing.test.ts and the interop suite), the derived-key cache against a key
  * derived afresh, the string cookie keys against get_cookie_signer's Buffer
  * keys, and py_json's shortcuts against its general code.
  */
@@ -60,7 +60,7 @@ function payload(rnd: (n: number) => number, length: number): Buffer {
   }
 }
 
-function pakoFresh(data: Buffer): Buffer {
+function pako_fresh(data: Buffer): Buffer {
   return Buffer.from(deflate(data));
 }
 
@@ -71,7 +71,7 @@ describe('zlib_compress (pako.deflate at level 6)', () => {
       // Mostly session-sized, now and then far beyond the 64 KB window so it slides.
       const length = i % 40 === 0 ? 70_000 + rnd(100_000) : rnd(i % 3 === 0 ? 5000 : 400);
       const data = payload(rnd, length);
-      expect(zlib_compress(data).equals(pakoFresh(data))).toBe(true);
+      expect(zlib_compress(data).equals(pako_fresh(data))).toBe(true);
     }
   });
 
@@ -88,10 +88,10 @@ describe('zlib_compress (pako.deflate at level 6)', () => {
   test('accepts any Uint8Array view, not only a Buffer from offset 0', () => {
     const backing = Buffer.from('xxxx{"a":[1,2,3,1,2,3,1,2,3]}yyyy');
     const view = new Uint8Array(backing.buffer, backing.byteOffset + 4, backing.length - 8);
-    expect(zlib_compress(view).equals(pakoFresh(Buffer.from(view)))).toBe(true);
+    expect(zlib_compress(view).equals(pako_fresh(Buffer.from(view)))).toBe(true);
   });
 
-  test('dumps(compress=True) still produces the §4.2 vector after other compressions', () => {
+  test('dumps(compress=True) still produces the Django vector after other compressions', () => {
     zlib_compress(Buffer.alloc(80_000, 'qz'));
     expect(dumps(Array.from({ length: 19 }, (_, i) => i + 1), { compress: true })).toBe(
       '.eJwFwcERACAIwLCF-rCiILN47r-GyZVJsNgkxaFxoDgxcOHGxMKD_T7vhAml:1r31eq:hfO_TiE5syctOrTb5EGRQ4ciTbXiYcPg6HLZqXSxXVc');
@@ -99,9 +99,9 @@ describe('zlib_compress (pako.deflate at level 6)', () => {
 });
 
 /** Signer.signature computed from scratch: no cache anywhere on this path. */
-function referenceSignature(salt: string, value: string, key: string | Buffer): string {
-  const hmacKey = salted_hmac_key(`${salt}signer`, key, 'sha256');
-  return b64_encode(nodeCrypto.createHmac('sha256', hmacKey).update(value, 'utf8').digest());
+function reference_signature(salt: string, value: string, key: string | Buffer): string {
+  const hmac_key = salted_hmac_key(`${salt}signer`, key, 'sha256');
+  return b64_encode(nodeCrypto.createHmac('sha256', hmac_key).update(value, 'utf8').digest());
 }
 
 describe('derived-key cache', () => {
@@ -109,29 +109,29 @@ describe('derived-key cache', () => {
     const signer = new Signer({ salt: 'rotation' });
     for (const secret of ['first-secret', 'second-secret', 'first-secret', 'x'.repeat(200)]) {
       configure({ SECRET_KEY: secret });
-      expect(signer.signature('v')).toBe(referenceSignature('rotation', 'v', secret));
+      expect(signer.signature('v')).toBe(reference_signature('rotation', 'v', secret));
       expect(dumps('v')).toBe(new TimestampSigner({ key: secret, salt: 'django.core.signing' }).sign('InYi'));
     }
   });
 
   test('str and bytes keys with the same latin-1 text are different keys', () => {
     // 'Ã©' as str is UTF-8 c3 83 c2 a9; the Buffer below is c3 a9, whose latin-1 text is also 'Ã©'.
-    const asText = 'Ã©';
-    const asBytes = Buffer.from([0xc3, 0xa9]);
-    for (const order of [[asText, asBytes], [asBytes, asText]] as const) {
+    const as_text = 'Ã©';
+    const as_bytes = Buffer.from([0xc3, 0xa9]);
+    for (const order of [[as_text, as_bytes], [as_bytes, as_text]] as const) {
       for (const key of order) {
         expect(new Signer({ key, salt: `order-${typeof order[0]}` }).signature('v'))
-          .toBe(referenceSignature(`order-${typeof order[0]}`, 'v', key));
+          .toBe(reference_signature(`order-${typeof order[0]}`, 'v', key));
       }
     }
-    expect(new Signer({ key: asText }).signature('v')).not.toBe(new Signer({ key: asBytes }).signature('v'));
+    expect(new Signer({ key: as_text }).signature('v')).not.toBe(new Signer({ key: as_bytes }).signature('v'));
   });
 
   test('a Buffer key is looked up by its bytes, so changing its contents changes the key', () => {
     const key = Buffer.from('mutable-key');
     const before = new Signer({ key }).signature('v');
     key[0] = 'M'.charCodeAt(0);
-    expect(new Signer({ key }).signature('v')).toBe(referenceSignature('django.core.signing.Signer', 'v', Buffer.from('Mutable-key')));
+    expect(new Signer({ key }).signature('v')).toBe(reference_signature('django.core.signing.Signer', 'v', Buffer.from('Mutable-key')));
     expect(new Signer({ key }).signature('v')).not.toBe(before);
   });
 
@@ -139,8 +139,8 @@ describe('derived-key cache', () => {
     const salts = Array.from({ length: 600 }, (_, i) => `salt-${i}`);
     const secrets = Array.from({ length: 40 }, (_, i) => `secret-${i}`);
     for (let round = 0; round < 2; round++) {
-      for (const salt of salts) expect(new Signer({ salt }).signature('v')).toBe(referenceSignature(salt, 'v', SECRET_KEY));
-      for (const key of secrets) expect(new Signer({ key, salt: 's' }).signature('v')).toBe(referenceSignature('s', 'v', key));
+      for (const salt of salts) expect(new Signer({ salt }).signature('v')).toBe(reference_signature(salt, 'v', SECRET_KEY));
+      for (const key of secrets) expect(new Signer({ key, salt: 's' }).signature('v')).toBe(reference_signature('s', 'v', key));
     }
   });
 
@@ -178,9 +178,9 @@ describe('signed cookie values', () => {
   ])('string cookie keys sign as get_cookie_signer\'s Buffer keys do (%j)', (secret) => {
     configure({ SECRET_KEY: secret, SECRET_KEY_FALLBACKS: [`${secret}-old`] });
     for (const [name, salt] of [['basket', 'shop'], ['visits', ''], ['c', '😀']]) {
-      const bufferKeyed = get_cookie_signer(cookie_signer_salt(name, salt));
-      expect(Buffer.isBuffer(bufferKeyed.key)).toBe(true);
-      expect(sign_cookie_value(name, 'value 1', salt)).toBe(bufferKeyed.sign('value 1'));
+      const buffer_keyed = get_cookie_signer(cookie_signer_salt(name, salt));
+      expect(Buffer.isBuffer(buffer_keyed.key)).toBe(true);
+      expect(sign_cookie_value(name, 'value 1', salt)).toBe(buffer_keyed.sign('value 1'));
       // A value signed under the fallback's Buffer key verifies through the string-keyed path.
       const old = new TimestampSigner({
         key: Buffer.concat([Buffer.from('django.http.cookies'), Buffer.from(`${secret}-old`)]),

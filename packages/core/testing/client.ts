@@ -27,24 +27,27 @@ export interface RequestOptions {
  */
 export class Client {
   readonly cookies: CookieJar;
-  private app: FastifyInstance | undefined;
-  private base: string | undefined;
+  #app: FastifyInstance | undefined;
+  #base: string | undefined;
+
+  readonly #target: string | FastifyInstance | AppOptions;
 
   /**
    * `target`: a base URL of a running server, a Fastify app to listen with, or options for create_app().
    * `cookies`: a jar to share, e.g. one browser talking to two servers behind a load balancer.
    */
-  constructor(private readonly target: string | FastifyInstance | AppOptions = {}, options: { cookies?: CookieJar } = {}) {
+  constructor(target: string | FastifyInstance | AppOptions = {}, options: { cookies?: CookieJar } = {}) {
+    this.#target = target;
     this.cookies = options.cookies ?? new CookieJar();
-    if (typeof target === 'string') this.base = target.replace(/\/$/, '');
+    if (typeof target === 'string') this.#base = target.replace(/\/$/, '');
   }
 
   /** The base URL, starting the app on an ephemeral loopback port on first use. */
   async url(): Promise<string> {
-    if (this.base) return this.base;
-    this.app = typeof this.target === 'object' && 'listen' in this.target ? (this.target as FastifyInstance) : await create_app(this.target as AppOptions);
-    const address = await this.app.listen({ host: '127.0.0.1', port: 0 });
-    this.base = address;
+    if (this.#base) return this.#base;
+    this.#app = typeof this.#target === 'object' && 'listen' in this.#target ? (this.#target as FastifyInstance) : await create_app(this.#target as AppOptions);
+    const address = await this.#app.listen({ host: '127.0.0.1', port: 0 });
+    this.#base = address;
     return address;
   }
 
@@ -101,7 +104,7 @@ export class Client {
 
   /** Stops the server this client started (a server passed in by URL is left alone). */
   async close(): Promise<void> {
-    if (this.app) await this.app.close();
-    this.app = undefined;
+    if (this.#app) await this.#app.close();
+    this.#app = undefined;
   }
 }

@@ -1,3 +1,4 @@
+/** @tango/core/testing: the test client, the cookie jar, service-gated suites and the clock and settings helpers. */
 export { Client } from './client';
 export type { ClientResponse, RequestOptions } from './client';
 export { CookieJar } from './cookie_jar';

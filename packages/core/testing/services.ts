@@ -1,9 +1,32 @@
 /**
- * Test-suite gating on real services (DESIGN §8): a suite whose service URL is
- * unset is skipped with a printed reason; under REQUIRE_SERVICES=1 (CI) the
- * missing URL is a failure instead.
+ * Test-suite gating on real services: a suite whose service URL is unset is
+ * skipped with a printed reason; under REQUIRE_SERVICES=1 (CI) the missing
+ * URL is a failure instead.
  */
 export type ServiceName = 'TEST_DATABASE_URL' | 'TEST_REDIS_URL' | 'TEST_MEMCACHED_URL';
+
+export const SERVICE_NAMES: readonly ServiceName[] = ['TEST_DATABASE_URL', 'TEST_REDIS_URL', 'TEST_MEMCACHED_URL'];
+
+/** Set by jest_global_setup once it has printed the reason for the whole run, so suites do not repeat it. */
+const REPORTED = 'TANGO_SKIPS_REPORTED';
+
+/** The one line that says which services are missing, or undefined when all are set. */
+export function missing_services_line(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const missing = SERVICE_NAMES.filter((name) => !env[name]);
+  if (missing.length === 0) return undefined;
+  return `skipping suites that need ${missing.join(', ')}: ${missing.length === 1 ? 'it is' : 'they are'} not set`;
+}
+
+/**
+ * For jest's globalSetup: prints the reason once for the whole run (instead of
+ * once per suite) and tells the suites it was said.
+ */
+export function report_missing_services(): void {
+  if (process.env.REQUIRE_SERVICES === '1') return;
+  const line = missing_services_line();
+  if (line) process.stdout.write(`${line}\n`);
+  process.env[REPORTED] = '1';
+}
 
 export function service_url(name: ServiceName): string | undefined {
   const url = process.env[name];
@@ -11,7 +34,7 @@ export function service_url(name: ServiceName): string | undefined {
   if (process.env.REQUIRE_SERVICES === '1') {
     throw new Error(`${name} is not set but REQUIRE_SERVICES=1: the suite that needs it cannot be skipped.`);
   }
-  process.stdout.write(`skipping suites that need ${name}: it is not set\n`);
+  if (process.env[REPORTED] !== '1') process.stdout.write(`skipping suites that need ${name}: it is not set\n`);
   return undefined;
 }
 

@@ -1,3 +1,5 @@
+import { ImproperlyConfigured } from '../errors';
+
 /**
  * Path converters (django.urls.converters). `regex` matches one URL piece;
  * `to_js` turns it into the view argument; `to_url` renders it for reverse().
@@ -29,8 +31,16 @@ export function register_converter(converter: Converter, type_name: string): voi
   registered[type_name] = converter;
 }
 
-export function get_converter(name: string): Converter {
+/** `route` describes the route for the error (django.urls.resolvers._route_to_regex's message). */
+export function get_converter(name: string, route?: () => string): Converter {
   const c = registered[name];
-  if (!c) throw new Error(`URL route uses invalid converter '${name}'.`);
+  if (!c) {
+    const known = Object.keys(registered).join(', ');
+    throw new ImproperlyConfigured(`URL route ${route ? `${route()} ` : ''}uses invalid converter '${name}' (known converters: ${known}; add one with register_converter()).`);
+  }
   return c;
+}
+
+export function is_registered_converter(name: string): boolean {
+  return name in registered;
 }

@@ -23,13 +23,19 @@
 import { get_cache, type Cache, type CacheVersion } from '@tango/core/cache';
 import { settings } from '@tango/core/conf';
 import { NotSerializable, StoreUnavailable } from '@tango/core/errors';
-import { SessionBase, new_dict, unproxied, type CasResult, type SessionDict, type StoreErrorMap, type StoredState } from '../base';
+import { register_memo } from '@tango/core/memos';
+import { SessionBase } from '../base';
+import { new_dict, type SessionDict } from '../session_dict';
+import type { CasResult, StoreErrorMap, StoredState } from '../store_io';
 import { CreateError } from '../exceptions';
 
 export const KEY_PREFIX = 'django.contrib.sessions.cache';
 
 /** Every failure of a cache call is an outage of the session store; one map per cache, made once. */
-const failures = new WeakMap<Cache, StoreErrorMap>();
+let failures = new WeakMap<Cache, StoreErrorMap>();
+register_memo('sessions.cache.failure_maps', () => {
+  failures = new WeakMap();
+});
 
 function failure_of(cache: Cache): StoreErrorMap {
   let map = failures.get(cache);
@@ -43,23 +49,12 @@ function failure_of(cache: Cache): StoreErrorMap {
 }
 
 export class SessionStore extends SessionBase {
-  declare protected _cache: Cache;
-  declare private _failure: StoreErrorMap;
+  // Resolved at construction, as Django does: an unknown alias fails here.
+  protected _cache: Cache = get_cache(settings.SESSION_CACHE_ALIAS);
+  #failure: StoreErrorMap = failure_of(this._cache);
   /** cache_key, and the session key it was built for. */
-  declare private _cache_key: string | undefined;
-  declare private _cache_key_for: string | undefined;
-
-  constructor(session_key: string | null = null) {
-    super(session_key);
-    // Set on the session itself: `this` is the bracket-access proxy here, and
-    // defining properties through it costs more than the rest of construction.
-    // Resolved at construction, as Django does: an unknown alias fails here.
-    const self = unproxied(this);
-    self._cache = get_cache(settings.SESSION_CACHE_ALIAS);
-    self._failure = failure_of(self._cache);
-    self._cache_key = undefined;
-    self._cache_key_for = undefined;
-  }
+  #cache_key: string | undefined = undefined;
+  #cache_key_for: string | undefined = undefined;
 
   get cache_key_prefix(): string {
     return KEY_PREFIX;
@@ -73,44 +68,44 @@ export class SessionStore extends SessionBase {
   get cache_key(): string {
     const key = this.session_key;
     if (key === null) throw new Error('This session has no key yet; save() it first.');
-    if (this._cache_key_for !== key) {
-      this._cache_key = this.cache_prefixed(key);
-      this._cache_key_for = key;
+    if (this.#cache_key_for !== key) {
+      this.#cache_key = this.#cache_prefixed(key);
+      this.#cache_key_for = key;
     }
-    return this._cache_key as string;
+    return this.#cache_key as string;
   }
 
   /** Runs one cache call under the store timeout; any failure is the store's. */
-  private call<T>(op: () => Promise<T>, what: string): Promise<T> {
+  #call<T>(op: () => Promise<T>, what: string): Promise<T> {
     let started: Promise<T>;
     try {
       started = op();
     } catch (err) {
-      return Promise.reject(this._failure(err, what));
+      return Promise.reject(this.#failure(err, what));
     }
-    return this.io(started, what, this._failure);
+    return this.io(started, what, this.#failure);
   }
 
   async load(): Promise<SessionDict> {
     const key = this.session_key;
     const hit = key !== null
-      ? await this.call(() => this._cache.gets(this.cache_key), 'cache get')
+      ? await this.#call(() => this._cache.gets(this.cache_key), 'cache get')
       : undefined;
     const data = hit?.value;
     if (hit !== undefined && data !== null && typeof data === 'object' && !Array.isArray(data)) {
-      this._set_stored(this._state(hit.version));
+      this._set_stored(this.#state_of(hit.version));
       return new_dict(data as Record<string, unknown>);
     }
     this._session_key = null;
     return new_dict();
   }
 
-  private cache_prefixed(key: string): string {
+  #cache_prefixed(key: string): string {
     return this.cache_key_prefix + key;
   }
 
   /** The entry's version is what cas() checks; its value, deserialized afresh, is the data. */
-  private _state(version: CacheVersion): StoredState {
+  #state_of(version: CacheVersion): StoredState {
     return { version, data: async () => new_dict((await this._cache.value_of(version)) as Record<string, unknown> | undefined) };
   }
 
@@ -120,28 +115,28 @@ export class SessionStore extends SessionBase {
     const key = this.cache_key;
     const ttl_ms = this.get_expiry_age() * 1000;
     if (ttl_ms <= 0) {
-      if (await this.call(() => this._cache.has(key), 'cache has')) throw new CreateError();
+      if (await this.#call(() => this._cache.has(key), 'cache has')) throw new CreateError();
       return;
     }
-    const version = await this.call(() => this._cache.add_versioned(key, data, ttl_ms), 'cache add');
+    const version = await this.#call(() => this._cache.add_versioned(key, data, ttl_ms), 'cache add');
     if (version === null) throw new CreateError();
-    this._set_stored(this._state(version));
+    this._set_stored(this.#state_of(version));
   }
 
   protected override async _read_stored(): Promise<StoredState | null> {
-    const hit = await this.call(() => this._cache.gets(this.cache_key), 'cache get');
-    return hit === undefined ? null : this._state(hit.version);
+    const hit = await this.#call(() => this._cache.gets(this.cache_key), 'cache get');
+    return hit === undefined ? null : this.#state_of(hit.version);
   }
 
   protected override async _compare_and_swap(expected: StoredState | null, data: SessionDict): Promise<CasResult> {
     const key = this.cache_key;
     const ttl_ms = this.get_expiry_age() * 1000;
-    if (ttl_ms <= 0) return (await this.call(() => this._cache.delete(key), 'cache delete')) ? 'ok' : 'gone';
+    if (ttl_ms <= 0) return (await this.#call(() => this._cache.delete(key), 'cache delete')) ? 'ok' : 'gone';
     const result = expected === null
-      ? (await this.call(() => this._cache.replace(key, data, ttl_ms), 'cache replace')) ?? 'gone'
-      : await this.call(() => this._cache.cas(key, expected.version as CacheVersion, data, ttl_ms), 'cache cas');
+      ? (await this.#call(() => this._cache.replace(key, data, ttl_ms), 'cache replace')) ?? 'gone'
+      : await this.#call(() => this._cache.cas(key, expected.version as CacheVersion, data, ttl_ms), 'cache cas');
     if (typeof result === 'string') return result;
-    this._set_stored(this._state(result));
+    this._set_stored(this.#state_of(result));
     return 'ok';
   }
 
@@ -152,13 +147,13 @@ export class SessionStore extends SessionBase {
 
   async exists(session_key: string): Promise<boolean> {
     const key = this._checked_key(session_key);
-    return key !== null && this.call(() => this._cache.has(this.cache_prefixed(key)), 'cache has');
+    return key !== null && this.#call(() => this._cache.has(this.#cache_prefixed(key)), 'cache has');
   }
 
   async delete_session(session_key: string | null = null): Promise<void> {
     const key = this._checked_key(session_key ?? this.session_key);
     if (key === null) return;
-    await this.call(() => this._cache.delete(this.cache_prefixed(key)), 'cache delete');
+    await this.#call(() => this._cache.delete(this.#cache_prefixed(key)), 'cache delete');
   }
 
   static override async clear_expired(): Promise<number> {

@@ -37,11 +37,13 @@
  */
 import { set_bounded } from '@tango/core/bounded_map';
 import { CacheVersion, get_cache, type Cache } from '@tango/core/cache';
-import { on_settings_changed, settings } from '@tango/core/conf';
+import { settings } from '@tango/core/conf';
 import { get_random_string, VALID_KEY_CHARS } from '@tango/core/crypto';
 import { StoreUnavailable } from '@tango/core/errors';
 import { get_logger } from '@tango/core/log';
-import { new_dict, unproxied, type CasResult, type SessionDict, type StoredState } from '../base';
+import { register_memo } from '@tango/core/memos';
+import { new_dict, type SessionDict } from '../session_dict';
+import type { CasResult, StoredState } from '../store_io';
 import { SessionStore as DBStore } from './db';
 
 export const KEY_PREFIX = 'django.contrib.sessions.cached_db';
@@ -128,7 +130,7 @@ function unreachable(what: string, err: unknown): StoreUnavailable {
 const written = new Map<string, { entry: string; prefix: string }>();
 export const MAX_REMEMBERED_ENTRIES = 4096;
 const MAX_ENTRY_LENGTH = 16 * 1024;
-on_settings_changed(() => written.clear());
+register_memo('sessions.cached_db.written', () => written.clear(), { settings: true });
 
 function written_prefix(session_key: string | null, entry: string): string | undefined {
   const hit = session_key === null ? undefined : written.get(session_key);
@@ -136,19 +138,12 @@ function written_prefix(session_key: string | null, entry: string): string | und
 }
 
 export class SessionStore extends DBStore {
-  declare protected _cache_store: Cache;
+  // Resolved at construction, as Django does: an unknown alias fails here.
+  protected _cache_store: Cache = get_cache(settings.SESSION_CACHE_ALIAS);
   /** The entry as this session last read or wrote it: null for none, undefined when unknown. */
-  declare private _cache_seen: Seen | null | undefined;
+  #cache_seen: Seen | null | undefined = undefined;
   /** The cache error load() met, if any: a save in the same request does not wait for the cache a second time. */
-  declare private _cache_failure: unknown;
-
-  constructor(session_key: string | null = null) {
-    super(session_key);
-    // Set on the session itself: `this` is the bracket-access proxy here, and
-    // defining properties through it costs more than the rest of construction.
-    // Resolved at construction, as Django does: an unknown alias fails here.
-    unproxied(this)._cache_store = get_cache(settings.SESSION_CACHE_ALIAS);
-  }
+  #cache_failure: unknown = undefined;
 
   get cache_key_prefix(): string {
     return KEY_PREFIX;
@@ -158,7 +153,7 @@ export class SessionStore extends DBStore {
     return this.cache_key_prefix + this.session_key;
   }
 
-  private cache_error(what: string, err: unknown): void {
+  #cache_error(what: string, err: unknown): void {
     // A driver's error may come from another realm (instanceof Error false there): keep its message.
     const message = (err as { message?: unknown } | null)?.message;
     const e = err instanceof Error ? err : new Error(typeof message === 'string' ? message : String(err), { cause: err });
@@ -175,7 +170,7 @@ export class SessionStore extends DBStore {
       seen = hit === undefined ? null : seen_of(hit.value, hit.version);
       if (seen !== null && seen.pending === null) {
         const version = seen.version;
-        this._cache_seen = seen;
+        this.#cache_seen = seen;
         // The row's session_data is not known from here; _compare_and_swap finds it when a save needs it.
         this._set_stored({ version, data: async () => new_dict((await this._cache_store.value_of(version)) as Record<string, unknown>) });
         return (hit as { value: unknown }).value as SessionDict;
@@ -183,9 +178,9 @@ export class SessionStore extends DBStore {
     } catch (err) {
       // Any cache failure (down, key too long for memcached) is a miss, as in Django; nothing is refilled.
       seen = undefined;
-      this._cache_failure = err;
+      this.#cache_failure = err;
     }
-    this._cache_seen = seen;
+    this.#cache_seen = seen;
     const row = await this._get_session_from_db();
     if (!row) return {};
     const decoded = this.decode(row.session_data);
@@ -197,10 +192,10 @@ export class SessionStore extends DBStore {
         const result = seen === null
           ? await this.io(this._cache_store.add_versioned(key, decoded, age_s * 1000), 'cache add')
           : await this.io(this._cache_store.cas(key, seen.version, decoded, age_s * 1000), 'cache cas');
-        this._cache_seen = result instanceof CacheVersion ? { version: result, pending: null } : undefined;
+        this.#cache_seen = result instanceof CacheVersion ? { version: result, pending: null } : undefined;
       } catch (err) {
-        this._cache_seen = undefined;
-        this.cache_error('saving to', err);
+        this.#cache_seen = undefined;
+        this.#cache_error('saving to', err);
       }
     }
     return decoded;
@@ -239,13 +234,13 @@ export class SessionStore extends DBStore {
    * changes (step 1 in the header), starting from the entry as this session
    * saw it when that is known. Any cache failure is StoreUnavailable (503).
    */
-  private async _mark(session_key: string): Promise<Marked> {
+  async #mark(session_key: string): Promise<Marked> {
     const key = this.cache_key_prefix + session_key;
     // This request already waited for the cache once (load): a 503 now rather than a second SESSION_STORE_TIMEOUT.
-    if (this._cache_failure !== undefined && session_key === this.session_key) throw unreachable('mark before writing the row', this._cache_failure);
+    if (this.#cache_failure !== undefined && session_key === this.session_key) throw unreachable('mark before writing the row', this.#cache_failure);
     const me: Writer = { id: get_random_string(8, VALID_KEY_CHARS), until: 0 };
-    let current = session_key === this.session_key ? this._cache_seen : undefined;
-    this._cache_seen = undefined;
+    let current = session_key === this.session_key ? this.#cache_seen : undefined;
+    this.#cache_seen = undefined;
     try {
       for (let attempt = 0; attempt < MARK_ATTEMPTS; attempt++) {
         if (current === undefined) {
@@ -274,7 +269,7 @@ export class SessionStore extends DBStore {
    * one, so that a reader which looked before the row changed cannot add
    * the old data). If the cache fails now, the mark lapses at its deadline.
    */
-  private async _unmark(marked: Marked): Promise<void> {
+  async #unmark(marked: Marked): Promise<void> {
     try {
       for (let attempt = 0; attempt < MARK_ATTEMPTS; attempt++) {
         const hit = await this.io(this._cache_store.gets(marked.key), 'cache get');
@@ -287,7 +282,7 @@ export class SessionStore extends DBStore {
         if (result !== 'conflict') return;
       }
     } catch (err) {
-      this.cache_error('saving to', err);
+      this.#cache_error('saving to', err);
     }
   }
 
@@ -296,38 +291,37 @@ export class SessionStore extends DBStore {
     if (this.session_key === null) return await this.create();
     if (must_create) {
       await super.save(true);
-      await this._add_new(this._loaded_session(true) ?? (await this._aget_session()));
+      await this.#add_new(this._get_session(true));
       return;
     }
     // Mark, write and publish in the key's save turn: run together, this
     // process's saves of one key would only contend for the mark and run out of attempts.
     const session_key = this.session_key;
     await this._in_save_turn(async () => {
-      const marked = await this._mark(session_key);
+      const marked = await this.#mark(session_key);
       await super.save(false);
-      const data = this._loaded_session(false) ?? (await this._aget_session());
-      await this._publish(marked, data);
+      await this.#publish(marked, this._get_session());
     });
   }
 
   /** A new key: nobody can have read or cached it, so a failed add leaves nothing stale (and is only logged). */
-  private async _add_new(data: SessionDict): Promise<void> {
+  async #add_new(data: SessionDict): Promise<void> {
     const age_s = this.get_expiry_age();
-    this._cache_seen = undefined;
+    this.#cache_seen = undefined;
     if (age_s <= 0) return;
     try {
       const version = await this.io(this._cache_store.add_versioned(this.cache_key, data, age_s * 1000), 'cache add');
-      if (version !== null) this._published(version);
+      if (version !== null) this.#published(version);
     } catch (err) {
-      this.cache_error('saving to', err);
+      this.#cache_error('saving to', err);
     }
   }
 
   /** Step 3 of the header: the new data over this writer's own mark, if it was the only writer in it; else off the mark. */
-  private async _publish(marked: Marked, data: SessionDict): Promise<void> {
+  async #publish(marked: Marked, data: SessionDict): Promise<void> {
     if (Date.now() >= marked.me.until) {
       // Slower than its deadline: a reader may have taken it for dead and refilled the old row. Mark again (503 if the cache is gone).
-      await this._unmark(await this._mark(this.session_key as string));
+      await this.#unmark(await this.#mark(this.session_key as string));
       return;
     }
     const age_s = this.get_expiry_age();
@@ -337,18 +331,18 @@ export class SessionStore extends DBStore {
         result = await this.io(this._cache_store.cas(marked.key, marked.version, data, age_s * 1000), 'cache cas');
       } catch (err) {
         // The mark stays until its deadline: the entry holds no data, and the row has the save.
-        this.cache_error('saving to', err);
+        this.#cache_error('saving to', err);
         return;
       }
-      if (result instanceof CacheVersion) return this._published(result);
+      if (result instanceof CacheVersion) return this.#published(result);
       if (result === 'gone') return; // the mark expired or was evicted: no entry
     }
-    await this._unmark(marked);
+    await this.#unmark(marked);
   }
 
   /** Records the data entry a save just wrote, and the row written with it (see `written`). */
-  private _published(version: CacheVersion): void {
-    this._cache_seen = { version, pending: null };
+  #published(version: CacheVersion): void {
+    this.#cache_seen = { version, pending: null };
     // The row the save just wrote: the db engine's stored version is its session_data.
     const row = this._get_stored()?.version;
     if (typeof row === 'string' && version.serialized.length <= MAX_ENTRY_LENGTH) {
@@ -360,8 +354,8 @@ export class SessionStore extends DBStore {
   override async delete_session(session_key: string | null = null): Promise<void> {
     const key = this._checked_key(session_key ?? this.session_key);
     if (key === null) return;
-    const marked = await this._mark(key);
+    const marked = await this.#mark(key);
     await super.delete_session(key);
-    await this._unmark(marked);
+    await this.#unmark(marked);
   }
 }

@@ -14,9 +14,12 @@
 import type { Knex } from 'knex';
 import { clock } from '@tango/core/clock';
 import { db_datetime, db_datetime_candidates, db_datetime_lower_bound, get_connection, is_integrity_error } from '@tango/core/db';
-import { quote_name, run_statement, run_statement_now, statement, type Statement } from '@tango/core/db_statements';
+import { quote_name, run_statement, statement, type Statement } from '@tango/core/db_statements';
+import { register_memo } from '@tango/core/memos';
 import { base62_decode, object_payload } from '@tango/core/signing';
-import { SessionBase, new_dict, type CasResult, type ExpiryValue, type SessionDict, type StoredState } from '../base';
+import { SessionBase, type ExpiryValue } from '../base';
+import type { SessionDict } from '../session_dict';
+import type { CasResult, StoredState } from '../store_io';
 import { CreateError } from '../exceptions';
 
 export interface SessionRow {
@@ -67,6 +70,7 @@ interface SessionSql {
 }
 
 const sql_by_table = new Map<string, SessionSql>();
+register_memo('sessions.db.sql_by_table', () => sql_by_table.clear());
 
 function session_sql(table: string): SessionSql {
   let sql = sql_by_table.get(table);
@@ -120,12 +124,12 @@ export class SessionStore extends SessionBase {
   }
 
   /** Rows of one fixed statement, under the store timeout. */
-  private async _rows<Row>(st: Statement, bindings: readonly unknown[], what: string): Promise<Row[]> {
+  async #rows<Row>(st: Statement, bindings: readonly unknown[], what: string): Promise<Row[]> {
     return (await this.io(run_statement<Row>(this.db, st, bindings), what)).rows;
   }
 
   /** Rows changed by one fixed statement, under the store timeout. */
-  private async _changed(st: Statement, bindings: readonly unknown[], what: string): Promise<number> {
+  async #count_changed(st: Statement, bindings: readonly unknown[], what: string): Promise<number> {
     return (await this.io(run_statement(this.db, st, bindings), what)).count;
   }
 
@@ -138,16 +142,10 @@ export class SessionStore extends SessionBase {
    */
   protected async _get_session_from_db(): Promise<(SessionRow & { data: SessionDict }) | null> {
     const key = this.session_key;
-    const knex = this.db;
     // session_key went through _validate_session_key: nothing else reaches the query.
     const row = key === null ? undefined :
-      (await this._rows<LoadedRow>(this.sql.load, [key], 'load'))[0];
-    return this._found(row, knex);
-  }
-
-  /** The rest of _get_session_from_db, once the row (or its absence) is known. */
-  private _found(row: LoadedRow | undefined, knex: Knex): (SessionRow & { data: SessionDict }) | null {
-    const found = row && this._live(row, knex);
+      (await this.#rows<LoadedRow>(this.sql.load, [key], 'load'))[0];
+    const found = row && this.#live(row, this.db);
     if (!found) {
       this._session_key = null;
       return null;
@@ -156,19 +154,7 @@ export class SessionStore extends SessionBase {
     return found;
   }
 
-  /** load() run synchronously, when the SELECT can run at once (SQLite, connection idle) and the row read is this class's. */
-  protected override _load_now(): SessionDict | undefined {
-    if (this._get_session_from_db !== SessionStore.prototype._get_session_from_db) return undefined;
-    const key = this.session_key;
-    if (key === null) return undefined;
-    const knex = this.db;
-    const result = this.io_now(() => run_statement_now<LoadedRow>(knex, this.sql.load, [key]), 'load');
-    if (result === undefined) return undefined;
-    const row = this._found(result.rows[0], knex);
-    return row ? row.data : new_dict();
-  }
-
-  private _live(row: LoadedRow, knex: Knex): (SessionRow & { data: SessionDict }) | null {
+  #live(row: LoadedRow, knex: Knex): (SessionRow & { data: SessionDict }) | null {
     const candidates = db_datetime_candidates(row.expire_date, knex);
     let expire_date = candidates[0];
     let data: SessionDict | undefined;
@@ -176,7 +162,7 @@ export class SessionStore extends SessionBase {
       // Ambiguous local time: take the reading nearest to what save() computed,
       // from the signing time inside session_data and the data's own expiry.
       data = this.decode(row.session_data);
-      const expected = this._expected_expiry(row.session_data, data);
+      const expected = this.#expected_expiry(row.session_data, data);
       if (expected !== null) {
         expire_date = candidates.reduce((a, b) => (Math.abs(b.getTime() - expected) < Math.abs(a.getTime() - expected) ? b : a));
       }
@@ -187,7 +173,7 @@ export class SessionStore extends SessionBase {
   }
 
   /** get_expiry_date() as save() computed it: from the signing time in session_data (ms), or null. */
-  private _expected_expiry(session_data: string, data: SessionDict): number | null {
+  #expected_expiry(session_data: string, data: SessionDict): number | null {
     const signed = signed_at(session_data);
     if (signed === null) return null;
     try {
@@ -207,7 +193,7 @@ export class SessionStore extends SessionBase {
   async exists(session_key: string): Promise<boolean> {
     const key = this._checked_key(session_key);
     if (key === null) return false;
-    return (await this._rows(this.sql.exists, [key], 'exists')).length > 0;
+    return (await this.#rows(this.sql.exists, [key], 'exists')).length > 0;
   }
 
   /** The row save() writes (Django's create_model_instance). */
@@ -230,7 +216,7 @@ export class SessionStore extends SessionBase {
     const row = await this._row(data);
     const knex = this.db;
     try {
-      await this._changed(this.sql.insert, [row.session_key, row.session_data, db_datetime(row.expire_date, knex)], 'save');
+      await this.#count_changed(this.sql.insert, [row.session_key, row.session_data, db_datetime(row.expire_date, knex)], 'save');
     } catch (err) {
       if (is_integrity_error(err)) throw new CreateError();
       throw err;
@@ -242,7 +228,7 @@ export class SessionStore extends SessionBase {
   protected override async _read_stored(): Promise<StoredState | null> {
     const key = this.session_key;
     if (key === null) return null;
-    const row = (await this._rows<{ session_data: string }>(this.sql.read, [key], 'load'))[0];
+    const row = (await this.#rows<{ session_data: string }>(this.sql.read, [key], 'load'))[0];
     return row ? this._state(row.session_data) : null;
   }
 
@@ -253,8 +239,8 @@ export class SessionStore extends SessionBase {
    */
   protected override _compare_and_swap(expected: StoredState | null, data: SessionDict): Promise<CasResult> {
     return expected === null
-      ? this._update(data, this.sql.update, [])
-      : this._update(data, this.sql.update_if, [expected.version as string]);
+      ? this.#update(data, this.sql.update, [])
+      : this.#update(data, this.sql.update_if, [expected.version as string]);
   }
 
   /**
@@ -269,15 +255,15 @@ export class SessionStore extends SessionBase {
 
   /** _compare_data_and_swap with the payload already known: `prefix` is session_data up to and with its first ':'. */
   protected _compare_payload_and_swap(prefix: string, data: SessionDict): Promise<CasResult> {
-    return this._update(data, this.sql.update_if_payload, [prefix.length, prefix]);
+    return this.#update(data, this.sql.update_if_payload, [prefix.length, prefix]);
   }
 
   /** One UPDATE of the row to `data`, with `conditions` bound after the key; 0 rows: 'gone' or 'conflict'. */
-  private async _update(data: SessionDict, st: Statement, conditions: unknown[]): Promise<CasResult> {
+  async #update(data: SessionDict, st: Statement, conditions: unknown[]): Promise<CasResult> {
     const key = this.session_key;
     const row = key !== null ? this._row_for(key, data) : await this._row(data);
     const values = [row.session_data, db_datetime(row.expire_date, this.db), row.session_key, ...conditions];
-    if ((await this._changed(st, values, 'save')) > 0) {
+    if ((await this.#count_changed(st, values, 'save')) > 0) {
       this._set_stored(this._state(row.session_data));
       return 'ok';
     }
@@ -288,7 +274,7 @@ export class SessionStore extends SessionBase {
   async delete_session(session_key: string | null = null): Promise<void> {
     const key = this._checked_key(session_key ?? this.session_key);
     if (key === null) return;
-    await this._changed(this.sql.delete, [key], 'delete');
+    await this.#count_changed(this.sql.delete, [key], 'delete');
   }
 
   /**

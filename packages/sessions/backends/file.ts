@@ -32,11 +32,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { settings, on_settings_changed } from '@tango/core/conf';
+import { settings } from '@tango/core/conf';
 import { get_random_string, VALID_KEY_CHARS } from '@tango/core/crypto';
 import { ImproperlyConfigured, StoreUnavailable, SuspiciousOperation } from '@tango/core/errors';
 import { get_logger } from '@tango/core/log';
-import { SessionBase, is_key_text, new_dict, unproxied, type CasResult, type SessionDict, type StoredState } from '../base';
+import { register_memo } from '@tango/core/memos';
+import { SessionBase, is_key_text } from '../base';
+import { new_dict, type SessionDict } from '../session_dict';
+import type { CasResult, StoredState } from '../store_io';
 import { CreateError, InvalidSessionKey } from '../exceptions';
 
 const log = get_logger('tango.sessions');
@@ -57,9 +60,9 @@ const CLEAR_CONCURRENCY = 16;
 
 // Resolved and checked once per SESSION_FILE_PATH value (Django caches it on the class).
 let storagePath: { setting: string | null; dir: string } | null = null;
-on_settings_changed(() => {
+register_memo('sessions.file.storage_path', () => {
   storagePath = null;
-});
+}, { settings: true });
 
 function storage_path(): string {
   const setting = settings.SESSION_FILE_PATH;
@@ -203,17 +206,8 @@ async function with_lock<T>(file: string, fn: () => Promise<T>): Promise<T> {
 }
 
 export class SessionStore extends SessionBase {
-  declare readonly storage_path: string;
-  declare readonly file_prefix: string;
-
-  constructor(session_key: string | null = null) {
-    super(session_key);
-    // Set on the session itself: `this` is the bracket-access proxy here, and
-    // defining properties through it costs more than the rest of construction.
-    const self = unproxied(this) as { storage_path: string; file_prefix: string };
-    self.storage_path = storage_path();
-    self.file_prefix = settings.SESSION_COOKIE_NAME;
-  }
+  readonly storage_path: string = storage_path();
+  readonly file_prefix: string = settings.SESSION_COOKIE_NAME;
 
   /** Django's _key_to_file: the key must be [a-z0-9] before it is allowed near a path (no traversal). */
   _key_to_file(session_key: string): string {
@@ -226,14 +220,14 @@ export class SessionStore extends SessionBase {
     try {
       const file = this._key_to_file(this.session_key ?? '');
       const { text, mtime_ms } = await this.io(read_regular_file(file), 'file read');
-      this._set_stored(this._state(text));
+      this._set_stored(this.#state_of(text));
       // An empty file is a placeholder another save is about to fill: not corrupt.
       if (text) {
         data = this.decode(text);
         const expiry = data._session_expiry || new Date(mtime_ms + this.get_session_cookie_age() * 1000);
         if (this.get_expiry_age({ expiry: expiry as number | string | Date }) <= 0) {
           data = new_dict();
-          await this._replace_expired();
+          await this.#replace_expired();
         }
       }
     } catch (err) {
@@ -250,7 +244,7 @@ export class SessionStore extends SessionBase {
    * until the disk is back and clearsessions or the next visit removes it, and
    * it can never be loaded again, being expired.
    */
-  private async _replace_expired(): Promise<void> {
+  async #replace_expired(): Promise<void> {
     try {
       await this.delete_session();
       await this.create();
@@ -262,7 +256,7 @@ export class SessionStore extends SessionBase {
   }
 
   /** The file's exact content is the version a save compares. */
-  private _state(text: string): StoredState {
+  #state_of(text: string): StoredState {
     return { version: text, data: async () => (text ? this.decode(text) : new_dict()) };
   }
 
@@ -283,13 +277,13 @@ export class SessionStore extends SessionBase {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new CreateError();
       throw disk_failure(err, 'write', this.session_key as string);
     }
-    this._set_stored(this._state(content));
+    this._set_stored(this.#state_of(content));
   }
 
   protected override async _read_stored(): Promise<StoredState | null> {
     if (this.session_key === null) return null;
     try {
-      return this._state((await this.io(read_regular_file(this._key_to_file(this.session_key)), 'file read')).text);
+      return this.#state_of((await this.io(read_regular_file(this._key_to_file(this.session_key)), 'file read')).text);
     } catch (err) {
       if (is_os_error(err)) return null;
       throw err;
@@ -310,8 +304,8 @@ export class SessionStore extends SessionBase {
         throw err;
       }
       if (expected !== null && current !== expected.version) return 'conflict';
-      await this._write_atomically(file, content);
-      this._set_stored(this._state(content));
+      await this.#write_atomically(file, content);
+      this._set_stored(this.#state_of(content));
       return 'ok';
     }), 'file write', (err) => disk_failure(err, 'write', this.session_key as string));
   }
@@ -323,7 +317,7 @@ export class SessionStore extends SessionBase {
    * at rename) leaves the record as it was, removes the temp file and is
    * thrown (a 503 through disk_failure), where Django ignores it.
    */
-  private async _write_atomically(file: string, content: string): Promise<void> {
+  async #write_atomically(file: string, content: string): Promise<void> {
     // Django's mkstemp prefix: '<name>_out_'. The '_' keeps temp files out of clear_expired (not a key character).
     const tmp = `${file}_out_${get_random_string(8, VALID_KEY_CHARS)}`;
     await write_new_file(tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, content);
@@ -375,7 +369,7 @@ export class SessionStore extends SessionBase {
   /**
    * Removes the session files that load() would find expired, CLEAR_CONCURRENCY
    * at a time. Only names made of the prefix and a valid key are considered,
-   * and only regular files are read or removed (see _remove_if_expired). The
+   * and only regular files are read or removed (see #remove_if_expired). The
    * directory is streamed, so memory stays flat however many files it holds.
    */
   static override async clear_expired(on_progress?: (removed: number) => void): Promise<number> {
@@ -399,7 +393,7 @@ export class SessionStore extends SessionBase {
           const session = new this(key);
           // Too short for a session key (SessionBase validation): never a session's file.
           if (session.session_key === null) continue;
-          if (await session._remove_if_expired() && ++removed % 1000 === 0) on_progress?.(removed);
+          if (await session.#remove_if_expired() && ++removed % 1000 === 0) on_progress?.(removed);
         }
       } catch (err) {
         failure ??= { err };
@@ -421,7 +415,7 @@ export class SessionStore extends SessionBase {
    * lstat): a save that renamed fresh content over it after the read keeps its
    * session, and nothing else that took the name (a symlink) is removed.
    */
-  private async _remove_if_expired(): Promise<boolean> {
+  async #remove_if_expired(): Promise<boolean> {
     const file = this._key_to_file(this.session_key as string);
     try {
       const read = await read_session_file(file).catch(async (err: unknown) => {
@@ -431,7 +425,7 @@ export class SessionStore extends SessionBase {
         const st = await fs.lstat(file);
         return st.isFile() ? { text: '', mtime_ms: st.mtimeMs, ino: st.ino, dev: st.dev } : null;
       });
-      if (read === null || !this._expired(read.text, read.mtime_ms)) return false;
+      if (read === null || !this.#expired(read.text, read.mtime_ms)) return false;
       return await with_lock(file, async () => {
         const st = await fs.lstat(file);
         if (!st.isFile() || st.ino !== read.ino || st.dev !== read.dev) return false;
@@ -453,7 +447,7 @@ export class SessionStore extends SessionBase {
    * of their own, so their mtime decides: a placeholder a save is filling now
    * is seconds old, never SESSION_COOKIE_AGE.
    */
-  private _expired(text: string, mtime_ms: number): boolean {
+  #expired(text: string, mtime_ms: number): boolean {
     const data = text ? this.decode(text) : new_dict();
     const expiry = data._session_expiry || new Date(mtime_ms + this.get_session_cookie_age() * 1000);
     return this.get_expiry_age({ expiry: expiry as number | string | Date }) <= 0;

@@ -7,7 +7,9 @@
  */
 import { settings } from '@tango/core/conf';
 import { dumps_with_data, loads } from '@tango/core/signing';
-import { SessionBase, new_dict, serialize_session, type SessionDict } from '../base';
+import { SessionBase } from '../base';
+import { new_dict, type SessionDict } from '../session_dict';
+import { serialize_session } from '../store_io';
 import { SessionCookieTooLarge } from '../exceptions';
 
 const SALT = 'django.contrib.sessions.backends.signed_cookies';
@@ -27,14 +29,14 @@ export class SessionStore extends SessionBase {
 
   /** Any failure (bad signature, expired, bad payload) resets to an empty session that will be re-issued. */
   async load(): Promise<SessionDict> {
-    const data = this._cookie_data();
+    const data = this.#cookie_data();
     if (data !== undefined) return data;
     await this.create();
     return new_dict();
   }
 
   /** The data in the cookie, or undefined when its signature, age or payload is bad. */
-  private _cookie_data(): SessionDict | undefined {
+  #cookie_data(): SessionDict | undefined {
     try {
       const data = loads(this.session_key ?? '', { salt: SALT, max_age: this.get_session_cookie_age() });
       if (data !== null && typeof data === 'object' && !Array.isArray(data)) return new_dict(data as Record<string, unknown>);
@@ -44,11 +46,6 @@ export class SessionStore extends SessionBase {
     return undefined;
   }
 
-  /** A good cookie loads without waiting; a bad one goes through load(), whose create() may be a subclass's. */
-  protected override _load_now(): SessionDict | undefined {
-    return this._cookie_data();
-  }
-
   /** Nothing to reserve: the next save() makes the cookie. */
   override async create(): Promise<void> {
     this.modified = true;
@@ -56,7 +53,8 @@ export class SessionStore extends SessionBase {
 
   /** The key becomes the freshly signed data (a new timestamp every time). */
   override async save(_must_create = false): Promise<void> {
-    const session = this._loaded_session() ?? (await this._aget_session());
+    await this.preload();
+    const session = this._get_session();
     const { value, data } = serialize_session(() => dumps_with_data(session, { salt: SALT, compress: true }));
     // load() refuses a cookie that inflates past SIGNING_MAX_DECOMPRESSED_SIZE: such a
     // cookie would be lost on the next request, so it is never issued.

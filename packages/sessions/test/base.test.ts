@@ -1,16 +1,15 @@
 /**
- * SessionBase on its own (reference §1, §7 items 71–73), the preload
- * mechanics that stand in for Django's lazy load, the store timeout, the
+ * SessionBase on its own (Django's tests/sessions_tests/tests.py), the preload
+ * that stands in for Django's lazy load, the store timeout, the
  * error catalogue, and properties checked with fast-check.
  */
 import fc from 'fast-check';
 import { configure, override_settings } from '../../core/conf';
 import { BadRequest, StoreUnavailable, SuspiciousOperation } from '../../core/errors';
 import { capture_logs, set_stderr_logging } from '../../core/log';
-import {
-  MAX_SAVE_RETRIES, SessionBase, apply_changes, is_dict, is_key_text, new_dict, with_store_timeout,
-  type CasResult, type SessionDict, type StoredState,
-} from '../base';
+import { MAX_SAVE_RETRIES, SessionBase, is_key_text } from '../base';
+import { apply_changes, is_dict, new_dict, type SessionDict } from '../session_dict';
+import { with_store_timeout, type CasResult, type StoredState } from '../store_io';
 import {
   CreateError, InvalidSessionKey, NotImplementedError, SessionInterrupted, SESSION_INTERRUPTED_MESSAGE,
   SuspiciousSession, UpdateError,
@@ -38,7 +37,8 @@ class MemoryStore extends SessionBase {
   }
   override async save(must_create = false): Promise<void> {
     if (this.session_key === null) return this.create();
-    const data = await this._aget_session(must_create);
+    if (!must_create) await this.preload();
+    const data = this._get_session(must_create);
     if (must_create && records.has(this.session_key)) throw new CreateError();
     if (!must_create && !records.has(this.session_key)) throw new UpdateError();
     records.set(this.session_key, { ...data });
@@ -64,7 +64,7 @@ beforeAll(() => {
 });
 
 describe('the base class', () => {
-  it('clear_expired() is not supported by default (71, §8.2)', async () => {
+  it('clear_expired() is not supported by default (71)', async () => {
     await expect(MemoryStore.clear_expired()).rejects.toThrow(NotImplementedError);
     await expect(MemoryStore.clear_expired()).rejects.toThrow('This backend does not support clear_expired().');
   });

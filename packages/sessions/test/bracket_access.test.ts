@@ -1,12 +1,13 @@
-/** `session['key']` reads and writes data; it never silently shadows a method. */
+/** `request.session['key']` reads and writes data; it never silently shadows a method. */
 import { configure } from '@tango/core';
+import { with_bracket_access } from '@tango/sessions';
 import { SessionStore } from '@tango/sessions/backends/signed_cookies';
 
 describe('bracket access', () => {
   beforeAll(() => configure({ SECRET_KEY: 'bracket-secret' }));
 
   it('reads and writes session keys', () => {
-    const s = new SessionStore() as SessionStore & Record<string, unknown>;
+    const s = with_bracket_access(new SessionStore()) as unknown as Record<string, unknown> & SessionStore;
     s['user_id'] = 'zhiliao';
     expect(s.get('user_id')).toBe('zhiliao');
     expect(s['user_id']).toBe('zhiliao');
@@ -16,7 +17,7 @@ describe('bracket access', () => {
   });
 
   it('refuses to assign over a method name, pointing to set()', () => {
-    const s = new SessionStore() as unknown as Record<string, unknown>;
+    const s = with_bracket_access(new SessionStore()) as unknown as Record<string, unknown>;
     expect(() => {
       s['items'] = [1, 2];
     }).toThrow("'items' is a session method, not a key: use session.set('items', value).");
@@ -26,7 +27,7 @@ describe('bracket access', () => {
   });
 
   it('still lets code set the documented flags', () => {
-    const s = new SessionStore();
+    const s = with_bracket_access(new SessionStore());
     s.modified = true;
     expect(s.modified).toBe(true);
   });

@@ -1,7 +1,7 @@
 /**
  * The cache engine on each cache it supports (locmem always; Redis and
  * Memcached when TEST_REDIS_URL / TEST_MEMCACHED_URL are set): the contract,
- * then reference §3.3 and §7 items 50, 54–59, plus Cache.add atomicity, the
+ * then django/contrib/sessions/backends/cache.py's rules, plus Cache.add atomicity, the
  * TTL and fast failure of a dead store.
  */
 import { configure, override_settings } from '../../core/conf';

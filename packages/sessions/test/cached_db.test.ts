@@ -1,6 +1,6 @@
 /**
  * The cached_db engine on SQLite + locmem, PostgreSQL + Redis and PostgreSQL +
- * Memcached: the shared contract, then reference §3.2 and §7 items 49–53:
+ * Memcached: the shared contract, then django/contrib/sessions/backends/cached_db.py's rules:
  * write-through, refill on a cache miss with the row's remaining lifetime,
  * and a cache outage that costs nothing but a log line.
  */

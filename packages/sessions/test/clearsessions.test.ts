@@ -1,6 +1,6 @@
 /**
  * `clearsessions` run in-process (django.contrib.sessions.management.commands.clearsessions;
- * reference §8.2, §7 items 42, 62, 74): it removes exactly the expired
+ * tests/sessions_tests/tests.py ClearSessionsCommandTests): it removes exactly the expired
  * sessions and says how many, explains the engines that expire by themselves,
  * and fails with one line when it cannot do its job.
  */

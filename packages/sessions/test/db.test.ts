@@ -1,7 +1,8 @@
 /**
  * The db engine: the shared contract on SQLite and PostgreSQL under several
  * USE_TZ / TIME_ZONE combinations, then what only it does: the bytes it
- * leaves in django_session (reference §3.1, §4.3, §8.3), rows written by
+ * leaves in django_session (django/contrib/sessions/backends/db.py,
+ * django/core/signing.py, and DateTimeField under USE_TZ), rows written by
  * Django, expiry around DST changes, clear_expired.
  */
 import { configure, settings } from '../../core/conf';
@@ -34,7 +35,7 @@ interface Zone {
   sqlite_plus_hour: string;
 }
 
-// Worked out from Django's rules (§8.3): UTC text under USE_TZ, local wall time otherwise.
+// Worked out from Django's rules (django/db/backends/sqlite3/operations.py adapt_datetimefield_value): UTC text under USE_TZ, local wall time otherwise.
 const ZONES: Zone[] = [
   { USE_TZ: true, TIME_ZONE: 'Asia/Shanghai', sqlite_expire: '2023-11-28 22:13:20', sqlite_plus_hour: '2023-11-14 23:13:20' },
   { USE_TZ: false, TIME_ZONE: 'Asia/Shanghai', sqlite_expire: '2023-11-29 06:13:20', sqlite_plus_hour: '2023-11-15 07:13:20' },
@@ -124,7 +125,7 @@ function store_suites(store: 'SQLite' | 'PostgreSQL', make: () => TestDatabase):
         }
       });
 
-      test('what it writes decodes with the reference format, compressed included (§4.3)', async () => {
+      test('what it writes decodes with Django’s format, compressed included (django/core/signing.py)', async () => {
         freeze(T);
         const s = new SessionStore();
         s.update(AUTH_DICT);
@@ -398,11 +399,6 @@ describe('SQLite: statements never run inside a transaction another caller holds
     }).catch(() => undefined);
     await started;
 
-    // Nor without waiting: the connection is not idle, so the synchronous load declines.
-    const now = new SessionStore(key);
-    expect(now.preload_now()).toBe(false);
-    expect(() => now.get('who')).toThrow(/preload\(\)/);
-
     let loaded: string | undefined;
     const load = reopen(key).then((r) => { loaded = r.get('who') as string; });
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -412,95 +408,5 @@ describe('SQLite: statements never run inside a transaction another caller holds
     await trx_done;
     await load;
     expect(loaded).toBe('committed');
-  });
-});
-
-describe('preload_now: a load that needs no wait runs at once', () => {
-  const sqlite = sqlite_database();
-  beforeAll(() => sqlite.create());
-  afterAll(async () => {
-    await close_connections();
-    await sqlite.drop();
-  });
-
-  async function saved_on(db: TestDatabase | { settings: TestDatabase['settings'] }): Promise<string> {
-    configure({ SECRET_KEY: TEST_SECRET_KEY, SESSION_ENGINE: 'db', DATABASES: { default: db.settings } });
-    await create_table();
-    const s = new SessionStore();
-    s.set('who', 'zhiliao');
-    await s.save();
-    return s.session_key as string;
-  }
-
-  it('on SQLite with the connection idle: the row is read before preload_now returns, as one logged query', async () => {
-    const key = await saved_on(sqlite);
-    const queries: string[] = [];
-    const on_query = (q: { sql: string }) => queries.push(q.sql);
-    get_connection().on('query', on_query);
-    try {
-      const s = new SessionStore(key);
-      expect(s.preload_now()).toBe(true);
-      expect(queries).toEqual([expect.stringMatching(/^SELECT session_data, expire_date FROM "django_session"/)]);
-      expect(s.get('who')).toBe('zhiliao');
-      expect(s.session_key).toBe(key);
-    } finally {
-      get_connection().off('query', on_query);
-    }
-  });
-
-  it('on SQLite, a key with no row (or an expired row) loads as an empty session whose key is dropped, as load() does', async () => {
-    const key = await saved_on(sqlite);
-    const missing = new SessionStore('abcdefgh12345678abcdefgh12345678');
-    expect(missing.preload_now()).toBe(true);
-    expect(missing.is_empty()).toBe(false); // the key stays until the first access, as after preload()
-    expect(missing.keys()).toEqual([]);
-    expect(missing.session_key).toBeNull();
-
-    const unfreeze = freeze_time(Date.now() + (settings.SESSION_COOKIE_AGE + 60) * 1000);
-    try {
-      const expired = new SessionStore(key);
-      expect(expired.preload_now()).toBe(true);
-      expect(expired.get('who')).toBeUndefined();
-      expect(expired.session_key).toBeNull();
-    } finally {
-      unfreeze();
-    }
-  });
-
-  it('a subclass with its own load() is not bypassed: preload_now declines and preload() runs that load()', async () => {
-    await saved_on(sqlite);
-    let loads = 0;
-    class Audited extends SessionStore {
-      override async load() {
-        loads++;
-        return super.load();
-      }
-    }
-    // Saved through the subclass: its class name is in the signature's salt.
-    const first = new Audited();
-    first.set('who', 'zhiliao');
-    await first.save();
-    const s = new Audited(first.session_key);
-    expect(s.preload_now()).toBe(false);
-    await s.preload();
-    expect(loads).toBe(1);
-    expect(s.get('who')).toBe('zhiliao');
-  });
-
-  describe_with('TEST_DATABASE_URL')('on PostgreSQL', (url) => {
-    const pg = postgres_database(url);
-    beforeAll(() => pg.create());
-    afterAll(async () => {
-      await close_connections();
-      await pg.drop();
-    });
-
-    it('every statement waits for the server: preload_now declines, preload() loads', async () => {
-      const key = await saved_on(pg);
-      const s = new SessionStore(key);
-      expect(s.preload_now()).toBe(false);
-      await s.preload();
-      expect(s.get('who')).toBe('zhiliao');
-    });
   });
 });

@@ -1,6 +1,6 @@
 /**
- * The file engine: the contract, then its own rules (reference §3.4; §7
- * items 60–66) and the hardening for shared directories: path-like keys,
+ * The file engine: the contract, then its own rules
+ * (django/contrib/sessions/backends/file.py; FileSessionTests) and the hardening for shared directories: path-like keys,
  * planted symlinks and FIFOs, temp files, and the per-session lock that
  * serializes saves over an existing file.
  */
@@ -265,7 +265,7 @@ describe('file engine specifics', () => {
     expect(fs.existsSync(file)).toBe(false);
   });
 
-  it('an integer _session_expiry never expires here (Django quirk, §3.4)', async () => {
+  it('an integer _session_expiry never expires here (a quirk of django/contrib/sessions/backends/file.py)', async () => {
     const s = new SessionStore();
     s.set('foo', 'bar');
     s.set_expiry(60);

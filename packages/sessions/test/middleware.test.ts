@@ -1,6 +1,6 @@
 /**
- * SessionMiddleware against HttpRequest / HttpResponse directly (reference §2
- * and its observed headers; §7 items 76–97), the no-round-trip rule for
+ * SessionMiddleware against HttpRequest / HttpResponse directly
+ * (django/contrib/sessions/middleware.py and the headers it sends), the no-round-trip rule for
  * requests without a cookie, and named race cases.
  */
 import * as path from 'node:path';
@@ -17,6 +17,13 @@ import { SESSION_INTERRUPTED_MESSAGE, SessionInterrupted } from '../exceptions';
 import SessionMiddlewareDefault, { SessionMiddleware } from '../middleware';
 import { calls } from './fixtures/counting_engine';
 import { TEST_SECRET_KEY } from './contract';
+
+// The key these views read and write with brackets, declared as an app declares its session data.
+declare module '@tango/sessions' {
+  interface SessionData {
+    foo?: string;
+  }
+}
 
 const T = 1700000000;
 const COUNTING = path.join(__dirname, 'fixtures', 'counting_engine.ts');
@@ -98,7 +105,7 @@ describe('the request side', () => {
   });
 });
 
-describe('response logic (reference §2)', () => {
+describe('response logic (django/contrib/sessions/middleware.py)', () => {
   it('read-only access: Vary: Cookie, no Set-Cookie (88)', async () => {
     const key = await existing_session();
     const { response } = await run((r) => {
@@ -344,7 +351,7 @@ describe('UpdateError becomes SessionInterrupted (82)', () => {
   });
 });
 
-describe('signed_cookies through the middleware (observed headers, §2)', () => {
+describe('signed_cookies through the middleware (the headers Django sends)', () => {
   beforeEach(() => {
     configure({ ...BASE, SESSION_ENGINE: 'signed_cookies' });
     unfreeze = freeze_time(T * 1000);

@@ -1,6 +1,6 @@
 /**
  * The signed_cookies engine: the contract, then what only it does
- * (reference §3.5, §4.4; §7 items 33, 67–70).
+ * (django/contrib/sessions/backends/signed_cookies.py; CookieSessionTests).
  */
 import { configure } from '../../core/conf';
 import { freeze_time } from '../../core/clock';
@@ -21,14 +21,14 @@ describe('signed_cookies specifics', () => {
   });
   afterEach(() => unfreeze());
 
-  it("the cookie value is Django's (69, §4.4)", async () => {
+  it("the cookie value is Django's (69)", async () => {
     const s = new SessionStore();
     s.set('foo', 'bar');
     await s.save();
     expect(s.session_key).toBe('eyJmb28iOiJiYXIifQ:1r31eq:G3nF-6A7umrTwVW9UaDse_hl3e5_malOOkXed7pMs4g');
   });
 
-  it('reads a cookie Django wrote, compressed included (§4.4)', async () => {
+  it('reads a cookie Django wrote, compressed included', async () => {
     const django = '.eJyrVopPLC3JiC8tTi2Kz0xRslIyVNJBFktKTM5OzQNJpGQl5qXn6yXn55UUZSbpgZToQWWL9XzzU1JznKBqUQzISCzOAOo2oBAo1QIAIvYyTQ:1r31eq:P111lGRLswbkO3-6PVGqLoonxdnlFAZ7tdfbaGm7Tg4';
     const s = new SessionStore(django);
     await s.preload();
@@ -37,15 +37,14 @@ describe('signed_cookies specifics', () => {
     expect(s.modified).toBe(false);
   });
 
-  it('preload_now reads a good cookie at once; a tampered one is left to preload(), which re-issues it', async () => {
+  it('preload reads a good cookie; a tampered one is re-issued', async () => {
     const good = dumps({ foo: 'bar' }, { salt: 'django.contrib.sessions.backends.signed_cookies', compress: true });
     const s = new SessionStore(good);
-    expect(s.preload_now()).toBe(true);
+    await s.preload();
     expect(s.get('foo')).toBe('bar');
     expect(s.modified).toBe(false);
 
     const tampered = new SessionStore(`${good.slice(0, -2)}$$`);
-    expect(tampered.preload_now()).toBe(false);
     await tampered.preload();
     expect(tampered.get('foo')).toBeUndefined();
     expect(tampered.modified).toBe(true);

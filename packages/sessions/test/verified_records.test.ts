@@ -7,9 +7,10 @@ import crypto = require('node:crypto');
 import * as signing from '../../core/signing';
 import { configure } from '../../core/conf';
 import { capture_logs } from '../../core/log';
-import { is_dict, new_dict } from '../base';
+import { is_dict, new_dict } from '../session_dict';
 import { SessionStore } from '../backends/db';
-import { forget_all, MAX_RECORD_LENGTH, MAX_RECORDS, recall, remember, remembered } from '../verified_records';
+import { forget_all } from '../../core/memos';
+import { MAX_RECORD_LENGTH, MAX_RECORDS, recall, remember, remembered } from '../verified_records';
 import { TEST_SECRET_KEY } from './contract';
 
 const OTHER_KEY = 'another-secret-key-for-verified-records-tests';

@@ -39,14 +39,14 @@ export interface MigrationFile {
   file: string;
 }
 
-function resolve_app(entry: string, baseDir: string): MigrationApp {
+function resolve_app(entry: string, base_dir: string): MigrationApp {
   const spec = DJANGO_APP_NAMES[entry] ?? entry;
   // The same lookup the command runner uses to find an app's management commands.
-  const dir = app_dir(spec, baseDir);
+  const dir = app_dir(spec, base_dir);
   if (!dir) {
-    throw new CommandError(`INSTALLED_APPS entry '${entry}' is neither an installed package nor a folder under BASE_DIR (${baseDir}).`);
+    throw new CommandError(`INSTALLED_APPS entry '${entry}' is neither an installed package nor a folder under BASE_DIR (${base_dir}).`);
   }
-  const local = fs.existsSync(path.resolve(baseDir, spec));
+  const local = fs.existsSync(path.resolve(base_dir, spec));
   // Django's default label is the last component of the app's name.
   const label = local ? path.basename(dir) : spec.split('/').filter(Boolean).pop() ?? spec;
   return { label, dir };
@@ -104,13 +104,16 @@ type MigrationModule = { up: (knex: Knex) => Promise<unknown>; down?: (knex: Kne
 
 /** knex's MigrationSource over our files; `on_apply` reports progress around each `up`. */
 class AppMigrationSource implements Knex.MigrationSource<MigrationFile> {
-  constructor(
-    private readonly files: MigrationFile[],
-    private readonly on_apply: (name: string, done: boolean) => void,
-  ) {}
+  readonly #files: MigrationFile[];
+  readonly #on_apply: (name: string, done: boolean) => void;
+
+  constructor(files: MigrationFile[], on_apply: (name: string, done: boolean) => void) {
+    this.#files = files;
+    this.#on_apply = on_apply;
+  }
 
   async getMigrations(): Promise<MigrationFile[]> {
-    return this.files;
+    return this.#files;
   }
 
   getMigrationName(m: MigrationFile): string {
@@ -123,13 +126,27 @@ class AppMigrationSource implements Knex.MigrationSource<MigrationFile> {
     if (typeof mod.up !== 'function') throw new CommandError(`Migration ${m.name} (${m.file}) exports no up() function.`);
     return {
       up: async (knex: Knex) => {
-        this.on_apply(m.name, false);
+        this.#on_apply(m.name, false);
         await mod.up(knex);
-        this.on_apply(m.name, true);
+        this.#on_apply(m.name, true);
       },
       down: mod.down ? (knex: Knex) => mod.down!(knex) : undefined,
     };
   }
+}
+
+/**
+ * The migrations not yet recorded in the database `alias`, read without
+ * creating anything (runserver's start-up warning, as Django's
+ * BaseCommand.check_migrations).
+ */
+export async function unapplied_migrations(alias = 'default'): Promise<MigrationFile[]> {
+  const files = migration_files();
+  const knex = get_connection(alias);
+  if (!(await knex.schema.hasTable(MIGRATIONS_TABLE))) return files;
+  const rows = (await knex(MIGRATIONS_TABLE).select('name')) as Array<{ name: string }>;
+  const applied = new Set(rows.map((r) => r.name));
+  return files.filter((f) => !applied.has(f.name));
 }
 
 export default class MigrateCommand extends BaseCommand {
@@ -142,7 +159,7 @@ export default class MigrateCommand extends BaseCommand {
   async handle(_args: string[], options: Record<string, unknown>): Promise<void> {
     const alias = typeof options.database === 'string' ? options.database : 'default';
     try {
-      await this.migrate(alias);
+      await this.#migrate(alias);
     } catch (err) {
       if (is_connection_error(err)) {
         throw new CommandError(`Cannot reach the database '${alias}': ${(err as Error).message}`);
@@ -153,7 +170,7 @@ export default class MigrateCommand extends BaseCommand {
     }
   }
 
-  private async migrate(alias: string): Promise<void> {
+  async #migrate(alias: string): Promise<void> {
     const files = migration_files();
     const knex = get_connection(alias);
     const source = new AppMigrationSource(files, (name, done) => {

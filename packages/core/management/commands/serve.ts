@@ -36,11 +36,11 @@ export default class ServeCommand extends BaseCommand {
     if (!Number.isFinite(grace_s) || grace_s < 0) {
       throw new CommandError(`--graceful-timeout must be a number of seconds (0 or more), not '${options.gracefulTimeout}'.`);
     }
-    if (cluster.isPrimary && workers > 1) return this.primary(workers, host, port, grace_s);
-    return this.worker(host, port, options.logLevel ?? 'info', grace_s);
+    if (cluster.isPrimary && workers > 1) return this.#primary(workers, host, port, grace_s);
+    return this.#worker(host, port, options.logLevel ?? 'info', grace_s);
   }
 
-  private async primary(workers: number, host: string, port: number, grace_s: number): Promise<never> {
+  async #primary(workers: number, host: string, port: number, grace_s: number): Promise<never> {
     const status = await supervise({
       workers,
       grace_ms: grace_s * 1000,
@@ -50,7 +50,7 @@ export default class ServeCommand extends BaseCommand {
     process.exit(status);
   }
 
-  private async worker(host: string, port: number, level: string, grace_s: number): Promise<never> {
+  async #worker(host: string, port: number, level: string, grace_s: number): Promise<never> {
     let stop_requested = false;
     let begin_stop = () => { stop_requested = true; };
     // Installed before the (slow) start-up, so a stop asked for meanwhile is not lost.

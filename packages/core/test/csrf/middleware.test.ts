@@ -9,7 +9,7 @@ import {
 } from '@tango/core';
 import { ImproperlyConfigured } from '@tango/core/errors';
 import { create_app } from '@tango/core/server';
-import { unmask_cipher_token } from '@tango/core/middleware/csrf_tokens';
+import { unmask_cipher_token } from '../../middleware/csrf_tokens';
 import { Client, capture_logs, override_settings } from '@tango/core/testing';
 
 const form = (request: HttpRequest) => new JsonResponse({ token: get_token(request) });

@@ -6,9 +6,9 @@
 import {
   check_token_format, does_token_match, get_new_csrf_string, mask_cipher_secret, unmask_cipher_token,
   CSRF_ALLOWED_CHARS, InvalidTokenFormat,
-} from '@tango/core/middleware/csrf_tokens';
-import { urlsplit, geturl } from '@tango/core/http/urlsplit';
-import { is_same_domain } from '@tango/core/http/hosts';
+} from '../../middleware/csrf_tokens';
+import { urlsplit, geturl } from '../../http/urlsplit';
+import { is_same_domain } from '../../http/hosts';
 
 // [secret, mask, Django's token]
 const DJANGO_VECTORS: Array<[string, string, string]> = [

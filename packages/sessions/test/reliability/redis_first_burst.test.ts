@@ -1,6 +1,6 @@
 /**
  * A regression test for a bug the outage suite (issue 6, item 5) found in
- * packages/core/cache.ts: the first requests that reached a Redis cache
+ * packages/core/cache/redis.ts: the first requests that reached a Redis cache
  * together, on a fresh app or once the client had given up reconnecting after
  * an outage, got 503 "The client is offline" although Redis was up.
  * @keyv/redis's getClient() returns the client as soon as `isOpen` is true,
