@@ -24,7 +24,12 @@ export class Prompter {
     this.#wake?.();
   };
 
-  constructor(private readonly input: Input, private readonly output: NodeJS.WritableStream) {
+  readonly #input: Input;
+  readonly #output: NodeJS.WritableStream;
+
+  constructor(input: Input, output: NodeJS.WritableStream) {
+    this.#input = input;
+    this.#output = output;
     if (typeof input.setEncoding === 'function') input.setEncoding('utf8');
     input.on('data', this.#on_data);
     input.on('end', this.#on_end);
@@ -32,35 +37,35 @@ export class Prompter {
 
   /** input(question): the answer without its line ending. */
   ask(question: string): Promise<string> {
-    this.output.write(question);
+    this.#output.write(question);
     return this.#line();
   }
 
   /** getpass(question): nothing is echoed on a terminal. */
   async ask_hidden(question: string): Promise<string> {
-    const tty = Boolean(this.input.isTTY && this.input.setRawMode);
+    const tty = Boolean(this.#input.isTTY && this.#input.setRawMode);
     // Echo goes off before the prompt shows: an answer typed (or pasted) as soon as it appears is never echoed.
     if (tty) {
-      this.input.setRawMode!(true);
+      this.#input.setRawMode!(true);
       this.#raw = true;
     }
-    this.output.write(question);
+    this.#output.write(question);
     try {
       return await this.#line();
     } finally {
       if (tty) {
-        this.input.setRawMode!(false);
+        this.#input.setRawMode!(false);
         this.#raw = false;
-        this.output.write('\n');
+        this.#output.write('\n');
       }
     }
   }
 
   /** Stops reading, so the process can end. */
   close(): void {
-    this.input.removeListener('data', this.#on_data);
-    this.input.removeListener('end', this.#on_end);
-    this.input.pause();
+    this.#input.removeListener('data', this.#on_data);
+    this.#input.removeListener('end', this.#on_end);
+    this.#input.pause();
   }
 
   async #line(): Promise<string> {

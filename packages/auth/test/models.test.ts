@@ -27,9 +27,9 @@ describe.each(databases())('User on %s', (_name, make) => {
     const made = await User.create_user('zhiliao', 'Zhi@Example.COM', 's3cret', { first_name: 'Zhi', last_name: 'Liao', date_joined: joined });
     expect(made.id).toEqual(expect.any(Number));
     expect(made.email).toBe('Zhi@example.com');
-    const byId = await User.get_by_id(made.id as number);
-    const byName = await User.get_by_natural_key('zhiliao');
-    for (const u of [byId, byName]) {
+    const by_id = await User.get_by_id(made.id as number);
+    const by_name = await User.get_by_natural_key('zhiliao');
+    for (const u of [by_id, by_name]) {
       expect(u).toMatchObject({
         id: made.id, username: 'zhiliao', email: 'Zhi@example.com', first_name: 'Zhi', last_name: 'Liao',
         is_active: true, is_staff: false, is_superuser: false, last_login: null, date_joined: joined,
