@@ -10,7 +10,6 @@ import type { HttpRequest } from '@tango/core/http/request';
 import { HttpResponseRedirect, type HttpResponse } from '@tango/core/http/response';
 import { NoReverseMatch, reverse } from '@tango/core/urls';
 import type { AnyUser } from './models';
-import './session_auth';
 
 export const REDIRECT_FIELD_NAME = 'next';
 
@@ -80,14 +79,12 @@ function escape_uri_path(path: string): string {
 
 /**
  * django.contrib.auth.decorators.user_passes_test: the view runs when
- * `test(user)` is true; otherwise the visitor goes to the login page. The
- * user is loaded first, so the view may read request.user synchronously.
+ * `test(request.user)` is true; otherwise the visitor goes to the login page.
  */
 export function user_passes_test(test: (user: AnyUser) => boolean | Promise<boolean>, options: LoginRedirectOptions = {}) {
   return <A extends unknown[]>(view: AnyView<A>): AnyView<A> => {
     const wrapped = async (request: HttpRequest, ...args: A): Promise<HttpResponse> => {
-      const user = await request.auser();
-      if (await test(user)) return view(request, ...args);
+      if (await test(request.user)) return view(request, ...args);
       const resolved = resolve_url(options.login_url ?? settings.LOGIN_URL);
       const [login_scheme, login_netloc] = scheme_netloc(resolved);
       const full_path = escape_uri_path(request.path) + (request.query_string ? `?${request.query_string}` : '');

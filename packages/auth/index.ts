@@ -12,6 +12,6 @@ export { make_password, check_password, is_password_usable, get_hasher, identify
 export { PBKDF2PasswordHasher, PBKDF2SHA1PasswordHasher, ScryptPasswordHasher, MD5PasswordHasher, BasePasswordHasher } from './hashers';
 export { ModelBackend, AllowAllUsersModelBackend, load_backend } from './backends';
 export type { AuthBackend, Credentials } from './backends';
-export { UserNotLoaded, has_request_user } from './request_user';
+export { has_request_user } from './request_user';
 export { AuthenticationMiddleware } from './middleware';
 export { user_logged_in, user_logged_out, user_login_failed } from './signals';

@@ -22,7 +22,7 @@ import { get_logger } from '@tango/core/log';
 import { rotate_token } from '@tango/core/middleware/csrf';
 import { get_backends, load_backend, type Credentials } from './backends';
 import { AnonymousUser, User, type AnyUser } from './models';
-import { has_request_user, known_user, set_user_loader } from './request_user';
+import { has_request_user, known_user } from './request_user';
 import { user_logged_in, user_logged_out, user_login_failed } from './signals';
 
 export const SESSION_KEY = '_auth_user_id';
@@ -160,8 +160,6 @@ export async function get_user(request: HttpRequest): Promise<AnyUser> {
   await session.flush();
   return new AnonymousUser();
 }
-
-set_user_loader(get_user);
 
 /**
  * django.contrib.auth.update_session_auth_hash: after a user changes their

@@ -15,7 +15,6 @@ import { path } from '../../core/urls';
 import { SessionMiddleware } from '../../sessions/middleware';
 import { AuthenticationMiddleware } from '../middleware';
 import { User, type AnyUser } from '../models';
-import { UserNotLoaded } from '../request_user';
 import {
   authenticate, BACKEND_SESSION_KEY, HASH_SESSION_KEY, login, logout, SESSION_KEY, update_session_auth_hash,
 } from '../session_auth';
@@ -42,13 +41,7 @@ const urlpatterns = [
     return new JsonResponse(describe_user(request.user));
   }),
   path('whoami/', async (request: HttpRequest) => new JsonResponse(describe_user(await request.auser()))),
-  path('sync-user/', (request: HttpRequest) => {
-    try {
-      return new JsonResponse(describe_user(request.user));
-    } catch (err) {
-      return new HttpResponse((err as Error).name, { status: err instanceof UserNotLoaded ? 409 : 500 });
-    }
-  }),
+  path('sync-user/', (request: HttpRequest) => new JsonResponse(describe_user(request.user))),
   path('private/', login_required((request: HttpRequest) => new JsonResponse(describe_user(request.user)))),
   path('plain/', () => new HttpResponse('no user read')),
   path('session-set/', (request: HttpRequest) => {
@@ -185,27 +178,55 @@ describe.each(databases())('auth sessions on %s', (_name, make) => {
       expect((await client.get('/whoami/')).json()).toEqual({ authenticated: true, username: 'zhiliao', id: zhiliao.id });
     });
 
-    it('request.user before auser() throws UserNotLoaded, with what to do', async () => {
+    it('request.user is readable synchronously in any view: signed in, without a cookie, and with a session naming nobody', async () => {
+      expect((await client.get('/sync-user/')).json()).toEqual({ authenticated: false, username: '', id: null });
+      await client.get('/session-set/?cart=3');
+      expect((await client.get('/sync-user/')).json()).toEqual({ authenticated: false, username: '', id: null });
       await force_login(client, zhiliao);
-      const r = await client.get('/sync-user/');
-      expect([r.status, r.text]).toEqual([409, 'UserNotLoaded']);
-      expect(() => { throw new UserNotLoaded(); }).toThrow(/await request\.auser\(\)/);
+      expect((await client.get('/sync-user/')).json()).toEqual({ authenticated: true, username: 'zhiliao', id: zhiliao.id });
     });
 
-    it('a request that never asks for the user costs no auth_user query, signed in or not', async () => {
-      await force_login(client, zhiliao);
+    /** The SQL statements run while `fn` runs. */
+    async function queries_during(fn: () => Promise<unknown>): Promise<string[]> {
       const queries: string[] = [];
       const knex = get_connection();
       const listen = (q: { sql: string }) => void queries.push(q.sql);
       knex.on('query', listen);
       try {
-        expect((await client.get('/plain/')).text).toBe('no user read');
-        expect(queries.filter((q) => q.includes('auth_user'))).toEqual([]);
-        expect((await client.get('/whoami/')).json()).toMatchObject({ authenticated: true });
-        expect(queries.filter((q) => q.includes('auth_user'))).toHaveLength(1);
+        await fn();
       } finally {
         knex.removeListener('query', listen);
       }
+      return queries;
+    }
+
+    it('an anonymous request costs no query: none at all without a cookie, no auth_user query with a session naming nobody', async () => {
+      // The db session engine would query django_session if the session store were asked.
+      expect(await queries_during(async () => {
+        expect((await client.get('/sync-user/')).json()).toMatchObject({ authenticated: false });
+        expect((await client.get('/plain/')).text).toBe('no user read');
+      })).toEqual([]);
+      await client.get('/session-set/?cart=3');
+      const during = await queries_during(async () => {
+        expect((await client.get('/sync-user/')).json()).toMatchObject({ authenticated: false });
+      });
+      expect(during.filter((q) => q.includes('auth_user'))).toEqual([]);
+      expect(during.filter((q) => q.includes('django_session'))).toHaveLength(1);
+    });
+
+    it('a signed-in request costs one primary-key query on auth_user, whether the view reads the user or not', async () => {
+      await force_login(client, zhiliao);
+      for (const url of ['/plain/', '/sync-user/', '/whoami/']) {
+        const during = await queries_during(() => client.get(url));
+        expect([url, during.filter((q) => q.includes('auth_user'))]).toEqual([url, [expect.stringMatching(/where [`"]id[`"] = (\?|\$1)/)]]);
+      }
+    });
+
+    it('reading request.user makes the response vary on Cookie, as Django; a page that does not read it does not', async () => {
+      expect((await client.get('/sync-user/')).headers.get('vary')).toBe('Cookie');
+      await force_login(client, zhiliao);
+      expect((await client.get('/plain/')).headers.get('vary')).toBeNull();
+      expect((await client.get('/sync-user/')).headers.get('vary')).toBe('Cookie');
     });
 
     it('an anonymous request to a page that does not read the user touches no session either', async () => {
@@ -333,6 +354,12 @@ describe('installing the middleware', () => {
   ])('%s stops start-up with one line naming the setting', (_what, bad, message) => {
     configure({ SECRET_KEY: TEST_SECRET_KEY, ...bad });
     expect(() => build_handler(async () => new HttpResponse('ok'), [SessionMiddleware, AuthenticationMiddleware])).toThrow(message);
+  });
+
+  it('without the session middleware before it, a request fails saying which middleware is missing', async () => {
+    configure({ SECRET_KEY: TEST_SECRET_KEY });
+    const handler = build_handler(async () => new HttpResponse('ok'), [AuthenticationMiddleware]);
+    await expect(handler(new HttpRequest())).rejects.toThrow("AuthenticationMiddleware needs the session middleware: list '@tango/sessions/middleware' in MIDDLEWARE before '@tango/auth/middleware'.");
   });
 
   it('without it, request.user says which middleware is missing', () => {
