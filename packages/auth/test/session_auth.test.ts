@@ -358,7 +358,7 @@ describe('installing the middleware', () => {
 
   it('without the session middleware before it, a request fails saying which middleware is missing', async () => {
     configure({ SECRET_KEY: TEST_SECRET_KEY });
-    const handler = build_handler(async () => new HttpResponse('ok'), [AuthenticationMiddleware]);
+    const handler = AuthenticationMiddleware(async () => new HttpResponse('ok'));
     await expect(handler(new HttpRequest())).rejects.toThrow("AuthenticationMiddleware needs the session middleware: list '@tango/sessions/middleware' in MIDDLEWARE before '@tango/auth/middleware'.");
   });
 
