@@ -30,7 +30,7 @@ export const ROOT = join(__dirname, '..');
 // packages/sessions is left out while another branch rewrites it (its base.ts
 // and middleware.ts): the integrator adds 'packages/sessions' here after merging
 // that branch, and fixes what `ts-node scripts/check_names.ts packages/sessions` reports.
-export const CHECKED = ['packages/core', 'apps', 'bench', 'interop', 'scripts', 'manage.ts', 'settings.ts', 'urls.ts'];
+export const CHECKED = ['packages/core', 'packages/auth', 'apps', 'bench', 'interop', 'scripts', 'manage.ts', 'settings.ts', 'urls.ts'];
 
 /**
  * Django's own single-underscore hooks, kept under their Django names because
