@@ -28,7 +28,7 @@ import ts from 'typescript';
 export const ROOT = join(__dirname, '..');
 
 export const CHECKED = [
-  'packages/core', 'packages/messages', 'apps', 'bench', 'interop', 'scripts',
+  'packages/core', 'packages/sessions', 'packages/messages', 'apps', 'bench', 'interop', 'scripts',
   'manage.ts', 'settings.ts', 'urls.ts',
 ];
 
