@@ -35,6 +35,7 @@ import { get_random_string, VALID_KEY_CHARS } from '@tango/core/crypto';
 import { BadSignature, KeyError } from '@tango/core/errors';
 import type { SessionApi, SessionData, SessionValue, SessionValueOf } from '@tango/core/http/session_api';
 import { get_logger } from '@tango/core/log';
+import { register_memo } from '@tango/core/memos';
 import { py_json_loads } from '@tango/core/py_json';
 import { dumps_with_data, json_text, loads_data } from '@tango/core/signing';
 import { fromisoformat, isoformat } from '@tango/core/timezone';
@@ -69,7 +70,11 @@ export const MAX_SAVE_RETRIES = 5;
 const security_log = get_logger('tango.security.SuspiciousSession');
 const log = get_logger('tango.sessions');
 
-const key_salts = new WeakMap<object, string>();
+/** key_salt per engine class (see the getter). */
+let key_salts = new WeakMap<object, string>();
+register_memo('sessions.base.key_salts', () => {
+  key_salts = new WeakMap();
+});
 
 /** The lengths a session key may have: Django's minimum (8), and django_session.session_key's varchar(40). */
 export const MIN_KEY_LENGTH = 8;
