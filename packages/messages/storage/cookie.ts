@@ -24,6 +24,14 @@ import { decode_messages, encode_compact } from './message_json';
 
 const log = get_logger('tango.security.messages');
 
+/**
+ * Django's sentinel that ends a cookie holding only part of the messages. A
+ * module constant because tsc (the build) compiles a class with #private
+ * accessors so that its static fields reach the class through an alias
+ * assigned after them: CookieStorage.not_finished there fails in dist/.
+ */
+const NOT_FINISHED = '__messagesnotfinished__';
+
 /** Django's MessagePartGatherSerializer: messages already serialized one by one, joined into the JSON list. */
 const PartsSerializer: Serializer = {
   dumps: (parts) => Buffer.from(`[${(parts as string[]).join(',')}]`, 'latin1'),
@@ -37,9 +45,9 @@ export class CookieStorage extends BaseStorage {
    * messages cookie keeps to half of that (Django ticket #18781).
    */
   static max_cookie_size = 2048;
-  static not_finished = '__messagesnotfinished__';
+  static not_finished = NOT_FINISHED;
   static key_salt = 'django.contrib.messages';
-  static #not_finished_json = encode_compact(CookieStorage.not_finished);
+  static #not_finished_json = encode_compact(NOT_FINISHED);
   #signer: TimestampSigner | undefined;
 
   get #cls(): typeof CookieStorage {
