@@ -4,8 +4,8 @@
  * encode/decode, and how a save survives a concurrent one); an engine only
  * moves bytes: load(), exists(key), delete_session(key), the three storage
  * primitives of save() (insert_record, read_stored_state, compare_and_swap)
- * and, when it can, the static clear_expired(). The dict itself is session_dict.ts; the
- * timeout and error mapping of store calls are store_io.ts.
+ * and, when it can, the static clear_expired(). The dict itself is
+ * session_dict.ts; the timeout and error mapping of store calls are store_io.ts.
  *
  * Concurrent requests on one session (better than Django, which lets the last
  * save overwrite the whole session): the base records what this request
