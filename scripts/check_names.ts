@@ -78,6 +78,7 @@ const FOREIGN: ReadonlyMap<string, string> = new Map([
   ['getMigrationName', "knex's MigrationSource"],
   ['getMigration', "knex's MigrationSource"],
   ['defineSettings', 'the public contract (settings.ts files call it)'],
+  ['describeSessionEngine', "the contract suite's earlier name, kept for engine authors' test files (STYLE.md names it)"],
 ]);
 
 const SNAKE = /^[a-z][a-z0-9]*(_([a-z0-9]+|[A-Z][A-Z0-9]*))*$|^[A-Z][A-Z0-9]*(_[a-z0-9]+)+$/;

@@ -637,3 +637,6 @@ export function describe_session_engine(name: string, setup: EngineSetup, opts: 
     });
   });
 }
+
+/** The earlier name of describe_session_engine; engine authors' test files may still call it. */
+export const describeSessionEngine = describe_session_engine;
