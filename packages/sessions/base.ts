@@ -607,9 +607,10 @@ export abstract class SessionBase implements SessionApi {
         try {
           await take_turn(turn);
         } catch (err) {
+          // Its data again, without the others' changes, which were not written.
+          if (turn.own !== undefined) this._session_cache = turn.own;
           // What the store did fails every save of the write; what one save's own data did (not serializable, say) is for that save alone.
           if (err instanceof StoreUnavailable || err instanceof UpdateError) throw err;
-          if (turn.own !== undefined) this._session_cache = turn.own;
           return { last: previous, apart: [ride, ...riders] };
         }
         // Steps that never reached the write (an engine's own save()) left the others unwritten: they go alone.
