@@ -14,7 +14,8 @@
  * in between, the base re-reads the record, applies this request's changes
  * on top and tries again (a few times, then last write wins, with a warning).
  * Inside one process, saves of one key wait for each other and build on what
- * the one before wrote (save_queue.ts), so only other processes conflict.
+ * the write before wrote, and those that queued up together go in one write
+ * (save_queue.ts), so only other processes conflict.
  * So two requests that change different keys both keep their changes; on the
  * same key the later save wins; a record deleted meanwhile (logout) is
  * UpdateError, never re-created. docs/reliability.md states the guarantee.
