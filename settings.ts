@@ -6,10 +6,16 @@ export default defineSettings({
   SECRET_KEY: process.env.SECRET_KEY ?? 'django-insecure-tango-demo-key-change-me',
   DEBUG: process.env.DEBUG !== 'false',
   ALLOWED_HOSTS: ['127.0.0.1', 'localhost'],
-  INSTALLED_APPS: ['@tango/sessions', 'apps/demo'],
+  INSTALLED_APPS: ['@tango/sessions', '@tango/auth', 'apps/demo'],
   // In Django's order: CsrfViewMiddleware after SessionMiddleware (CSRF_USE_SESSIONS needs the
-  // session), MessageMiddleware last (the session is saved after it writes messages there).
-  MIDDLEWARE: ['@tango/sessions/middleware', '@tango/core/middleware/csrf', '@tango/messages/middleware'],
+  // session), AuthenticationMiddleware after SessionMiddleware (it reads the session), and
+  // MessageMiddleware last (the session is saved after it writes messages there).
+  MIDDLEWARE: [
+    '@tango/sessions/middleware',
+    '@tango/core/middleware/csrf',
+    '@tango/auth/middleware',
+    '@tango/messages/middleware',
+  ],
   ROOT_URLCONF: './urls',
   DATABASES: {
     default: process.env.DATABASE_URL
@@ -23,4 +29,8 @@ export default defineSettings({
   TIME_ZONE: 'Asia/Shanghai',
   USE_TZ: false,
   SESSION_ENGINE: process.env.SESSION_ENGINE ?? 'db',
+  // The demo's login page, and where login and logout send the browser.
+  LOGIN_URL: '/login/',
+  LOGIN_REDIRECT_URL: '/whoami/',
+  LOGOUT_REDIRECT_URL: '/',
 });

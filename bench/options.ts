@@ -5,7 +5,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { ENGINES, SCENARIOS, type EngineId, type Scenario } from './config';
 
-export const PHASES = ['check', 'memory', 'clear'] as const;
+export const PHASES = ['check', 'memory', 'clear', 'hashing'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface Options {

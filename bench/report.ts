@@ -3,6 +3,7 @@
  * bench/results/<date>.json and .md (runs on the same day merge, so a
  * `--only S3 --engines file` rerun replaces just those rows).
  */
+import { HASHING_LAG_TARGET_MS, HASHING_RATE_TARGET, type HashingResult } from './hashing';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -105,6 +106,8 @@ export interface Report {
   check: CheckResult[];
   memory: MemoryResult[];
   clear: ClearResult[];
+  /** The password hashing phase (bench/hashing.ts). */
+  hashing?: HashingResult[];
   profiles: ProfileSummary[];
   skipped: string[];
 }
@@ -218,6 +221,16 @@ export function markdown(report: Report): string {
     }
     lines.push('');
   }
+  if (report.hashing?.length) {
+    lines.push(`## Password hashing (target: ≥ ${HASHING_RATE_TARGET} hash/s, the event loop lags < ${HASHING_LAG_TARGET_MS} ms while hashing)`);
+    lines.push('');
+    lines.push('| Algorithm | Iterations | At once | Hashes | Hashes/s | Max timer lag ms | |');
+    lines.push('| --- | ---: | ---: | ---: | ---: | ---: | --- |');
+    for (const h of report.hashing) {
+      lines.push(`| ${h.algorithm} | ${h.iterations} | ${h.concurrency} | ${h.hashes} | ${fmt(h.hashes_per_second, 1)} | ${fmt(h.loop_max_lag_ms, 1)} | ${h.pass ? '✅' : '❌'} |`);
+    }
+    lines.push('');
+  }
   if (report.skipped.length) {
     lines.push('## Skipped');
     lines.push('');
@@ -257,6 +270,7 @@ export function write_report(report: Report): { json: string; md: string; merged
         check: keep(old.check, report.check, (c) => c.engine),
         memory: keep(old.memory, report.memory, (r) => `${r.engine}|${r.scenario}`),
         clear: keep(old.clear, report.clear, (c) => c.kind),
+        hashing: keep(old.hashing, report.hashing ?? [], (h) => h.algorithm),
         profiles: keep(old.profiles, report.profiles, (p) => p.file),
         skipped: report.skipped,
       };

@@ -21,6 +21,7 @@ import {
   type EngineId, type Scenario,
 } from './config';
 import { LoadGen, measure } from './measure';
+import { hashing_run } from './hashing';
 import { memory_run } from './memory';
 import { parse_options, type Options } from './options';
 import { Child, ServeProcess, type Server } from './procs';
@@ -282,6 +283,15 @@ async function main(): Promise<void> {
           report.skipped.push(`clearsessions on files: ${(err as Error).message}`);
           log(`  ✗ file: ${(err as Error).message}`);
         }
+      }
+    }
+    if (o.phases.includes('hashing')) {
+      log('\nPassword hashing (Django 5.2 pbkdf2_sha256 on the thread pool)');
+      try {
+        (report.hashing ??= []).push(await hashing_run(o.duration, log));
+      } catch (err) {
+        report.skipped.push(`hashing: ${(err as Error).message}`);
+        log(`  ✗ hashing: ${(err as Error).message}`);
       }
     }
   } finally {

@@ -27,19 +27,19 @@ import ts from 'typescript';
 
 export const ROOT = join(__dirname, '..');
 
-// packages/sessions is left out while another branch rewrites it (its base.ts
-// and middleware.ts): the integrator adds 'packages/sessions' here after merging
-// that branch, and fixes what `ts-node scripts/check_names.ts packages/sessions` reports.
-export const CHECKED = ['packages/core', 'apps', 'bench', 'interop', 'scripts', 'manage.ts', 'settings.ts', 'urls.ts'];
+export const CHECKED = [
+  'packages/core', 'packages/sessions', 'packages/messages', 'packages/auth', 'apps', 'bench', 'interop', 'scripts',
+  'manage.ts', 'settings.ts', 'urls.ts',
+];
 
 /**
  * Django's own single-underscore hooks, kept under their Django names because
  * subclasses (and Django-trained readers) look for them there:
  * django/contrib/sessions/backends/base.py (_get_session_key, _set_session_key,
  * _get_or_create_session_key, _validate_session_key, _get_new_session_key,
- * _get_session, _session_cache, _session_key, _hash, _load...),
- * django/contrib/sessions/backends/cached_db.py and file.py (_cache, _key_to_file,
- * _get_storage_path, _expiry_date, _last_modification),
+ * _get_session, _session, _session_cache, _session_key, _hash),
+ * django/contrib/sessions/backends/cache.py, cached_db.py, db.py and file.py (_cache,
+ * _get_session_from_db, _key_to_file, _get_storage_path, _expiry_date, _last_modification),
  * django/http/request.py (_get_raw_host, _get_scheme, _current_scheme_host,
  * _encoding, _stream, _read_started, _post, _files, _load_post_and_files),
  * django/http/response.py (_charset, _content_type_for_repr, _resource_closers,
@@ -47,18 +47,22 @@ export const CHECKED = ['packages/core', 'apps', 'bench', 'interop', 'scripts', 
  * _get_response, _get_response_async), django/middleware/csrf.py (_accept,
  * _reject, _get_secret / _get_token, _set_csrf_cookie / _set_token,
  * _check_referer, _origin_verified, _check_token, _get_failure_view),
- * django/urls/resolvers.py (_populate, _reverse_with_prefix, _resolve_special).
- * _load and _save name the engine hooks behind SessionBase.load() and save().
+ * django/urls/resolvers.py (_populate, _reverse_with_prefix, _resolve_special),
+ * django/contrib/messages/storage/base.py (_get, _store, _prepare, _prepare_messages,
+ * _queued_messages, _loaded_messages), django/contrib/messages/storage/cookie.py
+ * (_encode, _decode, _update_cookie).
  */
 export const DJANGO_HOOKS: ReadonlySet<string> = new Set([
   '_get_session_key', '_set_session_key', '_get_or_create_session_key', '_validate_session_key',
-  '_get_new_session_key', '_get_session', '_session', '_session_cache', '_session_key', '_hash', '_load', '_save',
+  '_get_new_session_key', '_get_session', '_session', '_session_cache', '_session_key', '_hash',
   '_cache', '_key_to_file', '_get_storage_path', '_expiry_date', '_last_modification', '_get_session_from_db',
   '_get_raw_host', '_get_scheme', '_current_scheme_host', '_encoding', '_stream', '_read_started', '_post', '_files',
   '_load_post_and_files', '_charset', '_content_type_for_repr', '_resource_closers', '_container', '_handler_class',
   '_middleware_chain', '_get_response', '_get_response_async', '_accept', '_reject', '_get_secret',
   '_set_csrf_cookie', '_check_referer', '_origin_verified', '_check_token', '_get_failure_view', '_populate',
   '_reverse_with_prefix', '_resolve_special', '_get_token', '_set_token',
+  '_get', '_store', '_prepare', '_prepare_messages', '_queued_messages', '_loaded_messages',
+  '_encode', '_decode', '_update_cookie',
 ]);
 
 /** JavaScript's own protocol names, which a class must spell as JavaScript does. */

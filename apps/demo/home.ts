@@ -50,7 +50,7 @@ function forms(request: HttpRequest, rows: Array<[string, Record<string, string>
 }
 
 /** The demo's own pages that the sections above do not list. */
-const SITE_PAGES = ['/', '/login/', '/logout/', '/whoami/'];
+const SITE_PAGES = ['/', '/login/', '/logout/', '/whoami/', '/account/'];
 
 /**
  * The routes added to the URLconf beyond the demo's (the README tutorial's
@@ -67,7 +67,8 @@ function added_views() {
 
 export function index(request: HttpRequest): HttpResponse {
   return page(request, 'Tango: cookies and sessions', html`
-<p>A small site to click through: <a href="/login/">log in</a>, then see <a href="/whoami/">what the server knows</a>.</p>
+<p>A small site to click through: <a href="/login/">log in</a> (as a user made with <code>manage.ts createsuperuser</code>),
+then see <a href="/whoami/">what the server knows</a> and <a href="/account/">your account</a> (signed-in users only).</p>
 <h2>Cookies</h2>
 ${links(TUTORIAL_COOKIES)}
 <h2>Sessions</h2>

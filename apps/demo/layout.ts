@@ -4,14 +4,17 @@
  * value) reaches the page except as text.
  */
 import { HttpResponse, csrf_input, html, type HttpRequest, type SafeString } from '@tango/core';
+import { has_request_user } from '@tango/auth';
 import { get_messages } from '@tango/messages';
 
-/** The session key the demo's login stores the user under (Django's auth keeps SESSION_KEY there). */
-export const USER_KEY = 'username' as const;
-
+/**
+ * The signed-in user's name, or undefined. AuthenticationMiddleware loaded
+ * request.user before the view; without it (the cookie tutorial runs
+ * without any middleware) nobody is signed in.
+ */
 export function signed_in_user(request: HttpRequest): string | undefined {
-  // Without SessionMiddleware (the cookie tutorial runs without it) there is no session, so nobody.
-  return request.session?.get(USER_KEY);
+  if (!has_request_user(request)) return undefined;
+  return request.user.is_authenticated ? request.user.get_username() : undefined;
 }
 
 /** The messages waiting for this visitor (django.contrib.messages), shown once: reading them marks them read. */
@@ -20,6 +23,7 @@ function message_list(request: HttpRequest): SafeString | string {
   return items.length === 0 ? '' : html`<ul class="messages">${items}</ul>`;
 }
 
+/** A page in the site's shell, whose navigation shows who is signed in (as Django's base templates read request.user). */
 export function page(request: HttpRequest, title: string, body: SafeString, init: { status?: number } = {}): HttpResponse {
   const user = signed_in_user(request);
   const who = user === undefined

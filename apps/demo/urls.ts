@@ -1,7 +1,7 @@
 import { path } from '@tango/core';
 import * as views from './views';
 import { index } from './home';
-import { login, logout } from './account_views';
+import { account, login, logout } from './account_views';
 import { whoami } from './state_view';
 import { set_under_a, show_cookies } from './path_views';
 
@@ -26,6 +26,7 @@ export const urlpatterns = [
   path('login/', login, { name: 'login' }),
   path('logout/', logout, { name: 'logout' }),
   path('whoami/', whoami, { name: 'whoami' }),
+  path('account/', account, { name: 'account' }),
   path('a/set/', set_under_a, { name: 'set_under_a' }),
   path('a/show/', show_cookies, { name: 'show_under_a' }),
   path('b/show/', show_cookies, { name: 'show_under_b' }),

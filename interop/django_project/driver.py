@@ -306,6 +306,119 @@ def op_migrate(op):
     return {'stdout': out.getvalue()}
 
 
+# --- auth -------------------------------------------------------------------
+
+def op_migrate_all(op):
+    """migrate every app (contenttypes, auth, sessions), optionally --fake-initial."""
+    out = io.StringIO()
+    call_command('migrate', fake_initial=op.get('fake_initial', False),
+                 interactive=False, verbosity=1, stdout=out, no_color=True)
+    return {'stdout': out.getvalue()}
+
+
+def _user_state(user):
+    return {
+        'id': user.pk,
+        'username': user.username,
+        'password': user.password,
+        'email': user.email,
+        'is_staff': user.is_staff,
+        'is_superuser': user.is_superuser,
+        'is_active': user.is_active,
+        'last_login': user.last_login.isoformat() if user.last_login else None,
+    }
+
+
+def op_auth_create_user(op):
+    from django.contrib.auth.models import User
+    user = User.objects.create_user(op['username'], op.get('email', ''), op.get('password'))
+    return _user_state(user)
+
+
+def op_auth_get_user(op):
+    from django.contrib.auth.models import User
+    return _user_state(User.objects.get(username=op['username']))
+
+
+def op_auth_set_password(op):
+    from django.contrib.auth.models import User
+    user = User.objects.get(username=op['username'])
+    user.set_password(op['password'])
+    user.save()
+    return _user_state(user)
+
+
+def op_auth_check_password(op):
+    """User.check_password, which rehashes (and saves) an out-of-date hash as Django does."""
+    from django.contrib.auth.models import User
+    user = User.objects.get(username=op['username'])
+    return {'correct': user.check_password(op['password']), 'password': user.password}
+
+
+def _auth_request(op, view):
+    """A request carrying cookie_header through SessionMiddleware and AuthenticationMiddleware to `view`."""
+    from django.contrib.auth.middleware import AuthenticationMiddleware
+    from django.contrib.sessions.middleware import SessionMiddleware
+    from django.test import RequestFactory
+
+    request = RequestFactory().get('/', HTTP_COOKIE=op.get('cookie_header', ''))
+    response = SessionMiddleware(AuthenticationMiddleware(view))(request)
+    return request, response
+
+
+def _cookies(response):
+    return {name: m.output(header='').strip() for name, m in response.cookies.items()}
+
+
+def op_auth_login(op):
+    """authenticate(username, password) then login(), as a login view does."""
+    from django.contrib.auth import authenticate, login
+    seen = {}
+
+    def view(request):
+        user = authenticate(request, username=op['username'], password=op['password'])
+        seen['authenticated'] = user is not None
+        if user is not None:
+            login(request, user)
+            seen['session'] = dict(request.session.items())
+        return HttpResponse('ok')
+
+    _, response = _auth_request(op, view)
+    return {'authenticated': seen['authenticated'], 'session': seen.get('session'), 'set_cookie': _cookies(response)}
+
+
+def op_auth_whoami(op):
+    """What request.user is for a request carrying cookie_header."""
+    seen = {}
+
+    def view(request):
+        user = request.user
+        seen['user'] = {'authenticated': user.is_authenticated, 'username': user.get_username(), 'id': user.pk}
+        return HttpResponse('ok')
+
+    _, response = _auth_request(op, view)
+    return {'user': seen['user'], 'set_cookie': _cookies(response)}
+
+
+def op_auth_logout(op):
+    from django.contrib.auth import logout
+
+    def view(request):
+        logout(request)
+        return HttpResponse('ok')
+
+    _, response = _auth_request(op, view)
+    return {'set_cookie': _cookies(response)}
+
+
+def op_auth_table_sql(op):
+    """sqlite_master rows (SQLite) of the auth tables, for comparing DDL."""
+    from django.db import connection
+    with connection.cursor() as c:
+        c.execute("SELECT type, name, sql FROM sqlite_master WHERE tbl_name LIKE 'auth%' ORDER BY name")
+        return {'rows': [list(r) for r in c.fetchall()]}
+
+
 # --- CSRF --------------------------------------------------------------------
 
 def op_csrf_request(op):

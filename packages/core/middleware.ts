@@ -21,6 +21,7 @@ type Spec = string | ((...args: never[]) => unknown);
 /** Django's dotted names for the middleware Tango ships, so a settings.py's MIDDLEWARE ports over. */
 export const DJANGO_MIDDLEWARE_NAMES: Record<string, string> = {
   'django.middleware.csrf.CsrfViewMiddleware': '@tango/core/middleware/csrf',
+  'django.contrib.auth.middleware.AuthenticationMiddleware': '@tango/auth/middleware',
   'django.contrib.messages.middleware.MessageMiddleware': '@tango/messages/middleware',
 };
 

@@ -1,8 +1,12 @@
 /** django/contrib/messages/utils.py: the level → tag map, DEFAULT_TAGS overlaid with MESSAGE_TAGS. */
 import { settings, type Settings } from '@tango/core/conf';
+import { register_memo } from '@tango/core/memos';
 import { DEFAULT_TAGS } from './constants';
 
 let cached: { from: Settings; tags: ReadonlyMap<number, string> } | undefined;
+register_memo('messages.level_tags', () => {
+  cached = undefined;
+}, { settings: true });
 
 /**
  * Django computes LEVEL_TAGS lazily and recomputes it on setting_changed;

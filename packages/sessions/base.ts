@@ -3,9 +3,9 @@
  * data, the accessed/modified flags, expiry arithmetic, cycle_key, flush,
  * encode/decode, and how a save survives a concurrent one); an engine only
  * moves bytes: load(), exists(key), delete_session(key), the three storage
- * primitives of save() (_insert, _read_stored, _compare_and_swap) and, when
- * it can, the static clear_expired(). The dict itself is session_dict.ts; the
- * timeout and error mapping of store calls are store_io.ts.
+ * primitives of save() (insert_record, read_stored_state, compare_and_swap)
+ * and, when it can, the static clear_expired(). The dict itself is
+ * session_dict.ts; the timeout and error mapping of store calls are store_io.ts.
  *
  * Concurrent requests on one session (better than Django, which lets the last
  * save overwrite the whole session): the base records what this request
@@ -36,6 +36,7 @@ import { get_random_string, VALID_KEY_CHARS } from '@tango/core/crypto';
 import { BadSignature, KeyError, StoreUnavailable } from '@tango/core/errors';
 import type { SessionApi, SessionData, SessionValue, SessionValueOf } from '@tango/core/http/session_api';
 import { get_logger } from '@tango/core/log';
+import { register_memo } from '@tango/core/memos';
 import { py_json_loads } from '@tango/core/py_json';
 import { dumps_with_data, json_text, loads_data } from '@tango/core/signing';
 import { fromisoformat, isoformat } from '@tango/core/timezone';
@@ -70,7 +71,11 @@ export const MAX_SAVE_RETRIES = 5;
 const security_log = get_logger('tango.security.SuspiciousSession');
 const log = get_logger('tango.sessions');
 
-const key_salts = new WeakMap<object, string>();
+/** key_salt per engine class (see the getter). */
+let key_salts = new WeakMap<object, string>();
+register_memo('sessions.base.key_salts', () => {
+  key_salts = new WeakMap();
+});
 
 /** The lengths a session key may have: Django's minimum (8), and django_session.session_key's varchar(40). */
 export const MIN_KEY_LENGTH = 8;
@@ -196,7 +201,7 @@ export abstract class SessionBase implements SessionApi {
   }
 
   /** `key` (given to exists() or delete_session()) when it is a valid key of this engine, else null: no store sees it. */
-  protected _checked_key(key: string | null | undefined): string | null {
+  protected key_if_valid(key: string | null | undefined): string | null {
     return typeof key === 'string' && this._validate_session_key(key) ? key : null;
   }
 
@@ -564,7 +569,7 @@ export abstract class SessionBase implements SessionApi {
     if (this.session_key === null) return await this.create();
     if (!must_create) await this.preload();
     const data = this._get_session(must_create);
-    if (must_create) await this._insert(data);
+    if (must_create) await this.insert_record(data);
     else await this.#save_over(data);
     this.#changed.clear();
     this.#cleared = false;
@@ -575,7 +580,7 @@ export abstract class SessionBase implements SessionApi {
     const key = this.session_key as string;
     // Already in turn: an engine's save() wrapped its own steps around this one (cached_db).
     if (this.#turn !== undefined) return this.#save_in_turn(key, data, this.#turn);
-    return this._in_save_turn(() => this.#save_in_turn(key, data, this.#turn as SaveTurn));
+    return this.run_in_save_turn(() => this.#save_in_turn(key, data, this.#turn as SaveTurn));
   }
 
   /**
@@ -586,7 +591,7 @@ export abstract class SessionBase implements SessionApi {
    * one's steps run, and its write carries the others' changes: the steps
    * are those of one class's save(), the same for each of them.
    */
-  protected _in_save_turn(steps: () => Promise<void>): Promise<void> {
+  protected run_in_save_turn(steps: () => Promise<void>): Promise<void> {
     const key = this.session_key as string;
     const take_turn = async (turn: SaveTurn): Promise<void> => {
       this.#turn = turn;
@@ -598,10 +603,10 @@ export abstract class SessionBase implements SessionApi {
     };
     const ride: Ride = {
       // A save that would have to read the record to know its own changes writes alone (clear() on a session never loaded).
-      coalesce: this._get_stored() !== null && (this.#state.cache !== null || this.#outcome?.for_key === key),
+      coalesce: this.get_stored_state() !== null && (this.#state.cache !== null || this.#outcome?.for_key === key),
       alone: async (previous) => {
         await take_turn({ previous, riders: [], carried: false });
-        return this._get_stored();
+        return this.get_stored_state();
       },
       together: async (previous, riders) => {
         const turn: SaveTurn = { previous, riders, carried: false };
@@ -615,16 +620,16 @@ export abstract class SessionBase implements SessionApi {
           return { last: previous, apart: [ride, ...riders] };
         }
         // Steps that never reached the write (an engine's own save()) left the others unwritten: they go alone.
-        return { last: this._get_stored(), apart: turn.carried ? [] : riders };
+        return { last: this.get_stored_state(), apart: turn.carried ? [] : riders };
       },
       changes: async () => {
-        const loaded = await (this._get_stored() as StoredState).data();
+        const loaded = await (this.get_stored_state() as StoredState).data();
         // Takes up what preload() loaded, if nothing read the data yet (cached_db's save() gets here before its own save does).
         this._get_session();
-        return this._changes(loaded);
+        return this.changes_since(loaded);
       },
       carry: (written, data) => {
-        this._set_stored(written);
+        this.set_stored_state(written);
         this._session_cache = new_dict(data);
       },
     };
@@ -636,13 +641,13 @@ export abstract class SessionBase implements SessionApi {
     const riders = turn.riders as readonly Ride[];
     turn.own = this.#state.cache;
     // Normally what load() read. Unknown after clear() on a session never loaded: read it now.
-    let expected = this._get_stored() ?? await this._read_stored();
+    let expected = this.get_stored_state() ?? await this.read_stored_state();
     if (expected === null) throw new UpdateError();
     let changes: SessionChanges | null = null;
     // The save before this one in the queue wrote `previous`, most likely after this session loaded:
     // our changes go on top of it and compare against it, instead of meeting a certain conflict.
     if (previous !== null && previous !== expected && previous.version !== expected.version) {
-      changes = this._changes(await expected.data());
+      changes = this.changes_since(await expected.data());
       data = apply_changes(await previous.data(), changes);
       this._session_cache = data;
       expected = previous;
@@ -650,7 +655,7 @@ export abstract class SessionBase implements SessionApi {
     // The saves queued with this one: their changes on top, in the order they came, in this one write.
     let theirs: SessionChanges[] = [];
     if (riders.length > 0) {
-      changes ??= this._changes(await expected.data());
+      changes ??= this.changes_since(await expected.data());
       theirs = await Promise.all(riders.map((r) => r.changes()));
       for (const c of theirs) data = apply_changes(data, c);
       this._session_cache = data;
@@ -662,15 +667,15 @@ export abstract class SessionBase implements SessionApi {
         log.warn(`A session save still conflicted after ${MAX_SAVE_RETRIES} retries; writing its last merge without comparing (last write wins)`,
           { key_prefix: key.slice(0, 4) });
       }
-      const result = await this._compare_and_swap(last_write_wins ? null : expected, data);
+      const result = await this.compare_and_swap(last_write_wins ? null : expected, data);
       if (result === 'ok') break;
       // Deleted meanwhile (a logout in another request): writing would bring it back.
       if (result === 'gone') throw new UpdateError();
       // Another request saved since this one loaded: put our changes on top of what it saved.
-      changes ??= this._changes(await expected.data());
+      changes ??= this.changes_since(await expected.data());
       // A tiny jittered pause, so that writers colliding again do not stay in step.
       await sleep(Math.random() * 2 ** attempt);
-      const fresh = await this._read_stored();
+      const fresh = await this.read_stored_state();
       if (fresh === null) throw new UpdateError();
       data = apply_changes(await fresh.data(), changes);
       for (const c of theirs) data = apply_changes(data, c);
@@ -678,7 +683,7 @@ export abstract class SessionBase implements SessionApi {
       expected = fresh;
     }
     if (riders.length === 0) return;
-    const written = this._get_stored();
+    const written = this.get_stored_state();
     for (const r of riders) r.carry(written, data);
     turn.carried = true;
   }
@@ -690,7 +695,7 @@ export abstract class SessionBase implements SessionApi {
    * found by comparing with the baseline. A key this request set wins even
    * when it set the value it had loaded (the later save wins).
    */
-  protected _changes(baseline: SessionDict): SessionChanges {
+  protected changes_since(baseline: SessionDict): SessionChanges {
     const mine = this.#state.cache ?? new_dict();
     const set = new_dict();
     const deleted: string[] = [];
@@ -705,13 +710,13 @@ export abstract class SessionBase implements SessionApi {
   }
 
   /** Engines call this with what they have just read or written, so that the next save compares against it. */
-  protected _set_stored(state: StoredState | null): void {
+  protected set_stored_state(state: StoredState | null): void {
     const key = this.#state.key;
     this.#stored = state !== null && key !== null ? { key, state } : null;
   }
 
-  /** What _set_stored() last got for the current key, or null. */
-  protected _get_stored(): StoredState | null {
+  /** What set_stored_state() last got for the current key, or null. */
+  protected get_stored_state(): StoredState | null {
     return this.#stored !== null && this.#stored.key === this.#state.key ? this.#stored.state : null;
   }
 
@@ -719,24 +724,24 @@ export abstract class SessionBase implements SessionApi {
   // overrides save() whole (signed_cookies, or one written against Django's
   // shape) needs none of them.
 
-  /** must_create: store `data` as a new record, never over an existing one (CreateError); then _set_stored(). */
-  protected _insert(_data: SessionDict): Promise<void> {
-    return Promise.reject(new NotImplementedError(`${this.constructor.name} does not implement _insert() or save().`));
+  /** must_create: store `data` as a new record, never over an existing one (CreateError); then set_stored_state(). */
+  protected insert_record(_data: SessionDict): Promise<void> {
+    return Promise.reject(new NotImplementedError(`${this.constructor.name} does not implement insert_record() or save().`));
   }
 
   /** The record for the current key as the store holds it now, or null if there is none. */
-  protected _read_stored(): Promise<StoredState | null> {
-    return Promise.reject(new NotImplementedError(`${this.constructor.name} does not implement _read_stored() or save().`));
+  protected read_stored_state(): Promise<StoredState | null> {
+    return Promise.reject(new NotImplementedError(`${this.constructor.name} does not implement read_stored_state() or save().`));
   }
 
   /**
    * Atomically: if the record is still `expected`, write `data` over it (and
-   * _set_stored() the result) → 'ok'; if it changed → 'conflict'; if there
+   * set_stored_state() the result) → 'ok'; if it changed → 'conflict'; if there
    * is none → 'gone', writing nothing. `expected` null: write over whatever
    * is there, but still never re-create a missing record.
    */
-  protected _compare_and_swap(_expected: StoredState | null, _data: SessionDict): Promise<CasResult> {
-    return Promise.reject(new NotImplementedError(`${this.constructor.name} does not implement _compare_and_swap() or save().`));
+  protected compare_and_swap(_expected: StoredState | null, _data: SessionDict): Promise<CasResult> {
+    return Promise.reject(new NotImplementedError(`${this.constructor.name} does not implement compare_and_swap() or save().`));
   }
 
   /** Django's `delete(session_key=None)`: the given key or the current one; missing records are ignored. */

@@ -6,9 +6,10 @@
  * written. Data that fails is treated as Django treats corrupt data: an empty
  * session and a logged warning, never an error for the user.
  */
-import { on_settings_changed, settings } from '@tango/core/conf';
+import { settings } from '@tango/core/conf';
 import { ImproperlyConfigured } from '@tango/core/errors';
 import { get_logger } from '@tango/core/log';
+import { register_memo } from '@tango/core/memos';
 import { require_module } from '@tango/core/module_loading';
 import { new_dict, type SessionDict } from './session_dict';
 
@@ -21,7 +22,9 @@ const log = get_logger('tango.sessions');
 
 /** The resolved setting: undefined until first asked, null when no schema is configured. */
 let resolved: SessionDataSchema | null | undefined;
-on_settings_changed(() => { resolved = undefined; });
+register_memo('sessions.data_schema', () => {
+  resolved = undefined;
+}, { settings: true });
 
 function is_schema(v: unknown): v is SessionDataSchema {
   return v !== null && typeof v === 'object' && typeof (v as SessionDataSchema).safeParse === 'function';

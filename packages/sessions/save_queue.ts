@@ -25,6 +25,7 @@
  * Entries live only while a save of their key is queued or running, so the
  * map holds at most one entry per session being saved right now.
  */
+import { register_memo } from '@tango/core/memos';
 import type { StoredState } from './store_io';
 
 /** One save waiting for its key's turn. */
@@ -144,7 +145,11 @@ export class SaveQueue {
   }
 }
 
-const queues = new WeakMap<object, SaveQueue>();
+let queues = new WeakMap<object, SaveQueue>();
+// A save already queued finishes in its old queue; the compare-and-swap still orders it against the new one.
+register_memo('sessions.save_queues', () => {
+  queues = new WeakMap();
+});
 
 /** The queue of one engine class: two engines never share a record, whatever their keys. */
 export function save_queue(engine: object): SaveQueue {

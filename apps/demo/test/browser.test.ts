@@ -14,7 +14,8 @@ import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { create_app } from '@tango/core';
 import { capture_logs } from '@tango/core/testing';
-import { configure_demo_site, ROOT } from './demo_site';
+import { User } from '@tango/auth';
+import { configure_demo_site, DEMO_PASSWORD, ROOT } from './demo_site';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = path.join(ROOT, 'test-output', 'browser');
@@ -49,8 +50,9 @@ if (!have_chromium && process.env.REQUIRE_SERVICES === '1') {
     // Only this run's pages: a renamed test leaves no stale picture behind.
     fs.rmSync(SHOTS, { recursive: true, force: true });
     fs.mkdirSync(SHOTS, { recursive: true });
-    // The project's MIDDLEWARE (settings.ts): sessions, CSRF protection, messages.
+    // The project's MIDDLEWARE (settings.ts): sessions, CSRF protection, authentication, messages.
     teardown = await configure_demo_site('db');
+    await User.create_user(XSS, '', DEMO_PASSWORD);
     app = await create_app();
     base = await app.listen({ host: '127.0.0.1', port: 0 });
     browser = await chromium.launch({
@@ -110,6 +112,7 @@ if (!have_chromium && process.env.REQUIRE_SERVICES === '1') {
   async function log_in(username: string, remember = true): Promise<void> {
     await visit('/login/');
     await page.fill('input[name="username"]', username);
+    await page.fill('input[name="password"]', DEMO_PASSWORD);
     if (!remember) await page.uncheck('input[name="remember"]');
     await Promise.all([page.waitForURL(`${base}/whoami/`), page.click('button:has-text("Log in")')]);
     await screenshot('after login');
@@ -216,6 +219,26 @@ if (!have_chromium && process.env.REQUIRE_SERVICES === '1') {
     expect(await body()).toContain('when the browser closes');
     await log_in('bob', true);
     expect(Math.abs((await cookie('sessionid'))!.expires - (Date.now() / 1000 + 1209600))).toBeLessThan(10);
+  });
+
+  it('a wrong password shows Django\'s error on the form and signs nobody in', async () => {
+    await visit('/login/');
+    await page.fill('input[name="username"]', 'alice');
+    await page.fill('input[name="password"]', 'not the password');
+    await Promise.all([page.waitForLoadState(), page.click('button:has-text("Log in")')]);
+    await screenshot('wrong password');
+    expect(await page.locator('p.error').innerText()).toBe('Please enter a correct username and password. Note that both fields may be case-sensitive.');
+    expect(await cookie('sessionid')).toBeUndefined();
+  });
+
+  it('a page for signed-in users sends a visitor to log in, then back to it', async () => {
+    await visit('/account/');
+    expect(page.url()).toBe(`${base}/login/?next=/account/`);
+    await page.fill('input[name="username"]', 'carol');
+    await page.fill('input[name="password"]', DEMO_PASSWORD);
+    await Promise.all([page.waitForURL(`${base}/account/`), page.click('button:has-text("Log in")')]);
+    await screenshot('account');
+    expect(await page.locator('#account').innerText()).toContain('carol@example.com');
   });
 
   it('a username made of HTML shows as text and runs nothing', async () => {

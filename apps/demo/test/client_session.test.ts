@@ -5,8 +5,9 @@
  * changes on every save.
  */
 import { Client } from '@tango/core/testing';
-import { post_form } from './csrf_forms';
-import { configure_demo_site, type DemoEngine } from './demo_site';
+import { User } from '@tango/auth';
+import { force_login } from '@tango/auth/testing';
+import { configure_demo_site, demo_login, type DemoEngine } from './demo_site';
 
 describe.each<DemoEngine>(['db', 'cache', 'signed_cookies'])('client.session() on %s', (engine) => {
   let teardown: () => Promise<void>;
@@ -22,19 +23,23 @@ describe.each<DemoEngine>(['db', 'cache', 'signed_cookies'])('client.session() o
   afterEach(() => client.close());
 
   it('reads the session a view wrote', async () => {
-    await post_form(client, '/login/', { username: 'alice', remember: '1' });
+    await demo_login(client, 'alice');
     const session = await client.session();
-    expect(session.get('username')).toBe('alice');
+    expect(session.get('_auth_user_id')).toBe(String((await User.get_by_natural_key('alice'))!.id));
     expect(session.session_key).toBe(client.cookies.get('sessionid')!.value);
   });
 
   it('pre-set data is what the next request sees', async () => {
+    const bob = (await User.get_by_natural_key('bob'))!;
     const session = await client.session();
-    session.set('username', 'preset');
+    // What login() stores, written directly (force_login does this for tests).
+    session.set('_auth_user_id', String(bob.id));
+    session.set('_auth_user_backend', 'django.contrib.auth.backends.ModelBackend');
+    session.set('_auth_user_hash', bob.get_session_auth_hash());
     session.set('user_id', 'zhiliao');
     await session.save();
     expect((await client.get('/get_session/')).text).toBe('user_id: zhiliao');
-    expect((await client.get('/whoami/')).text).toContain('You are <strong>preset</strong>.');
+    expect((await client.get('/whoami/')).text).toContain('You are <strong>bob</strong>.');
   });
 
   it('without a cookie, a new session is saved and its cookie put in the jar', async () => {
@@ -57,16 +62,15 @@ describe.each<DemoEngine>(['db', 'cache', 'signed_cookies'])('client.session() o
   });
 
   it('flush() through the client logs the client out and drops its cookie', async () => {
-    await post_form(client, '/login/', { username: 'alice', remember: '1' });
+    await demo_login(client, 'alice');
     await (await client.session()).flush();
     expect(client.cookies.get('sessionid')).toBeUndefined();
     expect((await client.get('/whoami/')).text).toContain('You are not signed in.');
   });
 
   it('cycle_key() moves the cookie to the new key and keeps the data', async () => {
+    await force_login(client, (await User.get_by_natural_key('carol'))!);
     const session = await client.session();
-    session.set('username', 'carol');
-    await session.save();
     const before = client.cookies.get('sessionid')!.value;
     await session.cycle_key();
     // A signed cookie's cycle_key is a re-save: within the same second it signs the same value.

@@ -5,15 +5,32 @@
  * through the first is seen by the second; a logout through the second ends
  * the session for the first. Also: SIGTERM lets an in-flight request finish.
  */
+import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { configure } from '@tango/core';
 import { close_connections } from '@tango/core/db';
 import MigrateCommand from '@tango/core/management/commands/migrate';
 import { Client, CookieJar, describe_with } from '@tango/core/testing';
+import { User } from '@tango/auth';
 import { capture_stream, postgres_database, type TestDatabase } from '../../../packages/sessions/test/db_helpers';
 import { post_form } from './csrf_forms';
-import { ROOT } from './demo_site';
+import { DEMO_PASSWORD, ROOT } from './demo_site';
 import { start_serve, type ServeProcess } from './serve_process';
+
+/** Migrates the database the servers will share and creates the user the scenario signs in as. */
+async function prepare_users(database: Record<string, unknown>): Promise<void> {
+  configure({
+    SECRET_KEY: 'multiprocess-test-secret', INSTALLED_APPS: ['@tango/sessions', '@tango/auth'], DATABASES: { default: database },
+    PASSWORD_HASHERS: ['django.contrib.auth.hashers.MD5PasswordHasher'],
+  }, ROOT);
+  const migrate = new MigrateCommand();
+  migrate.stdout = capture_stream();
+  await migrate.handle([], { database: 'default' });
+  await User.create_user('alice', 'alice@example.com', DEMO_PASSWORD);
+  await close_connections();
+}
 
 // Each test starts ts-node servers; start-up alone can take several seconds on a busy machine.
 jest.setTimeout(90_000);
@@ -26,7 +43,7 @@ function shares_sessions(engine: string, servers: () => [ServeProcess, ServeProc
     const a = new Client(first.url, { cookies: jar });
     const b = new Client(second.url, { cookies: jar });
 
-    const login = await post_form(a, '/login/', { username: 'alice', remember: '1' });
+    const login = await post_form(a, '/login/', { username: 'alice', password: DEMO_PASSWORD, remember: '1' });
     expect(login.status).toBe(302);
     const key = jar.get('sessionid')!.value;
     expect(key).toMatch(/^[a-z0-9]{32}$/);
@@ -36,7 +53,9 @@ function shares_sessions(engine: string, servers: () => [ServeProcess, ServeProc
 
     // Writes go both ways: data stored through the second is read through the first.
     await b.get('/add_session/');
-    expect((await a.get('/session_items/')).json()).toEqual({ items: [['username', 'alice'], ['user_id', 'zhiliao']] });
+    const items = (await a.get('/session_items/')).json<{ items: Array<[string, unknown]> }>().items;
+    expect(items.map(([k]) => k)).toEqual(['_auth_user_id', '_auth_user_backend', '_auth_user_hash', 'user_id']);
+    expect(items[3]).toEqual(['user_id', 'zhiliao']);
 
     const logout = await post_form(b, '/logout/');
     expect(logout.status).toBe(302);
@@ -57,11 +76,7 @@ describe_with('TEST_DATABASE_URL')('two serve processes sharing PostgreSQL', (ur
     db = postgres_database(url);
     await db.create();
     // The schema is migrated once, in-process, as an operator runs `migrate` before starting servers.
-    configure({ SECRET_KEY: 'multiprocess-test-secret', DATABASES: { default: db.settings } }, ROOT);
-    const migrate = new MigrateCommand();
-    migrate.stdout = capture_stream();
-    await migrate.handle([], { database: 'default' });
-    await close_connections();
+    await prepare_users(db.settings);
     const env = { SERVE_TEST_DATABASE_URL: url, SERVE_TEST_DB_SCHEMA: (db.settings.OPTIONS as { search_path: string }).search_path };
     procs.push(...await Promise.all([start_serve(env), start_serve(env)]));
   });
@@ -77,12 +92,20 @@ describe_with('TEST_DATABASE_URL')('two serve processes sharing PostgreSQL', (ur
 describe_with('TEST_REDIS_URL')('two serve processes sharing Redis', (url) => {
   const procs: ServeProcess[] = [];
 
+  let dir: string;
+
   beforeAll(async () => {
-    const env = { SERVE_TEST_REDIS_URL: url, SERVE_TEST_KEY_PREFIX: `multiprocess-${process.pid}-${Date.now()}` };
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tango-multiprocess-'));
+    const users = path.join(dir, 'users.sqlite3');
+    await prepare_users({ ENGINE: 'sqlite3', NAME: users });
+    const env = { SERVE_TEST_REDIS_URL: url, SERVE_TEST_KEY_PREFIX: `multiprocess-${process.pid}-${Date.now()}`, SERVE_TEST_SQLITE: users };
     procs.push(...await Promise.all([start_serve(env), start_serve(env)]));
   });
 
-  afterAll(() => Promise.all(procs.map((p) => p.stop())));
+  afterAll(async () => {
+    await Promise.all(procs.map((p) => p.stop()));
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 
   shares_sessions('cache', () => [procs[0], procs[1]]);
 });

@@ -5,9 +5,12 @@
  * controls. Run for a server-side engine and for signed cookies.
  */
 import { Client } from '@tango/core/testing';
+import { User } from '@tango/auth';
 import { urlpatterns } from '../urls';
 import { post_form } from './csrf_forms';
-import { configure_demo_site, type DemoEngine } from './demo_site';
+import { configure_demo_site, demo_login, DEMO_PASSWORD, type DemoEngine } from './demo_site';
+
+const INVALID_LOGIN = 'Please enter a correct username and password. Note that both fields may be case-sensitive.';
 
 const XSS = '<script>alert(1)</script>';
 
@@ -24,7 +27,7 @@ describe.each<DemoEngine>(['db', 'signed_cookies'])('demo site on %s', (engine) 
   });
   afterEach(() => client.close());
 
-  const login = (username: string, remember = true) => post_form(client, '/login/', remember ? { username, remember: '1' } : { username });
+  const login = (username: string, remember = true) => demo_login(client, username, { remember });
   /** The response's Set-Cookie line for `name`. */
   const line = (res: { set_cookies: string[] }, name: string) => res.set_cookies.find((l) => l.startsWith(`${name}=`));
 
@@ -61,7 +64,7 @@ describe.each<DemoEngine>(['db', 'signed_cookies'])('demo site on %s', (engine) 
     expect((await client.get('/whoami/')).text).toContain('You are <strong>alice</strong>.');
   });
 
-  it('login stores the user, redirects to who-am-i and shows the user there', async () => {
+  it("login stores the user as Django's login() does, redirects to who-am-i and shows the user there", async () => {
     const form = await client.get('/login/');
     expect(form.text).toContain('<form method="post" action="/login/">');
     const res = await login('alice');
@@ -71,23 +74,51 @@ describe.each<DemoEngine>(['db', 'signed_cookies'])('demo site on %s', (engine) 
     const page = await client.get('/whoami/');
     expect(page.text).toContain('<p id="user">You are <strong>alice</strong>.</p>');
     expect(page.text).toContain(`<dd id="engine"><code>@tango/sessions/backends/${engine}</code></dd>`);
-    expect(page.text).toContain('<tr><td>username</td><td>&quot;alice&quot;</td></tr>');
+    const alice = await User.get_by_natural_key('alice');
+    expect(page.text).toContain(`<tr><td>_auth_user_id</td><td>&quot;${alice!.id}&quot;</td></tr>`);
     expect(page.text).toMatch(/<tr><td>sessionid<\/td><td>[^<]+<\/td><\/tr>/);
-    expect((await client.session()).get('username')).toBe('alice');
+    const session = await client.session();
+    expect([session.get('_auth_user_id'), session.get('_auth_user_backend'), session.get('_auth_user_hash')])
+      .toEqual([String(alice!.id), 'django.contrib.auth.backends.ModelBackend', alice!.get_session_auth_hash()]);
   });
 
   it('following the redirect after login lands on who-am-i', async () => {
-    const res = await post_form(client, '/login/', { username: 'alice', remember: '1' }, { follow: true });
+    const res = await post_form(client, '/login/', { username: 'alice', password: DEMO_PASSWORD, remember: '1' }, { follow: true });
     expect(res.status).toBe(200);
     expect(res.text).toContain('<h1>Who am I</h1>');
     expect(res.text).toContain('You are <strong>alice</strong>.');
   });
 
-  it('an empty username re-shows the form with an error and logs nobody in', async () => {
-    const res = await login('   ');
+  it.each([
+    ['an empty username', { username: '   ', password: DEMO_PASSWORD }],
+    ['a wrong password', { username: 'alice', password: 'not it' }],
+    ['an unknown user', { username: 'mallory', password: DEMO_PASSWORD }],
+    ['no password', { username: 'alice' }],
+  ])("%s re-shows the form with Django's error and logs nobody in", async (_what, form) => {
+    const res = await post_form(client, '/login/', { ...form, remember: '1' });
     expect(res.status).toBe(200);
-    expect(res.text).toContain('<p class="error" role="alert">Enter a username.</p>');
+    expect(res.text).toContain(`<p class="error" role="alert">${INVALID_LOGIN}</p>`);
     expect(line(res, 'sessionid')).toBeUndefined();
+  });
+
+  it('login_required sends a visitor to the login page with next=, and the login goes back there', async () => {
+    const asked = await client.get('/account/');
+    expect([asked.status, asked.headers.get('location')]).toEqual([302, '/login/?next=/account/']);
+    const form = await client.get('/login/?next=/account/');
+    expect(form.text).toContain('<input type="hidden" name="next" value="/account/">');
+    const back = await post_form(client, '/login/', { username: 'alice', password: DEMO_PASSWORD, next: '/account/' });
+    expect(back.headers.get('location')).toBe('/account/');
+    const account = await client.get('/account/');
+    expect(account.status).toBe(200);
+    expect(account.text).toContain('<dt>Username</dt><dd>alice</dd>');
+    expect(account.text).toContain('<dt>Email</dt><dd>alice@example.com</dd>');
+  });
+
+  it('a next= pointing to another site is ignored', async () => {
+    const res = await post_form(client, '/login/', { username: 'alice', password: DEMO_PASSWORD, next: '/a/show/' });
+    expect(res.headers.get('location')).toBe('/a/show/');
+    const away = await post_form(client, '/login/', { username: 'alice', password: DEMO_PASSWORD, next: '//evil.example/' });
+    expect(away.headers.get('location')).toBe('/whoami/');
   });
 
   it("the expiry date is shown in TIME_ZONE (Asia/Shanghai, UTC+8)", async () => {
@@ -176,6 +207,7 @@ describe.each<DemoEngine>(['db', 'signed_cookies'])('demo site on %s', (engine) 
   });
 
   it('a message is text: a username full of HTML is escaped in it', async () => {
+    if (!(await User.get_by_natural_key(XSS))) await User.create_user(XSS, '', DEMO_PASSWORD);
     await login(XSS);
     const page = await client.get('/whoami/');
     expect(page.text).toContain('Welcome, &lt;script&gt;alert(1)&lt;/script&gt;. You are signed in.');
@@ -183,6 +215,7 @@ describe.each<DemoEngine>(['db', 'signed_cookies'])('demo site on %s', (engine) 
   });
 
   it('a username full of HTML is shown as text on every page, never as markup', async () => {
+    if (!(await User.get_by_natural_key(XSS))) await User.create_user(XSS, '', DEMO_PASSWORD);
     await login(XSS);
     for (const url of ['/', '/whoami/', '/a/show/']) {
       const page = await client.get(url);

@@ -29,8 +29,8 @@ TIME_ZONE = os.environ.get('DJANGO_TIME_ZONE', 'UTC')
 DEBUG = False
 ALLOWED_HOSTS = ['*']
 
-# sessions is the only app whose tables and code the tests need.
-INSTALLED_APPS = ['django.contrib.sessions']
+# sessions, and auth (with the contenttypes app it depends on) for the auth suites.
+INSTALLED_APPS = ['django.contrib.contenttypes', 'django.contrib.auth', 'django.contrib.sessions']
 MIDDLEWARE = ['django.contrib.sessions.middleware.SessionMiddleware']
 ROOT_URLCONF = 'interop_site.urls'
 

@@ -120,6 +120,19 @@ export const settings_schema = z.object({
   CSRF_TRUSTED_ORIGINS: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/]+$/, "origins with a scheme, such as 'https://example.com' or 'https://*.example.com'")).default([]),
   CSRF_USE_SESSIONS: z.boolean().default(false),
   CSRF_FAILURE_VIEW: module_or_function.default('@tango/core/views/csrf.csrf_failure'),
+  // Authentication (django/conf/global_settings.py; docs/auth.md).
+  /** Where login_required sends a signed-out visitor: a path, a URL, or a URL pattern name. */
+  LOGIN_URL: z.string().min(1, 'a path, a URL or a URL pattern name').default('/accounts/login/'),
+  LOGIN_REDIRECT_URL: z.string().min(1, 'a path, a URL or a URL pattern name').default('/accounts/profile/'),
+  LOGOUT_REDIRECT_URL: z.string().min(1, 'a path, a URL or a URL pattern name').nullable().default(null),
+  /** Backends authenticate() tries in order; the name stored in the session must be one of these on both sides. */
+  AUTHENTICATION_BACKENDS: z.array(z.string().min(1, 'backend paths')).min(1, 'at least one backend path').default(['django.contrib.auth.backends.ModelBackend']),
+  /** Password hashers, preferred first: Django's dotted names or hasher classes. */
+  PASSWORD_HASHERS: z.array(module_or_function).min(1, 'at least one hasher').default([
+    'django.contrib.auth.hashers.PBKDF2PasswordHasher',
+    'django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher',
+    'django.contrib.auth.hashers.ScryptPasswordHasher',
+  ]),
   /** [header, value] that marks a request as HTTPS behind a proxy (Django's SECURE_PROXY_SSL_HEADER), or null. */
   SECURE_PROXY_SSL_HEADER: z.tuple([z.string().min(1), z.string().min(1)]).nullable().default(null),
   /** Redirect /path to /path/ when only the latter matches (django.middleware.common). */

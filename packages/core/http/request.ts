@@ -100,6 +100,12 @@ export class HttpRequest {
 
   /** See CsrfState; made by the CSRF code on first use, so requests without CSRF carry nothing. */
   csrf: CsrfState | undefined = undefined;
+  /**
+   * @tango/auth's state for this request (request.user), opaque to core. A
+   * slot declared here keeps the request's shape fixed: a property added by
+   * the middleware would change it, and a side table costs more per request.
+   */
+  auth_state: unknown = undefined;
 
   constructor(init: RequestInit = {}) {
     this.method = (init.method ?? 'GET').toUpperCase();

@@ -25,8 +25,19 @@ export function find_commands(): Map<string, string> {
   return found;
 }
 
-/** An INSTALLED_APPS entry is a package name (`@tango/sessions`) or a path from BASE_DIR (`apps/demo`). */
-export function app_dir(app: string, base_dir: string): string | undefined {
+/** INSTALLED_APPS entries copied from a Django settings.py that name a Tango package. */
+export const DJANGO_APP_NAMES: Readonly<Record<string, string>> = {
+  'django.contrib.sessions': '@tango/sessions',
+  'django.contrib.auth': '@tango/auth',
+  'django.contrib.messages': '@tango/messages',
+};
+
+/**
+ * An INSTALLED_APPS entry is a package name (`@tango/sessions`), a path from
+ * BASE_DIR (`apps/demo`), or Django's name for a package Tango has (`django.contrib.auth`).
+ */
+export function app_dir(entry: string, base_dir: string): string | undefined {
+  const app = DJANGO_APP_NAMES[entry] ?? entry;
   const local = path.resolve(base_dir, app);
   if (fs.existsSync(local)) return local;
   try {

@@ -13,7 +13,7 @@ import { CLEANSED_SUBSTITUTE, cleanse_setting, parse_stack, readable_error } fro
 import { supports_color } from '../management/color';
 import { text_line } from '@tango/core/log';
 import { missing_table } from '../db_errors';
-import { describe_with } from '@tango/core/testing/services';
+import { describe_with } from '../testing/services';
 import Database from 'better-sqlite3';
 import Knex from 'knex';
 

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { compiled_manifest } from '../../../scripts/build';
 
 const ROOT = path.resolve(__dirname, '../../..');
-const PACKAGES = ['core', 'sessions', 'messages'] as const;
+const PACKAGES = ['core', 'sessions', 'messages', 'auth'] as const;
 
 type Manifest = { name: string; exports: Record<string, string>; dependencies?: Record<string, string>; peerDependencies?: Record<string, string> };
 const manifest = (pkg: string): Manifest => JSON.parse(fs.readFileSync(path.join(ROOT, 'packages', pkg, 'package.json'), 'utf8')) as Manifest;
@@ -27,10 +27,15 @@ const PUBLIC_PATHS = [
   '@tango/sessions/backends/cache', '@tango/sessions/backends/cached_db', '@tango/sessions/backends/signed_cookies',
   '@tango/sessions/management/commands/clearsessions', '@tango/sessions/test/contract', '@tango/sessions/package.json',
   '@tango/messages', '@tango/messages/middleware', '@tango/messages/storage/fallback', '@tango/messages/storage/cookie', '@tango/messages/storage/session',
+  '@tango/auth', '@tango/auth/middleware', '@tango/auth/testing', '@tango/auth/backends', '@tango/auth/hashers',
+  '@tango/auth/management/commands/createsuperuser', '@tango/auth/management/commands/changepassword', '@tango/auth/package.json',
 ];
 
 /** Modules that exist but are not public: the map must refuse them. */
-const PRIVATE_PATHS = ['@tango/core/http/hosts', '@tango/core/middleware/csrf_tokens', '@tango/sessions/save_queue', '@tango/core/index.ts', '@tango/sessions/backends/db.ts'];
+const PRIVATE_PATHS = [
+  '@tango/core/http/hosts', '@tango/core/middleware/csrf_tokens', '@tango/sessions/save_queue', '@tango/core/index.ts', '@tango/sessions/backends/db.ts',
+  '@tango/auth/request_user', '@tango/auth/session_auth',
+];
 
 /** Every specifier a map allows: plain entries as they are, a `*` pattern once per file it matches. */
 function specifiers(pkg: string): string[] {

@@ -50,7 +50,7 @@ describe('the naming rule', () => {
         private parsed = new Map();
         constructor(private readonly atomic: object) {}
         _helper(): void {}
-        _load(): void {}
+        _get_session(): void {}
       }
       function f(_used: number): number { return _used; }
     `);

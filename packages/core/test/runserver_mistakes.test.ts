@@ -122,7 +122,7 @@ describe('runserver survives mistakes', () => {
     expect(out).toMatch(/Tango version \d+\.\d+\.\d+, using settings '\.\/settings'/);
     expect(out).toContain('Session engine: @tango/sessions/backends/db');
     expect(out).toContain(`Starting development server at http://127.0.0.1:${port}/`);
-    expect(out).toContain('You have 1 unapplied migration(s). Your project may not work properly until you apply the migrations for app(s): sessions.');
+    expect(out).toContain('You have 2 unapplied migration(s). Your project may not work properly until you apply the migrations for app(s): auth, sessions.');
     expect(out).toContain("Run 'npx ts-node manage.ts migrate' to apply them.");
   });
 

@@ -24,6 +24,14 @@ import { decode_messages, encode_compact } from './message_json';
 
 const log = get_logger('tango.security.messages');
 
+/**
+ * Django's sentinel that ends a cookie holding only part of the messages. A
+ * module constant because tsc (the build) compiles a class with #private
+ * accessors so that its static fields reach the class through an alias
+ * assigned after them: CookieStorage.not_finished there fails in dist/.
+ */
+const NOT_FINISHED = '__messagesnotfinished__';
+
 /** Django's MessagePartGatherSerializer: messages already serialized one by one, joined into the JSON list. */
 const PartsSerializer: Serializer = {
   dumps: (parts) => Buffer.from(`[${(parts as string[]).join(',')}]`, 'latin1'),
@@ -37,29 +45,29 @@ export class CookieStorage extends BaseStorage {
    * messages cookie keeps to half of that (Django ticket #18781).
    */
   static max_cookie_size = 2048;
-  static not_finished = '__messagesnotfinished__';
+  static not_finished = NOT_FINISHED;
   static key_salt = 'django.contrib.messages';
-  static #not_finished_json = encode_compact(CookieStorage.not_finished);
+  static #not_finished_json = encode_compact(NOT_FINISHED);
   #signer: TimestampSigner | undefined;
 
-  private get cls(): typeof CookieStorage {
+  get #cls(): typeof CookieStorage {
     return this.constructor as typeof CookieStorage;
   }
 
-  private get signer(): TimestampSigner {
-    return (this.#signer ??= get_cookie_signer(this.cls.key_salt));
+  get #cookie_signer(): TimestampSigner {
+    return (this.#signer ??= get_cookie_signer(this.#cls.key_salt));
   }
 
   /** The cookie's messages; null without a cookie (or with a bad one); not all retrieved when it ends with the sentinel. */
   _get(): GetResult {
-    const data = this.request.COOKIES.get(this.cls.cookie_name);
+    const data = this.request.COOKIES.get(this.#cls.cookie_name);
     const decoded = this._decode(data);
     if (decoded === null) return [null, true];
     return [decoded.messages, decoded.all_retrieved];
   }
 
-  private _update_cookie(encoded: string | null, response: HttpResponse): void {
-    const name = this.cls.cookie_name;
+  protected _update_cookie(encoded: string | null, response: HttpResponse): void {
+    const name = this.#cls.cookie_name;
     if (encoded) {
       // No max_age: the cookie ends with the browser session, as in Django.
       response.set_cookie(name, encoded, {
@@ -84,7 +92,7 @@ export class CookieStorage extends BaseStorage {
     let unstored: Message[] = [];
     const serialized = messages.map(encode_compact);
     let encoded = this.#encode_parts(serialized);
-    const max = this.cls.max_cookie_size;
+    const max = this.#cls.max_cookie_size;
     if (max) {
       const too_large = (data: string | null): boolean => data !== null && cookie_quote(data).length > max;
       const with_sentinel = (parts: string[]): string => this.#encode_parts([...parts, CookieStorage.#not_finished_json], true) as string;
@@ -107,7 +115,7 @@ export class CookieStorage extends BaseStorage {
 
   #encode_parts(parts: string[], encode_empty = false): string | null {
     if (parts.length === 0 && !encode_empty) return null;
-    return this.signer.sign_object(parts, { serializer: PartsSerializer, compress: true });
+    return this.#cookie_signer.sign_object(parts, { serializer: PartsSerializer, compress: true });
   }
 
   /** The signed cookie value for `messages` (Django's _encode); null for none. */
@@ -123,13 +131,13 @@ export class CookieStorage extends BaseStorage {
   _decode(data: string | undefined): { messages: Message[]; all_retrieved: boolean } | null {
     if (!data) return null;
     try {
-      const text = this.signer.unsign_object(data, { serializer: PartsSerializer }) as string;
-      return decode_messages(text, this.cls.not_finished);
+      const text = this.#cookie_signer.unsign_object(data, { serializer: PartsSerializer }) as string;
+      return decode_messages(text, this.#cls.not_finished);
     } catch (err) {
       const reason = err instanceof BadSignature
         ? 'its signature does not match (signed with another SECRET_KEY, or altered)'
         : `its content does not decode (${(err as Error).message})`;
-      log.warn(`Ignored the ${this.cls.cookie_name} cookie: ${reason}.`, { path: this.request.path, length: data.length });
+      log.warn(`Ignored the ${this.#cls.cookie_name} cookie: ${reason}.`, { path: this.request.path, length: data.length });
     }
     this.used = true;
     return null;

@@ -25,7 +25,8 @@ export class FallbackStorage extends BaseStorage {
 
   /** Built when first used, so a request that never touches its messages makes none. */
   get storages(): BaseStorage[] {
-    return (this.#storages ??= (this.constructor as typeof FallbackStorage).storage_classes.map((Storage) => new Storage(this.request)));
+    const classes = (this.constructor as typeof FallbackStorage).storage_classes;
+    return (this.#storages ??= classes.map((storage_class) => new storage_class(this.request)));
   }
 
   _get(): GetResult {

@@ -5,6 +5,7 @@
 import { settings } from '@tango/core/conf';
 import { ImproperlyConfigured } from '@tango/core/errors';
 import type { HttpRequest } from '@tango/core/http/request';
+import { register_memo } from '@tango/core/memos';
 import { require_module } from '@tango/core/module_loading';
 import { BaseStorage, Message, type StorageClass } from './base';
 import { CookieStorage } from './cookie';
@@ -26,6 +27,9 @@ function is_storage_class(value: unknown): value is StorageClass {
 }
 
 let resolved: { spec: unknown; cls: StorageClass } | undefined;
+register_memo('messages.storage_class', () => {
+  resolved = undefined;
+}, { settings: true });
 
 /**
  * MESSAGE_STORAGE as a class: a class extending BaseStorage, or a module

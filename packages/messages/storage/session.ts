@@ -31,18 +31,18 @@ export class SessionStorage extends BaseStorage {
     super(request);
   }
 
-  private get key(): string {
+  get #key(): string {
     return (this.constructor as typeof SessionStorage).session_key;
   }
 
   /** The session's messages (null when it holds none); a session stores everything, so all are retrieved. */
   _get(): GetResult {
-    return [this.deserialize_messages(this.request.session.get(this.key)), true];
+    return [this.deserialize_messages(this.request.session.get(this.#key)), true];
   }
 
   _store(messages: Message[], _response: HttpResponse): Message[] {
-    if (messages.length > 0) this.request.session.set(this.key, this.serialize_messages(messages));
-    else this.request.session.pop(this.key, null);
+    if (messages.length > 0) this.request.session.set(this.#key, this.serialize_messages(messages));
+    else this.request.session.pop(this.#key, null);
     return [];
   }
 
@@ -65,7 +65,7 @@ export class SessionStorage extends BaseStorage {
         reason = (err as Error).message;
       }
     }
-    log.warn(`Ignored the session's ${this.key}: ${reason}.`, { path: this.request.path });
+    log.warn(`Ignored the session's ${this.#key}: ${reason}.`, { path: this.request.path });
     this.used = true;
     return null;
   }

@@ -93,7 +93,7 @@ export class SessionStore extends SessionBase {
       : undefined;
     const data = hit?.value;
     if (hit !== undefined && data !== null && typeof data === 'object' && !Array.isArray(data)) {
-      this._set_stored(this.#state_of(hit.version));
+      this.set_stored_state(this.#state_of(hit.version));
       return new_dict(data as Record<string, unknown>);
     }
     this._session_key = null;
@@ -111,7 +111,7 @@ export class SessionStore extends SessionBase {
 
   // Keyv reads a 0 ttl as "forever" and Redis refuses a negative one; Django's
   // timeout <= 0 means "already expired". Such an entry is not stored at all.
-  protected override async _insert(data: SessionDict): Promise<void> {
+  protected override async insert_record(data: SessionDict): Promise<void> {
     const key = this.cache_key;
     const ttl_ms = this.get_expiry_age() * 1000;
     if (ttl_ms <= 0) {
@@ -120,15 +120,15 @@ export class SessionStore extends SessionBase {
     }
     const version = await this.#call(() => this._cache.add_versioned(key, data, ttl_ms), 'cache add');
     if (version === null) throw new CreateError();
-    this._set_stored(this.#state_of(version));
+    this.set_stored_state(this.#state_of(version));
   }
 
-  protected override async _read_stored(): Promise<StoredState | null> {
+  protected override async read_stored_state(): Promise<StoredState | null> {
     const hit = await this.#call(() => this._cache.gets(this.cache_key), 'cache get');
     return hit === undefined ? null : this.#state_of(hit.version);
   }
 
-  protected override async _compare_and_swap(expected: StoredState | null, data: SessionDict): Promise<CasResult> {
+  protected override async compare_and_swap(expected: StoredState | null, data: SessionDict): Promise<CasResult> {
     const key = this.cache_key;
     const ttl_ms = this.get_expiry_age() * 1000;
     if (ttl_ms <= 0) return (await this.#call(() => this._cache.delete(key), 'cache delete')) ? 'ok' : 'gone';
@@ -136,7 +136,7 @@ export class SessionStore extends SessionBase {
       ? (await this.#call(() => this._cache.replace(key, data, ttl_ms), 'cache replace')) ?? 'gone'
       : await this.#call(() => this._cache.cas(key, expected.version as CacheVersion, data, ttl_ms), 'cache cas');
     if (typeof result === 'string') return result;
-    this._set_stored(this.#state_of(result));
+    this.set_stored_state(this.#state_of(result));
     return 'ok';
   }
 
@@ -146,12 +146,12 @@ export class SessionStore extends SessionBase {
   }
 
   async exists(session_key: string): Promise<boolean> {
-    const key = this._checked_key(session_key);
+    const key = this.key_if_valid(session_key);
     return key !== null && this.#call(() => this._cache.has(this.#cache_prefixed(key)), 'cache has');
   }
 
   async delete_session(session_key: string | null = null): Promise<void> {
-    const key = this._checked_key(session_key ?? this.session_key);
+    const key = this.key_if_valid(session_key ?? this.session_key);
     if (key === null) return;
     await this.#call(() => this._cache.delete(this.#cache_prefixed(key)), 'cache delete');
   }

@@ -139,7 +139,7 @@ function written_prefix(session_key: string | null, entry: string): string | und
 
 export class SessionStore extends DBStore {
   // Resolved at construction, as Django does: an unknown alias fails here.
-  protected _cache_store: Cache = get_cache(settings.SESSION_CACHE_ALIAS);
+  protected _cache: Cache = get_cache(settings.SESSION_CACHE_ALIAS);
   /** The entry as this session last read or wrote it: null for none, undefined when unknown. */
   #cache_seen: Seen | null | undefined = undefined;
   /** The cache error load() met, if any: a save in the same request does not wait for the cache a second time. */
@@ -157,7 +157,7 @@ export class SessionStore extends DBStore {
     // A driver's error may come from another realm (instanceof Error false there): keep its message.
     const message = (err as { message?: unknown } | null)?.message;
     const e = err instanceof Error ? err : new Error(typeof message === 'string' ? message : String(err), { cause: err });
-    logger.error(`Error ${what} cache (${String(this._cache_store)})`, e);
+    logger.error(`Error ${what} cache (${String(this._cache)})`, e);
   }
 
   override async load(): Promise<SessionDict> {
@@ -166,13 +166,13 @@ export class SessionStore extends DBStore {
     const key = this.cache_key;
     let seen: Seen | null | undefined;
     try {
-      const hit = await this.io(this._cache_store.gets(key), 'cache get');
+      const hit = await this.io(this._cache.gets(key), 'cache get');
       seen = hit === undefined ? null : seen_of(hit.value, hit.version);
       if (seen !== null && seen.pending === null) {
         const version = seen.version;
         this.#cache_seen = seen;
-        // The row's session_data is not known from here; _compare_and_swap finds it when a save needs it.
-        this._set_stored({ version, data: async () => new_dict((await this._cache_store.value_of(version)) as Record<string, unknown>) });
+        // The row's session_data is not known from here; compare_and_swap finds it when a save needs it.
+        this.set_stored_state({ version, data: async () => new_dict((await this._cache.value_of(version)) as Record<string, unknown>) });
         return (hit as { value: unknown }).value as SessionDict;
       }
     } catch (err) {
@@ -190,8 +190,8 @@ export class SessionStore extends DBStore {
     if (age_s > 0 && seen !== undefined && (seen === null || live(seen.pending as Writer[], Date.now()).length === 0)) {
       try {
         const result = seen === null
-          ? await this.io(this._cache_store.add_versioned(key, decoded, age_s * 1000), 'cache add')
-          : await this.io(this._cache_store.cas(key, seen.version, decoded, age_s * 1000), 'cache cas');
+          ? await this.io(this._cache.add_versioned(key, decoded, age_s * 1000), 'cache add')
+          : await this.io(this._cache.cas(key, seen.version, decoded, age_s * 1000), 'cache cas');
         this.#cache_seen = result instanceof CacheVersion ? { version: result, pending: null } : undefined;
       } catch (err) {
         this.#cache_seen = undefined;
@@ -207,21 +207,21 @@ export class SessionStore extends DBStore {
    * otherwise someone saved meanwhile (or the cache was stale): a conflict,
    * which SessionBase merges from the row.
    */
-  protected override async _compare_and_swap(expected: StoredState | null, data: SessionDict): Promise<CasResult> {
+  protected override async compare_and_swap(expected: StoredState | null, data: SessionDict): Promise<CasResult> {
     if (expected !== null && expected.version instanceof CacheVersion) {
       const prefix = written_prefix(this.session_key, expected.version.serialized);
       return prefix !== undefined
-        ? this._compare_payload_and_swap(prefix, data)
-        : this._compare_data_and_swap(await expected.data(), data);
+        ? this.compare_payload_and_swap(prefix, data)
+        : this.compare_data_and_swap(await expected.data(), data);
     }
-    return super._compare_and_swap(expected, data);
+    return super.compare_and_swap(expected, data);
   }
 
   /** A data entry answers; a mark, a miss or a cache failure asks the database. */
   override async exists(session_key: string): Promise<boolean> {
-    if (this._checked_key(session_key) === null) return false;
+    if (this.key_if_valid(session_key) === null) return false;
     try {
-      const hit = await this.io(this._cache_store.gets(this.cache_key_prefix + session_key), 'cache get');
+      const hit = await this.io(this._cache.gets(this.cache_key_prefix + session_key), 'cache get');
       if (hit !== undefined && typeof hit.value === 'object' && hit.value !== null) return true;
     } catch {
       // Fall through to the database.
@@ -244,7 +244,7 @@ export class SessionStore extends DBStore {
     try {
       for (let attempt = 0; attempt < MARK_ATTEMPTS; attempt++) {
         if (current === undefined) {
-          const hit = await this.io(this._cache_store.gets(key), 'cache get');
+          const hit = await this.io(this._cache.gets(key), 'cache get');
           current = hit === undefined ? null : seen_of(hit.value, hit.version);
         }
         const now = Date.now();
@@ -253,8 +253,8 @@ export class SessionStore extends DBStore {
         const text = mark_text([...others, me]);
         const ttl_ms = pending_ms() + 1000;
         const result = current === null
-          ? await this.io(this._cache_store.add_versioned(key, text, ttl_ms), 'cache add')
-          : await this.io(this._cache_store.cas(key, current.version, text, ttl_ms), 'cache cas');
+          ? await this.io(this._cache.add_versioned(key, text, ttl_ms), 'cache add')
+          : await this.io(this._cache.cas(key, current.version, text, ttl_ms), 'cache cas');
         if (result instanceof CacheVersion) return { key, version: result, me, others: others.length };
         current = undefined; // changed or gone meanwhile: read it again
       }
@@ -272,13 +272,13 @@ export class SessionStore extends DBStore {
   async #unmark(marked: Marked): Promise<void> {
     try {
       for (let attempt = 0; attempt < MARK_ATTEMPTS; attempt++) {
-        const hit = await this.io(this._cache_store.gets(marked.key), 'cache get');
+        const hit = await this.io(this._cache.gets(marked.key), 'cache get');
         const current = hit === undefined ? null : seen_of(hit.value, hit.version);
         // Gone (expired) or data published after this writer's deadline (see save()): nothing of this writer's is left.
         if (current === null || current.pending === null) return;
         const now = Date.now();
         const rest = live(current.pending, now).filter((w) => w.id !== marked.me.id);
-        const result = await this.io(this._cache_store.cas(marked.key, current.version, mark_text(rest), pending_ms() + 1000), 'cache cas');
+        const result = await this.io(this._cache.cas(marked.key, current.version, mark_text(rest), pending_ms() + 1000), 'cache cas');
         if (result !== 'conflict') return;
       }
     } catch (err) {
@@ -300,7 +300,7 @@ export class SessionStore extends DBStore {
     // This request cannot mark (its load found the cache failing): a 503 now, as #mark() would give,
     // rather than in the turn, where it would lead the saves queued with it into the same 503.
     if (this.#cache_failure !== undefined) throw unreachable('mark before writing the row', this.#cache_failure);
-    await this._in_save_turn(async () => {
+    await this.run_in_save_turn(async () => {
       const marked = await this.#mark(session_key);
       await super.save(false);
       await this.#publish(marked, this._get_session());
@@ -313,7 +313,7 @@ export class SessionStore extends DBStore {
     this.#cache_seen = undefined;
     if (age_s <= 0) return;
     try {
-      const version = await this.io(this._cache_store.add_versioned(this.cache_key, data, age_s * 1000), 'cache add');
+      const version = await this.io(this._cache.add_versioned(this.cache_key, data, age_s * 1000), 'cache add');
       if (version !== null) this.#published(version);
     } catch (err) {
       this.#cache_error('saving to', err);
@@ -331,7 +331,7 @@ export class SessionStore extends DBStore {
     if (marked.others === 0 && age_s > 0) {
       let result: CacheVersion | 'conflict' | 'gone';
       try {
-        result = await this.io(this._cache_store.cas(marked.key, marked.version, data, age_s * 1000), 'cache cas');
+        result = await this.io(this._cache.cas(marked.key, marked.version, data, age_s * 1000), 'cache cas');
       } catch (err) {
         // The mark stays until its deadline: the entry holds no data, and the row has the save.
         this.#cache_error('saving to', err);
@@ -347,7 +347,7 @@ export class SessionStore extends DBStore {
   #published(version: CacheVersion): void {
     this.#cache_seen = { version, pending: null };
     // The row the save just wrote: the db engine's stored version is its session_data.
-    const row = this._get_stored()?.version;
+    const row = this.get_stored_state()?.version;
     if (typeof row === 'string' && version.serialized.length <= MAX_ENTRY_LENGTH) {
       set_bounded(written, this.session_key as string, { entry: version.serialized, prefix: row.slice(0, row.indexOf(':') + 1) }, MAX_REMEMBERED_ENTRIES);
     }
@@ -355,7 +355,7 @@ export class SessionStore extends DBStore {
 
   /** Marked first, as a save is: a logout that could not mark its entry is a 503 and leaves the row, so it can never be undone later. */
   override async delete_session(session_key: string | null = null): Promise<void> {
-    const key = this._checked_key(session_key ?? this.session_key);
+    const key = this.key_if_valid(session_key ?? this.session_key);
     if (key === null) return;
     const marked = await this.#mark(key);
     await super.delete_session(key);

@@ -150,7 +150,7 @@ export class SessionStore extends SessionBase {
       this._session_key = null;
       return null;
     }
-    this._set_stored(this._state(found.session_data));
+    this.set_stored_state(this.#state_of(found.session_data));
     return found;
   }
 
@@ -191,29 +191,29 @@ export class SessionStore extends SessionBase {
 
   /** Any row with this key, expired or not (Django's exists ignores expiry too). */
   async exists(session_key: string): Promise<boolean> {
-    const key = this._checked_key(session_key);
+    const key = this.key_if_valid(session_key);
     if (key === null) return false;
     return (await this.#rows(this.sql.exists, [key], 'exists')).length > 0;
   }
 
   /** The row save() writes (Django's create_model_instance). */
-  protected async _row(data: SessionDict): Promise<SessionRow> {
-    return this._row_for(await this._get_or_create_session_key(), data);
+  async #row(data: SessionDict): Promise<SessionRow> {
+    return this.#row_for(await this._get_or_create_session_key(), data);
   }
 
-  /** _row once the key is known: an UPDATE has it, and takes the row without a promise turn. */
-  protected _row_for(session_key: string, data: SessionDict): SessionRow {
+  /** #row once the key is known: an UPDATE has it, and takes the row without a promise turn. */
+  #row_for(session_key: string, data: SessionDict): SessionRow {
     return { session_key, session_data: this.encode(data), expire_date: this.get_expiry_date() };
   }
 
   /** session_data is both the version the UPDATE compares and what decodes to the data. */
-  protected _state(session_data: string): StoredState {
+  #state_of(session_data: string): StoredState {
     return { version: session_data, data: async () => this.decode(session_data) };
   }
 
   /** must_create: INSERT; a duplicate key is CreateError (create() retries with another key). */
-  protected override async _insert(data: SessionDict): Promise<void> {
-    const row = await this._row(data);
+  protected override async insert_record(data: SessionDict): Promise<void> {
+    const row = await this.#row(data);
     const knex = this.db;
     try {
       await this.#count_changed(this.sql.insert, [row.session_key, row.session_data, db_datetime(row.expire_date, knex)], 'save');
@@ -221,15 +221,15 @@ export class SessionStore extends SessionBase {
       if (is_integrity_error(err)) throw new CreateError();
       throw err;
     }
-    this._set_stored(this._state(row.session_data));
+    this.set_stored_state(this.#state_of(row.session_data));
   }
 
   /** The row as it is now, expired or not: an UPDATE would still find an expired row, so it is not gone. */
-  protected override async _read_stored(): Promise<StoredState | null> {
+  protected override async read_stored_state(): Promise<StoredState | null> {
     const key = this.session_key;
     if (key === null) return null;
     const row = (await this.#rows<{ session_data: string }>(this.sql.read, [key], 'load'))[0];
-    return row ? this._state(row.session_data) : null;
+    return row ? this.#state_of(row.session_data) : null;
   }
 
   /**
@@ -237,7 +237,7 @@ export class SessionStore extends SessionBase {
    * row it waited for; SQLite serializes writers). With `expected` null, the
    * plain UPDATE Django runs.
    */
-  protected override _compare_and_swap(expected: StoredState | null, data: SessionDict): Promise<CasResult> {
+  protected override compare_and_swap(expected: StoredState | null, data: SessionDict): Promise<CasResult> {
     return expected === null
       ? this.#update(data, this.sql.update, [])
       : this.#update(data, this.sql.update_if, [expected.version as string]);
@@ -249,22 +249,22 @@ export class SessionStore extends SessionBase {
    * if its payload, the part before the timestamp, is what `loaded` encodes
    * to, i.e. it still holds that data, whenever and by whom it was saved.
    */
-  protected _compare_data_and_swap(loaded: SessionDict, data: SessionDict): Promise<CasResult> {
-    return this._compare_payload_and_swap(`${object_payload(loaded, { compress: true })}:`, data);
+  protected compare_data_and_swap(loaded: SessionDict, data: SessionDict): Promise<CasResult> {
+    return this.compare_payload_and_swap(`${object_payload(loaded, { compress: true })}:`, data);
   }
 
-  /** _compare_data_and_swap with the payload already known: `prefix` is session_data up to and with its first ':'. */
-  protected _compare_payload_and_swap(prefix: string, data: SessionDict): Promise<CasResult> {
+  /** compare_data_and_swap with the payload already known: `prefix` is session_data up to and with its first ':'. */
+  protected compare_payload_and_swap(prefix: string, data: SessionDict): Promise<CasResult> {
     return this.#update(data, this.sql.update_if_payload, [prefix.length, prefix]);
   }
 
   /** One UPDATE of the row to `data`, with `conditions` bound after the key; 0 rows: 'gone' or 'conflict'. */
   async #update(data: SessionDict, st: Statement, conditions: unknown[]): Promise<CasResult> {
     const key = this.session_key;
-    const row = key !== null ? this._row_for(key, data) : await this._row(data);
+    const row = key !== null ? this.#row_for(key, data) : await this.#row(data);
     const values = [row.session_data, db_datetime(row.expire_date, this.db), row.session_key, ...conditions];
     if ((await this.#count_changed(st, values, 'save')) > 0) {
-      this._set_stored(this._state(row.session_data));
+      this.set_stored_state(this.#state_of(row.session_data));
       return 'ok';
     }
     if (conditions.length === 0) return 'gone';
@@ -272,7 +272,7 @@ export class SessionStore extends SessionBase {
   }
 
   async delete_session(session_key: string | null = null): Promise<void> {
-    const key = this._checked_key(session_key ?? this.session_key);
+    const key = this.key_if_valid(session_key ?? this.session_key);
     if (key === null) return;
     await this.#count_changed(this.sql.delete, [key], 'delete');
   }

@@ -43,7 +43,7 @@ import type { CasResult, StoredState } from '../store_io';
 import { CreateError, InvalidSessionKey } from '../exceptions';
 
 const log = get_logger('tango.sessions');
-const securityLog = get_logger('tango.security.SuspiciousSession');
+const security_log = get_logger('tango.security.SuspiciousSession');
 
 const READ_FLAGS = C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK;
 const FILE_MODE = 0o600;
@@ -59,27 +59,27 @@ const LOCK_WAIT_MS = 4000;
 const CLEAR_CONCURRENCY = 16;
 
 // Resolved and checked once per SESSION_FILE_PATH value (Django caches it on the class).
-let storagePath: { setting: string | null; dir: string } | null = null;
+let resolved_path: { setting: string | null; dir: string } | null = null;
 register_memo('sessions.file.storage_path', () => {
-  storagePath = null;
+  resolved_path = null;
 }, { settings: true });
 
 function storage_path(): string {
   const setting = settings.SESSION_FILE_PATH;
-  if (storagePath?.setting === setting) return storagePath.dir;
+  if (resolved_path?.setting === setting) return resolved_path.dir;
   // A relative path is read from BASE_DIR, like the SQLite NAME, not from wherever the process started.
   const dir = setting ? path.resolve(settings.BASE_DIR, setting) : os.tmpdir();
-  let isDir = false;
+  let is_dir = false;
   try {
-    isDir = statSync(dir).isDirectory();
+    is_dir = statSync(dir).isDirectory();
   } catch {
-    isDir = false;
+    is_dir = false;
   }
-  if (!isDir) {
+  if (!is_dir) {
     throw new ImproperlyConfigured(
       `The session storage path '${dir}' doesn't exist. Please set your SESSION_FILE_PATH setting to an existing directory in which Tango can store session data.`);
   }
-  storagePath = { setting, dir };
+  resolved_path = { setting, dir };
   return dir;
 }
 
@@ -104,7 +104,7 @@ async function read_regular_file(file: string): Promise<{ text: string; mtime_ms
   try {
     read = await read_session_file(file);
   } catch (err) {
-    if (is_os_error(err) && err.code === 'ELOOP') securityLog.warn(`Session file ${path.basename(file)} is a symbolic link; ignored`);
+    if (is_os_error(err) && err.code === 'ELOOP') security_log.warn(`Session file ${path.basename(file)} is a symbolic link; ignored`);
     throw err;
   }
   if (read === null) throw Object.assign(new Error(`${file} is not a regular file`), { code: 'ENOENT', syscall: 'open' });
@@ -124,9 +124,9 @@ async function read_session_file(file: string): Promise<{ text: string; mtime_ms
     const buf = Buffer.allocUnsafe(st.size);
     let filled = 0;
     while (filled < buf.length) {
-      const { bytesRead } = await read_fd(fd, buf, filled, buf.length - filled, filled);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
+      const { bytesRead: bytes_read } = await read_fd(fd, buf, filled, buf.length - filled, filled);
+      if (bytes_read === 0) break;
+      filled += bytes_read;
     }
     return { text: buf.toString('ascii', 0, filled), mtime_ms: st.mtimeMs, ino: st.ino, dev: st.dev };
   } finally {
@@ -220,7 +220,7 @@ export class SessionStore extends SessionBase {
     try {
       const file = this._key_to_file(this.session_key ?? '');
       const { text, mtime_ms } = await this.io(read_regular_file(file), 'file read');
-      this._set_stored(this.#state_of(text));
+      this.set_stored_state(this.#state_of(text));
       // An empty file is a placeholder another save is about to fill: not corrupt.
       if (text) {
         data = this.decode(text);
@@ -268,7 +268,7 @@ export class SessionStore extends SessionBase {
    * A write that fails removes the file it claimed (write_new_file) and is a
    * 503: Django ignores it and sends a cookie for a 0-byte file.
    */
-  protected override async _insert(data: SessionDict): Promise<void> {
+  protected override async insert_record(data: SessionDict): Promise<void> {
     const file = this._key_to_file(this.session_key as string);
     const content = this.encode(data);
     try {
@@ -277,10 +277,10 @@ export class SessionStore extends SessionBase {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new CreateError();
       throw disk_failure(err, 'write', this.session_key as string);
     }
-    this._set_stored(this.#state_of(content));
+    this.set_stored_state(this.#state_of(content));
   }
 
-  protected override async _read_stored(): Promise<StoredState | null> {
+  protected override async read_stored_state(): Promise<StoredState | null> {
     if (this.session_key === null) return null;
     try {
       return this.#state_of((await this.io(read_regular_file(this._key_to_file(this.session_key)), 'file read')).text);
@@ -290,7 +290,7 @@ export class SessionStore extends SessionBase {
     }
   }
 
-  protected override async _compare_and_swap(expected: StoredState | null, data: SessionDict): Promise<CasResult> {
+  protected override async compare_and_swap(expected: StoredState | null, data: SessionDict): Promise<CasResult> {
     const file = this._key_to_file(this.session_key as string);
     const content = this.encode(data);
     // The lock file cannot be made on a read-only disk (EROFS): a 503 as well.
@@ -305,7 +305,7 @@ export class SessionStore extends SessionBase {
       }
       if (expected !== null && current !== expected.version) return 'conflict';
       await this.#write_atomically(file, content);
-      this._set_stored(this.#state_of(content));
+      this.set_stored_state(this.#state_of(content));
       return 'ok';
     }), 'file write', (err) => disk_failure(err, 'write', this.session_key as string));
   }

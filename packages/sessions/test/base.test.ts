@@ -187,7 +187,7 @@ const cas_records = new Map<string, CasRecord>();
 
 class CasStore extends SessionBase {
   cas_calls: Array<unknown> = [];
-  private state(r: CasRecord): StoredState {
+  #state_of(r: CasRecord): StoredState {
     return { version: r.version, data: async () => new_dict(JSON.parse(r.json) as Record<string, unknown>) };
   }
   async load(): Promise<SessionDict> {
@@ -196,7 +196,7 @@ class CasStore extends SessionBase {
       this._session_key = null;
       return {};
     }
-    this._set_stored(this.state(r));
+    this.set_stored_state(this.#state_of(r));
     return JSON.parse(r.json) as SessionDict;
   }
   async exists(key: string): Promise<boolean> {
@@ -205,28 +205,28 @@ class CasStore extends SessionBase {
   async delete_session(key: string | null = null): Promise<void> {
     cas_records.delete(key ?? (this.session_key as string));
   }
-  protected override async _insert(data: SessionDict): Promise<void> {
+  protected override async insert_record(data: SessionDict): Promise<void> {
     if (cas_records.has(this.session_key as string)) throw new CreateError();
     const r = { json: JSON.stringify(data), version: 1 };
     cas_records.set(this.session_key as string, r);
-    this._set_stored(this.state(r));
+    this.set_stored_state(this.#state_of(r));
   }
-  protected override async _read_stored(): Promise<StoredState | null> {
+  protected override async read_stored_state(): Promise<StoredState | null> {
     const r = cas_records.get(this.session_key as string);
-    return r ? this.state(r) : null;
+    return r ? this.#state_of(r) : null;
   }
-  protected override async _compare_and_swap(expected: StoredState | null, data: SessionDict): Promise<CasResult> {
+  protected override async compare_and_swap(expected: StoredState | null, data: SessionDict): Promise<CasResult> {
     this.cas_calls.push(expected?.version ?? null);
     const r = cas_records.get(this.session_key as string);
     if (!r) return 'gone';
     if (expected !== null && expected.version !== r.version) return 'conflict';
     const next = { json: JSON.stringify(data), version: r.version + 1 };
     cas_records.set(this.session_key as string, next);
-    this._set_stored(this.state(next));
+    this.set_stored_state(this.#state_of(next));
     return 'ok';
   }
-  changes(): ReturnType<SessionBase['_changes']> {
-    return this._changes(new_dict(JSON.parse((cas_records.get(this.session_key as string) as CasRecord).json) as Record<string, unknown>));
+  changes(): ReturnType<SessionBase['changes_since']> {
+    return this.changes_since(new_dict(JSON.parse((cas_records.get(this.session_key as string) as CasRecord).json) as Record<string, unknown>));
   }
 }
 
@@ -327,7 +327,7 @@ describe('save() with a concurrent save in between (compare-and-swap, merge, ret
     const s = await opened(key);
     s.set('a', 1);
     saved_elsewhere(key, { n: 1 });
-    const read = jest.spyOn(s as unknown as { _read_stored(): Promise<StoredState | null> }, '_read_stored')
+    const read = jest.spyOn(s as unknown as { read_stored_state(): Promise<StoredState | null> }, 'read_stored_state')
       .mockImplementationOnce(async () => {
         cas_records.delete(key);
         return null;
@@ -352,8 +352,8 @@ describe('save() with a concurrent save in between (compare-and-swap, merge, ret
     s.set('a', 1);
     // Another writer saves before each of this session's attempts.
     let round = 0;
-    const original = (s as unknown as { _compare_and_swap: CasStore['_compare_and_swap'] })._compare_and_swap.bind(s);
-    jest.spyOn(s as unknown as { _compare_and_swap: CasStore['_compare_and_swap'] }, '_compare_and_swap')
+    const original = (s as unknown as { compare_and_swap: CasStore['compare_and_swap'] }).compare_and_swap.bind(s);
+    jest.spyOn(s as unknown as { compare_and_swap: CasStore['compare_and_swap'] }, 'compare_and_swap')
       .mockImplementation(async (expected, data) => {
         if (expected !== null) saved_elsewhere(key, { n: 0, [`w${round++}`]: true });
         return original(expected, data);
@@ -403,7 +403,7 @@ describe('save() with a concurrent save in between (compare-and-swap, merge, ret
     s.set('x', 1);
     const err = await s.save().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NotImplementedError);
-    expect((err as Error).message).toBe('Bare does not implement _insert() or save().');
+    expect((err as Error).message).toBe('Bare does not implement insert_record() or save().');
   });
 });
 

@@ -11,7 +11,7 @@ import { StoreUnavailable } from '../../core/errors';
 import { describe_with } from '../../core/testing/services';
 import { KEY_PREFIX, SessionStore } from '../backends/cache';
 import { UpdateError } from '../exceptions';
-import { describeSessionEngine, frozen_now, TEST_SECRET_KEY } from './contract';
+import { describe_session_engine, frozen_now, TEST_SECRET_KEY } from './contract';
 import { host_port, TcpProxy, with_port } from './reliability/helpers';
 
 type CacheEntry = Record<string, unknown>;
@@ -50,8 +50,8 @@ function specifics(label: string, cache: CacheEntry): void {
       const d = new SessionStore();
       d.set('x', 1);
       await d.save();
-      const rawDefault = await get_cache().getRaw(d.cache_key);
-      expect((rawDefault?.expires as number) - Date.now()).toBeGreaterThan(1209600_000 - 2000);
+      const raw_default = await get_cache().getRaw(d.cache_key);
+      expect((raw_default?.expires as number) - Date.now()).toBeGreaterThan(1209600_000 - 2000);
       await s.delete_session();
       await d.delete_session();
     });
@@ -201,7 +201,7 @@ function specifics(label: string, cache: CacheEntry): void {
 
 const LOCMEM = { BACKEND: 'locmem' };
 
-describeSessionEngine('cache (locmem)', {
+describe_session_engine('cache (locmem)', {
   settings: { SESSION_ENGINE: 'cache', CACHES: { default: LOCMEM } },
   after: () => close_caches(),
 });
@@ -245,7 +245,7 @@ describe('cache engine: SESSION_CACHE_ALIAS and configuration', () => {
 
 describe_with('TEST_REDIS_URL')('cache engine on Redis', (url) => {
   const REDIS = { BACKEND: 'redis', LOCATION: url };
-  describeSessionEngine('cache (redis)', {
+  describe_session_engine('cache (redis)', {
     settings: { SESSION_ENGINE: 'cache', CACHES: { default: REDIS } },
     after: () => close_caches(),
   });
@@ -299,7 +299,7 @@ describe_with('TEST_REDIS_URL')('cache engine on Redis', (url) => {
 
 describe_with('TEST_MEMCACHED_URL')('cache engine on Memcached', (url) => {
   const MEMCACHED = { BACKEND: 'memcached', LOCATION: url };
-  describeSessionEngine('cache (memcached)', {
+  describe_session_engine('cache (memcached)', {
     settings: { SESSION_ENGINE: 'cache', CACHES: { default: MEMCACHED } },
     after: () => close_caches(),
   });

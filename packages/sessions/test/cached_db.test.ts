@@ -13,7 +13,7 @@ import { capture_logs } from '../../core/log';
 import { describe_with } from '../../core/testing/services';
 import { up } from '../migrations/0001_initial';
 import { KEY_PREFIX, PENDING, SessionStore } from '../backends/cached_db';
-import { describeSessionEngine, frozen_now, TEST_SECRET_KEY } from './contract';
+import { describe_session_engine, frozen_now, TEST_SECRET_KEY } from './contract';
 import { postgres_database, sqlite_database, type TestDatabase } from './db_helpers';
 
 type CacheEntry = Record<string, unknown>;
@@ -32,7 +32,7 @@ function random_key(): string {
 
 function suites(label: string, make: () => TestDatabase, cache: CacheEntry, dead_cache: CacheEntry | null): void {
   const contract_db = make();
-  describeSessionEngine(`cached_db on ${label}`, {
+  describe_session_engine(`cached_db on ${label}`, {
     settings: { SESSION_ENGINE: 'cached_db', DATABASES: { default: contract_db.settings }, CACHES: { default: cache } },
     before: async () => {
       await contract_db.create();

@@ -31,10 +31,10 @@ async function clearsessions(options: Record<string, unknown> = {}): Promise<str
 const NOW = 1700000000;
 
 /** Saves one session per offset (seconds from NOW) through the configured store class. */
-async function sessions_expiring_at(Store: typeof DBStore | typeof FileStore, offsets: number[]): Promise<string[]> {
+async function sessions_expiring_at(store_class: typeof DBStore | typeof FileStore, offsets: number[]): Promise<string[]> {
   const keys: string[] = [];
   for (const offset of offsets) {
-    const s = new Store();
+    const s = new store_class();
     s.set('offset', offset);
     s.set_expiry(new Date((NOW + offset) * 1000));
     await s.save();

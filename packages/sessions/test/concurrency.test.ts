@@ -9,7 +9,7 @@
  * saves" happens in that order every time. The gate opens only once A's view
  * runs, which is after the middleware has loaded A's session.
  *
- * `describeConcurrency(name, setup)` is written once and called per engine ×
+ * `describe_concurrency(name, setup)` is written once and called per engine ×
  * store; `raw(key)` is the record as the store keeps it (row, bytes and
  * mtime, cache string and CAS token), so "never writes" is checked on the
  * store itself. signed_cookies has no server-side record: each response
@@ -157,14 +157,14 @@ function query(values: Record<string, unknown>): string {
 }
 
 type NewSessionKey = { _get_new_session_key(): Promise<string> };
-type CompareAndSwap = { _compare_and_swap(expected: unknown, data: unknown): Promise<string> };
+type CompareAndSwap = { compare_and_swap(expected: unknown, data: unknown): Promise<string> };
 
 /** The configured engine's prototype, to count its saves. */
 function engine_prototype(): SessionBase {
   return (get_session_store_class() as unknown as { prototype: SessionBase }).prototype;
 }
 
-export function describeConcurrency(name: string, setup: ConcurrencySetup): void {
+export function describe_concurrency(name: string, setup: ConcurrencySetup): void {
   describe(`concurrent requests on one session: ${name}`, () => {
     let app: FastifyInstance;
     let base: string;
@@ -280,7 +280,7 @@ export function describeConcurrency(name: string, setup: ConcurrencySetup): void
 
     it('32 overlapping saves of one session in one process: those queued behind the first share one write, no conflict, every change kept', async () => {
       const key = await seed({ n: 0 });
-      const cas = jest.spyOn(engine_prototype() as unknown as CompareAndSwap, '_compare_and_swap');
+      const cas = jest.spyOn(engine_prototype() as unknown as CompareAndSwap, 'compare_and_swap');
       const g = Array.from({ length: 32 }, () => new_gate());
       const pending = g.map((name, i) => browser(key).get(`/set/?${query({ [`k${i}`]: i })}&hold=${name}`));
       // All 32 have loaded the same version before any of them saves.
@@ -316,9 +316,9 @@ export function describeConcurrency(name: string, setup: ConcurrencySetup): void
     /** Counts the engine's compare-and-swaps (its writes over a record), each going to the real store; `before(call)` runs first. */
     function count_writes(before?: (call: number) => Promise<void>): { readonly calls: number } {
       const proto = engine_prototype() as unknown as CompareAndSwap;
-      const original = proto._compare_and_swap;
+      const original = proto.compare_and_swap;
       const counter = { calls: 0 };
-      jest.spyOn(proto, '_compare_and_swap').mockImplementation(async function (this: CompareAndSwap, expected, data) {
+      jest.spyOn(proto, 'compare_and_swap').mockImplementation(async function (this: CompareAndSwap, expected, data) {
         const call = ++counter.calls;
         await before?.(call);
         return original.call(this, expected, data);
@@ -530,36 +530,36 @@ function cache_setup(cache: Record<string, unknown>): ConcurrencySetup {
   };
 }
 
-describeConcurrency('db on SQLite', db_setup(sqlite_database, 'db'));
+describe_concurrency('db on SQLite', db_setup(sqlite_database, 'db'));
 
-const fileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tango-concurrency-'));
-describeConcurrency('file', {
-  settings: { SESSION_ENGINE: 'file', SESSION_FILE_PATH: fileDir },
-  after: async () => fs.rmSync(fileDir, { recursive: true, force: true }),
+const file_dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tango-concurrency-'));
+describe_concurrency('file', {
+  settings: { SESSION_ENGINE: 'file', SESSION_FILE_PATH: file_dir },
+  after: async () => fs.rmSync(file_dir, { recursive: true, force: true }),
   raw: async (key) => {
-    const file = path.join(fileDir, `sessionid${key}`);
+    const file = path.join(file_dir, `sessionid${key}`);
     if (!fs.existsSync(file)) return undefined;
     return { content: fs.readFileSync(file, 'latin1'), mtime_ns: fs.statSync(file, { bigint: true }).mtimeNs };
   },
 });
 
-describeConcurrency('cache on locmem', cache_setup({ BACKEND: 'locmem', LOCATION: 'concurrency' }));
-describeConcurrency('cached_db on SQLite + locmem', db_setup(sqlite_database, 'cached_db', { BACKEND: 'locmem', LOCATION: 'concurrency-cdb' }));
+describe_concurrency('cache on locmem', cache_setup({ BACKEND: 'locmem', LOCATION: 'concurrency' }));
+describe_concurrency('cached_db on SQLite + locmem', db_setup(sqlite_database, 'cached_db', { BACKEND: 'locmem', LOCATION: 'concurrency-cdb' }));
 
 describe_with('TEST_DATABASE_URL')('on PostgreSQL', (pg) => {
-  describeConcurrency('db on PostgreSQL', db_setup(() => postgres_database(pg), 'db'));
+  describe_concurrency('db on PostgreSQL', db_setup(() => postgres_database(pg), 'db'));
   describe_with('TEST_REDIS_URL')('and Redis', (redis) => {
-    describeConcurrency('cached_db on PostgreSQL + Redis', db_setup(() => postgres_database(pg), 'cached_db', { BACKEND: 'redis', LOCATION: redis }));
+    describe_concurrency('cached_db on PostgreSQL + Redis', db_setup(() => postgres_database(pg), 'cached_db', { BACKEND: 'redis', LOCATION: redis }));
   });
   describe_with('TEST_MEMCACHED_URL')('and Memcached', (memcached) => {
-    describeConcurrency('cached_db on PostgreSQL + Memcached', db_setup(() => postgres_database(pg), 'cached_db', { BACKEND: 'memcached', LOCATION: memcached }));
+    describe_concurrency('cached_db on PostgreSQL + Memcached', db_setup(() => postgres_database(pg), 'cached_db', { BACKEND: 'memcached', LOCATION: memcached }));
   });
 });
 
 describe_with('TEST_REDIS_URL')('on Redis', (redis) => {
-  describeConcurrency('cache on Redis', cache_setup({ BACKEND: 'redis', LOCATION: redis }));
+  describe_concurrency('cache on Redis', cache_setup({ BACKEND: 'redis', LOCATION: redis }));
 });
 
 describe_with('TEST_MEMCACHED_URL')('on Memcached', (memcached) => {
-  describeConcurrency('cache on Memcached', cache_setup({ BACKEND: 'memcached', LOCATION: memcached }));
+  describe_concurrency('cache on Memcached', cache_setup({ BACKEND: 'memcached', LOCATION: memcached }));
 });

@@ -5,7 +5,7 @@
  *
  * Usage, from a *.test.ts file:
  *
- *   describeSessionEngine('file', {
+ *   describe_session_engine('file', {
  *     settings: { SESSION_ENGINE: 'file', SESSION_FILE_PATH: dir },
  *     before: async () => {...},   // after settings are configured: create tables, connect…
  *     after: async () => {...},    // close connections, remove directories…
@@ -56,10 +56,10 @@ function reset(s: Flags): void {
   s.modified = false;
 }
 
-export function describeSessionEngine(name: string, setup: EngineSetup, opts: EngineOptions = {}): void {
+export function describe_session_engine(name: string, setup: EngineSetup, opts: EngineOptions = {}): void {
   const server_side = opts.server_side ?? true;
   // Cases that need records in a store are not registered for signed cookies.
-  const serverIt = server_side ? it : ((() => undefined) as unknown as jest.It);
+  const server_it = server_side ? it : ((() => undefined) as unknown as jest.It);
 
   describe(`session engine contract: ${name}`, () => {
     let Store: SessionStoreClass;
@@ -248,12 +248,12 @@ export function describeSessionEngine(name: string, setup: EngineSetup, opts: En
 
     // --- 14–22: storage -----------------------------------------------------
 
-    serverIt('save() makes the key exist (14)', async () => {
+    server_it('save() makes the key exist (14)', async () => {
       await session.save();
       expect(await session.exists(session.session_key as string)).toBe(true);
     });
 
-    serverIt('delete_session(key) makes it not exist (15)', async () => {
+    server_it('delete_session(key) makes it not exist (15)', async () => {
       await session.save();
       const key = session.session_key as string;
       await session.delete_session(key);
@@ -272,7 +272,7 @@ export function describeSessionEngine(name: string, setup: EngineSetup, opts: En
       expect(session.is_empty()).toBe(true);
     });
 
-    serverIt('cycle_key() keeps the data under a new key and removes the old record (17)', async () => {
+    server_it('cycle_key() keeps the data under a new key and removes the old record (17)', async () => {
       session.set('a', 'c');
       session.set('b', 'd');
       await session.save();
@@ -336,7 +336,7 @@ export function describeSessionEngine(name: string, setup: EngineSetup, opts: En
       expect(again.get('nested')).toEqual({ list: [1, 'two', null], 'h\u00e9': '\u6e05\u98a8' });
     });
 
-    serverIt('an emptied keyed session is saved and reads back empty (86)', async () => {
+    server_it('an emptied keyed session is saved and reads back empty (86)', async () => {
       session.set('x', 1);
       await session.save();
       const again = await reopen(session.session_key);
@@ -355,14 +355,14 @@ export function describeSessionEngine(name: string, setup: EngineSetup, opts: En
       expect(() => s.get('x')).toThrow(/preload\(\)/);
     });
 
-    serverIt('an unknown key: load() drops it and creates no record (34)', async () => {
+    server_it('an unknown key: load() drops it and creates no record (34)', async () => {
       const s = new Store('someunknownkey');
       expect(await s.load()).toEqual({});
       expect(s.session_key).toBeNull();
       expect(await s.exists('someunknownkey')).toBe(false);
     });
 
-    serverIt('preload keeps the key until the data is read (Django loads lazily) (94)', async () => {
+    server_it('preload keeps the key until the data is read (Django loads lazily) (94)', async () => {
       const unknown = 'a'.repeat(32);
       const s = await reopen(unknown);
       expect(s.session_key).toBe(unknown);
@@ -373,7 +373,7 @@ export function describeSessionEngine(name: string, setup: EngineSetup, opts: En
       expect(s.is_empty()).toBe(true);
     });
 
-    serverIt('a session deleted elsewhere is not resurrected by save (35)', async () => {
+    server_it('a session deleted elsewhere is not resurrected by save (35)', async () => {
       const s1 = new Store();
       s1.set('test_data', 'value1');
       await s1.save(true);
@@ -384,7 +384,7 @@ export function describeSessionEngine(name: string, setup: EngineSetup, opts: En
       expect(await s1.load()).toEqual({});
     });
 
-    serverIt('save(must_create) never writes over an existing record: CreateError', async () => {
+    server_it('save(must_create) never writes over an existing record: CreateError', async () => {
       session.set('owner', 'first');
       await session.save();
       const intruder = await reopen(session.session_key);
@@ -393,7 +393,7 @@ export function describeSessionEngine(name: string, setup: EngineSetup, opts: En
       expect((await reopen(session.session_key)).get('owner')).toBe('first');
     });
 
-    serverIt('create() on a key taken meanwhile retries with another key', async () => {
+    server_it('create() on a key taken meanwhile retries with another key', async () => {
       session.set('owner', 'first');
       await session.save();
       const taken = session.session_key as string;
@@ -410,7 +410,7 @@ export function describeSessionEngine(name: string, setup: EngineSetup, opts: En
       await s.delete_session();
     });
 
-    serverIt('two stores saving different keys of one session both keep their change', async () => {
+    server_it('two stores saving different keys of one session both keep their change', async () => {
       session.set('n', 0);
       await session.save();
       const a = await reopen(session.session_key);
@@ -422,7 +422,7 @@ export function describeSessionEngine(name: string, setup: EngineSetup, opts: En
       expect(Object.fromEntries((await reopen(session.session_key)).items())).toEqual({ n: 0, b: 2, a: 1 });
     });
 
-    serverIt('new keys are 32 characters of [a-z0-9] (36)', async () => {
+    server_it('new keys are 32 characters of [a-z0-9] (36)', async () => {
       await session.save();
       expect(session.session_key).toMatch(/^[a-z0-9]{32}$/);
     });
@@ -433,7 +433,7 @@ export function describeSessionEngine(name: string, setup: EngineSetup, opts: En
 
     // --- 23–28: expiry ---------------------------------------------------------
 
-    function expiryCases(label: string): void {
+    function expiry_cases(label: string): void {
       describe(label, () => {
         it('the default age is SESSION_COOKIE_AGE, also after set_expiry(0) (23)', () => {
           expect(session.get_expiry_age()).toBe(settings.SESSION_COOKIE_AGE);
@@ -539,7 +539,7 @@ export function describeSessionEngine(name: string, setup: EngineSetup, opts: En
       });
     }
 
-    expiryCases("expiry (the engine's settings)");
+    expiry_cases("expiry (the engine's settings)");
 
     describe('with USE_TZ=false in America/Chicago', () => {
       beforeAll(() => {
@@ -559,7 +559,7 @@ export function describeSessionEngine(name: string, setup: EngineSetup, opts: En
         expect(() => session.get_expiry_age()).toThrow(TypeError);
       });
 
-      expiryCases('expiry');
+      expiry_cases('expiry');
     });
 
     it('under USE_TZ=true an instant is stored with +00:00', async () => {

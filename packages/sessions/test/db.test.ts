@@ -14,7 +14,7 @@ import { describe_with } from '../../core/testing/services';
 import { up } from '../migrations/0001_initial';
 import { SessionStore } from '../backends/db';
 import { CreateError } from '../exceptions';
-import { describeSessionEngine, TEST_SECRET_KEY } from './contract';
+import { describe_session_engine, TEST_SECRET_KEY } from './contract';
 import { postgres_database, sqlite_database, type TestDatabase } from './db_helpers';
 
 const T = 1700000000; // Tue, 14 Nov 2023 22:13:20 GMT: the reference's frozen time
@@ -66,7 +66,7 @@ function store_suites(store: 'SQLite' | 'PostgreSQL', make: () => TestDatabase):
 
   for (const zone of ZONES) {
     const db = make();
-    describeSessionEngine(`db on ${store}, ${zone_label(zone)}`, {
+    describe_session_engine(`db on ${store}, ${zone_label(zone)}`, {
       settings: { SESSION_ENGINE: 'db', DATABASES: { default: db.settings }, USE_TZ: zone.USE_TZ, TIME_ZONE: zone.TIME_ZONE },
       before: async () => {
         await db.create();

@@ -4,6 +4,7 @@
  * planted symlinks and FIFOs, temp files, and the per-session lock that
  * serializes saves over an existing file.
  */
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -13,13 +14,13 @@ import { capture_logs, set_stderr_logging } from '../../core/log';
 import { ImproperlyConfigured, StoreUnavailable } from '../../core/errors';
 import { SessionStore } from '../backends/file';
 import { CreateError, InvalidSessionKey, UpdateError } from '../exceptions';
-import { describeSessionEngine, frozen_now, TEST_SECRET_KEY } from './contract';
+import { describe_session_engine, frozen_now, TEST_SECRET_KEY } from './contract';
 
-const contractDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tango-sessions-contract-'));
+const contract_dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tango-sessions-contract-'));
 
-describeSessionEngine('file', {
-  settings: { SESSION_ENGINE: 'file', SESSION_FILE_PATH: contractDir },
-  after: async () => fs.rmSync(contractDir, { recursive: true, force: true }),
+describe_session_engine('file', {
+  settings: { SESSION_ENGINE: 'file', SESSION_FILE_PATH: contract_dir },
+  after: async () => fs.rmSync(contract_dir, { recursive: true, force: true }),
 });
 
 describe('file engine specifics', () => {
@@ -418,7 +419,6 @@ describe('file engine specifics', () => {
   it('a FIFO planted under a session name is not waited on', async () => {
     const key = 'f'.repeat(32);
     const fifo = path.join(dir, `sessionid${key}`);
-    const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
     execFileSync('mkfifo', [fifo]);
     const s = new SessionStore(key);
     expect(await s.load()).toEqual({});

@@ -7,9 +7,9 @@ import { freeze_time } from '../../core/clock';
 import { dumps } from '../../core/signing';
 import { SessionStore, MAX_COOKIE_VALUE_BYTES } from '../backends/signed_cookies';
 import { SessionCookieTooLarge } from '../exceptions';
-import { describeSessionEngine, TEST_SECRET_KEY } from './contract';
+import { describe_session_engine, TEST_SECRET_KEY } from './contract';
 
-describeSessionEngine('signed_cookies', { settings: { SESSION_ENGINE: 'signed_cookies' } }, { server_side: false });
+describe_session_engine('signed_cookies', { settings: { SESSION_ENGINE: 'signed_cookies' } }, { server_side: false });
 
 describe('signed_cookies specifics', () => {
   let unfreeze: () => void;

@@ -25,14 +25,14 @@ afterEach(() => jest.restoreAllMocks());
  * Runs `fn` with fresh copies of the db engine and settings modules, so that
  * they bind the crypto function the test has spied on.
  */
-function with_fresh_store(fn: (Store: typeof SessionStore) => void): void {
+function with_fresh_store(fn: (store_class: typeof SessionStore) => void): void {
   jest.isolateModules(() => {
     /* eslint-disable @typescript-eslint/no-require-imports */
     const { configure: fresh_configure } = require('../../core/conf') as typeof import('../../core/conf');
-    const { SessionStore: Fresh } = require('../backends/db') as typeof import('../backends/db');
+    const { SessionStore: FreshStore } = require('../backends/db') as typeof import('../backends/db');
     /* eslint-enable @typescript-eslint/no-require-imports */
     fresh_configure({ SECRET_KEY: TEST_SECRET_KEY });
-    fn(Fresh);
+    fn(FreshStore);
   });
 }
 
@@ -44,12 +44,12 @@ describe('SessionBase.decode with verified records', () => {
   it('verifies a record once and decodes it on every later read', () => {
     const text = record({ user_id: 'zhiliao', cart: [1, 2] });
     const checks = jest.spyOn(crypto, 'timingSafeEqual');
-    with_fresh_store((Fresh) => {
-      const s = new Fresh();
+    with_fresh_store((fresh_class) => {
+      const s = new fresh_class();
       expect(s.decode(text)).toEqual(new_dict({ user_id: 'zhiliao', cart: [1, 2] }));
       expect(checks).toHaveBeenCalledTimes(1);
       expect(s.decode(text)).toEqual(new_dict({ user_id: 'zhiliao', cart: [1, 2] }));
-      expect(new Fresh().decode(text)).toEqual(new_dict({ user_id: 'zhiliao', cart: [1, 2] }));
+      expect(new fresh_class().decode(text)).toEqual(new_dict({ user_id: 'zhiliao', cart: [1, 2] }));
       expect(checks).toHaveBeenCalledTimes(1);
       // Another record is verified in full.
       expect(s.decode(record({ user_id: 'other' }))).toEqual(new_dict({ user_id: 'other' }));
@@ -82,11 +82,11 @@ describe('SessionBase.decode with verified records', () => {
 
   it('a record this process wrote decodes without a second verification', () => {
     const checks = jest.spyOn(crypto, 'timingSafeEqual');
-    with_fresh_store((Fresh) => {
-      const s = new Fresh();
+    with_fresh_store((fresh_class) => {
+      const s = new fresh_class();
       const text = s.encode(new_dict({ count: 7 }));
       expect(checks).not.toHaveBeenCalled();
-      expect(new Fresh().decode(text)).toEqual(new_dict({ count: 7 }));
+      expect(new fresh_class().decode(text)).toEqual(new_dict({ count: 7 }));
       expect(checks).not.toHaveBeenCalled();
     });
   });

@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import type { Knex } from 'knex';
 import { BaseCommand } from '../base';
-import { app_dir } from '../discovery';
+import { app_dir, DJANGO_APP_NAMES } from '../discovery';
 import { settings } from '../../conf';
 import { CommandError } from '../../errors';
 import { close_connections, get_connection, is_connection_error } from '../../db';
@@ -25,12 +25,6 @@ export const MIGRATIONS_TABLE = 'tango_migrations';
 
 /** Packages whose migrations Tango always applies, as Django's default project installs contrib apps. */
 export const BUILTIN_MIGRATION_APPS: readonly string[] = ['@tango/sessions'];
-
-/** INSTALLED_APPS entries copied from a Django settings.py that name a Tango package. */
-const DJANGO_APP_NAMES: Record<string, string> = {
-  'django.contrib.sessions': '@tango/sessions',
-  'django.contrib.messages': '@tango/messages',
-};
 
 export interface MigrationApp {
   /** The app label, as in `sessions.0001_initial`. */

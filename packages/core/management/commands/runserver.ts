@@ -154,7 +154,8 @@ export default class RunserverCommand extends BaseCommand {
         }),
       ]);
       if (pending.length === 0) return;
-      const apps = [...new Set(pending.map((m) => m.app))].join(', ');
+      // Sorted, as django/core/management/base.py check_migrations lists them.
+      const apps = [...new Set(pending.map((m) => m.app))].sort().join(', ');
       const colour = supports_color(this.stdout);
       this.write(paint(
         `\nYou have ${pending.length} unapplied migration(s). Your project may not work properly until you apply the migrations for app(s): ${apps}.`,

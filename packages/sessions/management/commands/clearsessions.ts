@@ -82,14 +82,14 @@ function unsupported(engine: string): CommandError {
 }
 
 /** One line the operator can act on, whatever the store threw. */
-function as_command_error(err: unknown, engine: string, Store: EngineClass | undefined): unknown {
+function as_command_error(err: unknown, engine: string, store_class: EngineClass | undefined): unknown {
   if (err instanceof CommandError) return err;
   if (err instanceof NotImplementedError || (err as Error | null)?.name === 'NotImplementedError') return unsupported(engine);
   // Not `instanceof Error`: driver errors may come from another realm (jest's sandbox, worker threads).
   const raw = (err as { message?: unknown } | null)?.message;
   const message = typeof raw === 'string' ? raw : String(err);
   // The db engines (and subclasses) name their database; other stores are named by their engine.
-  const where = typeof Store?.db_alias === 'string' ? `database '${Store.db_alias}'` : `engine '${engine}'`;
+  const where = typeof store_class?.db_alias === 'string' ? `database '${store_class.db_alias}'` : `engine '${engine}'`;
   if (err instanceof StoreUnavailable || is_connection_error(err)) {
     return new CommandError(`Cannot reach the session store (${where}): ${message.split('\n')[0]}`);
   }

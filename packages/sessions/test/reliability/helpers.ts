@@ -41,9 +41,9 @@ interface Pair {
 }
 
 export class TcpProxy {
-  private server: net.Server | null = null;
-  private readonly pairs = new Set<Pair>();
-  private _mode: ProxyMode = 'forward';
+  #server: net.Server | null = null;
+  readonly #pairs = new Set<Pair>();
+  #mode: ProxyMode = 'forward';
   port = 0;
   /** Connections accepted so far (a reconnecting client shows up here). */
   accepted = 0;
@@ -53,12 +53,12 @@ export class TcpProxy {
   constructor(readonly target_host: string, readonly target_port: number) {}
 
   get mode(): ProxyMode {
-    return this._mode;
+    return this.#mode;
   }
 
   /** Listens on 127.0.0.1 (an ephemeral port the first time, the same port after a cut). */
   async start(): Promise<number> {
-    const server = net.createServer((socket) => this.accept(socket));
+    const server = net.createServer((socket) => this.#accept(socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ host: '127.0.0.1', port: this.port }, () => {
@@ -66,12 +66,12 @@ export class TcpProxy {
         resolve();
       });
     });
-    this.server = server;
+    this.#server = server;
     this.port = (server.address() as net.AddressInfo).port;
     return this.port;
   }
 
-  private accept(client: net.Socket): void {
+  #accept(client: net.Socket): void {
     this.accepted++;
     client.setNoDelay(true);
     const pair: Pair = {
@@ -80,80 +80,80 @@ export class TcpProxy {
       up: { from: client, to: null, held: [] },
       down: { from: client, to: client, held: [] },
     };
-    this.pairs.add(pair);
-    const drop = () => this.drop(pair);
+    this.#pairs.add(pair);
+    const drop = () => this.#drop(pair);
     client.on('error', drop);
     client.on('close', drop);
     client.on('data', (chunk: Buffer) => {
       this.bytes_up += chunk.length;
-      this.relay(pair.up, chunk);
+      this.#relay(pair.up, chunk);
     });
-    if (this._mode === 'forward') this.connect_upstream(pair);
+    if (this.#mode === 'forward') this.#connect_upstream(pair);
   }
 
-  private connect_upstream(pair: Pair): void {
+  #connect_upstream(pair: Pair): void {
     if (pair.upstream || pair.client.destroyed) return;
     const upstream = net.connect({ host: this.target_host, port: this.target_port });
     upstream.setNoDelay(true);
     pair.upstream = upstream;
     pair.up.to = upstream;
     pair.down.from = upstream;
-    const drop = () => this.drop(pair);
+    const drop = () => this.#drop(pair);
     upstream.on('error', drop);
     upstream.on('close', drop);
-    upstream.on('data', (chunk: Buffer) => this.relay(pair.down, chunk));
-    this.flush(pair.up);
+    upstream.on('data', (chunk: Buffer) => this.#relay(pair.down, chunk));
+    this.#flush(pair.up);
   }
 
-  private relay(leg: Leg, chunk: Buffer): void {
-    if (this._mode === 'forward' && leg.to && leg.held.length === 0) leg.to.write(chunk);
+  #relay(leg: Leg, chunk: Buffer): void {
+    if (this.#mode === 'forward' && leg.to && leg.held.length === 0) leg.to.write(chunk);
     else leg.held.push(chunk);
   }
 
-  private flush(leg: Leg): void {
-    if (!leg.to || this._mode !== 'forward') return;
+  #flush(leg: Leg): void {
+    if (!leg.to || this.#mode !== 'forward') return;
     for (const chunk of leg.held.splice(0)) leg.to.write(chunk);
   }
 
-  private drop(pair: Pair): void {
-    if (!this.pairs.delete(pair)) return;
+  #drop(pair: Pair): void {
+    if (!this.#pairs.delete(pair)) return;
     pair.client.destroy();
     pair.upstream?.destroy();
   }
 
   /** Resets every proxied connection and stops listening: clients see ECONNRESET, then ECONNREFUSED. */
   async cut(): Promise<void> {
-    this._mode = 'cut';
-    for (const pair of [...this.pairs]) {
-      this.pairs.delete(pair);
+    this.#mode = 'cut';
+    for (const pair of [...this.#pairs]) {
+      this.#pairs.delete(pair);
       pair.client.resetAndDestroy();
       pair.upstream?.destroy();
     }
-    const server = this.server;
-    this.server = null;
+    const server = this.#server;
+    this.#server = null;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
   /** Freezes every connection, old and new: nothing is lost, nothing arrives. */
   hang(): void {
-    this._mode = 'hang';
+    this.#mode = 'hang';
   }
 
   /** Back to forwarding: listens again on the same port if cut, delivers what a hang held. */
   async restore(): Promise<void> {
-    const was = this._mode;
-    this._mode = 'forward';
-    if (was === 'cut' || !this.server) await this.start();
-    for (const pair of this.pairs) {
-      if (!pair.upstream) this.connect_upstream(pair);
-      this.flush(pair.up);
-      this.flush(pair.down);
+    const was = this.#mode;
+    this.#mode = 'forward';
+    if (was === 'cut' || !this.#server) await this.start();
+    for (const pair of this.#pairs) {
+      if (!pair.upstream) this.#connect_upstream(pair);
+      this.#flush(pair.up);
+      this.#flush(pair.down);
     }
   }
 
   async close(): Promise<void> {
     await this.cut();
-    this._mode = 'forward';
+    this.#mode = 'forward';
   }
 }
 

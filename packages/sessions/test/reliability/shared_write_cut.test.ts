@@ -42,7 +42,7 @@ const CASES: Case[] = [
   },
 ];
 
-type CompareAndSwap = { _compare_and_swap(expected: unknown, data: unknown): Promise<string> };
+type CompareAndSwap = { compare_and_swap(expected: unknown, data: unknown): Promise<string> };
 
 beforeAll(() => set_stderr_logging(false));
 afterAll(() => set_stderr_logging(process.env.TANGO_LOG_SILENT !== '1'));
@@ -115,9 +115,9 @@ for (const c of CASES) {
       sessions.forEach((s, i) => s.set(`k${i}`, i));
       // The engine's own compare-and-swap on the real store, counted; the second call is the shared write.
       const proto = (Store as unknown as { prototype: CompareAndSwap }).prototype;
-      const original = proto._compare_and_swap;
+      const original = proto.compare_and_swap;
       let writes = 0;
-      jest.spyOn(proto, '_compare_and_swap').mockImplementation(async function (this: CompareAndSwap, expected, data) {
+      jest.spyOn(proto, 'compare_and_swap').mockImplementation(async function (this: CompareAndSwap, expected, data) {
         if (++writes === 2) await proxy.cut();
         return original.call(this, expected, data);
       });

@@ -37,7 +37,7 @@ export type ServerKind = 'redis' | 'memcached';
 
 /** One store server process the test started; `location` is what CACHES.LOCATION takes. */
 export class StoreProcess {
-  private child: ChildProcess | null = null;
+  #child: ChildProcess | null = null;
   /** Made by the first start() (a suite filtered out never starts, and leaves nothing behind). */
   dir = '';
   port = 0;
@@ -49,10 +49,10 @@ export class StoreProcess {
   }
 
   get pid(): number | undefined {
-    return this.child?.pid;
+    return this.#child?.pid;
   }
 
-  private args(): string[] {
+  #args(): string[] {
     if (this.kind === 'memcached') {
       // memcached refuses to run as root without -u.
       const as_user = process.getuid?.() === 0 ? ['-u', 'root'] : [];
@@ -67,8 +67,8 @@ export class StoreProcess {
   async start(): Promise<void> {
     if (this.port === 0) this.port = await free_port();
     if (this.dir === '') this.dir = mkdtempSync(path.join(os.tmpdir(), `tango-${this.kind}-`));
-    const child = spawn(this.kind === 'redis' ? 'redis-server' : 'memcached', this.args(), { stdio: 'ignore' });
-    this.child = child;
+    const child = spawn(this.kind === 'redis' ? 'redis-server' : 'memcached', this.#args(), { stdio: 'ignore' });
+    this.#child = child;
     let exited = false;
     child.once('exit', () => { exited = true; });
     for (let i = 0; i < 200; i++) {
@@ -85,12 +85,12 @@ export class StoreProcess {
 
   /** kill -9 of this process only (by its pid), then waits for it to be gone. */
   async kill9(): Promise<void> {
-    const child = this.child;
+    const child = this.#child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill('SIGKILL');
     await gone;
-    this.child = null;
+    this.#child = null;
   }
 
   async stop(): Promise<void> {
