@@ -14,7 +14,8 @@
  * in between, the base re-reads the record, applies this request's changes
  * on top and tries again (a few times, then last write wins, with a warning).
  * Inside one process, saves of one key wait for each other and build on what
- * the one before wrote (save_queue.ts), so only other processes conflict.
+ * the write before wrote, and those that queued up together go in one write
+ * (save_queue.ts), so only other processes conflict.
  * So two requests that change different keys both keep their changes; on the
  * same key the later save wins; a record deleted meanwhile (logout) is
  * UpdateError, never re-created. docs/reliability.md states the guarantee.
@@ -32,7 +33,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { settings } from '@tango/core/conf';
 import { clock } from '@tango/core/clock';
 import { get_random_string, VALID_KEY_CHARS } from '@tango/core/crypto';
-import { BadSignature, KeyError } from '@tango/core/errors';
+import { BadSignature, KeyError, StoreUnavailable } from '@tango/core/errors';
 import type { SessionApi, SessionData, SessionValue, SessionValueOf } from '@tango/core/http/session_api';
 import { get_logger } from '@tango/core/log';
 import { register_memo } from '@tango/core/memos';
@@ -41,7 +42,7 @@ import { dumps_with_data, json_text, loads_data } from '@tango/core/signing';
 import { fromisoformat, isoformat } from '@tango/core/timezone';
 import { checked_session_data } from './data_schema';
 import { CreateError, NotImplementedError, UpdateError } from './exceptions';
-import { save_queue } from './save_queue';
+import { save_queue, type QueuedSave } from './save_queue';
 import { apply_changes, is_dict, is_plain_object, new_dict, same_value, type SessionChanges, type SessionDict } from './session_dict';
 import { serialize_session, with_store_timeout, type CasResult, type StoreErrorMap, type StoredState } from './store_io';
 import { recall_record, remember } from './verified_records';
@@ -115,6 +116,24 @@ interface LoadOutcome {
   modified: boolean;
 }
 
+/** A save in its key's turn: what the write before it left, and the saves its write carries too (save_queue.ts). */
+interface SaveTurn {
+  previous: StoredState | null;
+  riders: readonly QueuedSave[];
+  /** The write succeeded with the riders' changes in it. */
+  carried: boolean;
+  /** This session's own data when its write began, to go back to if the riders must go alone. */
+  own?: SessionDict | null;
+}
+
+/** A save as SessionBase queues it: what the leader of a shared write asks of the others. */
+interface Ride extends QueuedSave {
+  /** What this save changed since it loaded. */
+  changes(): Promise<SessionChanges>;
+  /** Another save's write carried this one's changes: `written` is the record, `data` what it holds. */
+  carry(written: StoredState | null, data: SessionDict): void;
+}
+
 export abstract class SessionBase implements SessionApi {
   static readonly TEST_COOKIE_NAME = 'testcookie';
   static readonly TEST_COOKIE_VALUE = 'worked';
@@ -128,8 +147,8 @@ export abstract class SessionBase implements SessionApi {
   #cleared = false;
   /** The record as last read or written, for the key it belongs to. */
   #stored: { key: string; state: StoredState } | null = null;
-  /** Set while this session holds its key's save turn: what the save before it wrote. */
-  #turn: { previous: StoredState | null } | undefined = undefined;
+  /** Set while this session holds its key's save turn. */
+  #turn: SaveTurn | undefined = undefined;
 
   constructor(session_key: string | null = null) {
     this._session_key = session_key;
@@ -556,33 +575,71 @@ export abstract class SessionBase implements SessionApi {
     this.#cleared = false;
   }
 
-  /** One save of a key at a time in this process (save_queue.ts says why); other processes meet the compare-and-swap. */
+  /** One write of a key at a time in this process (save_queue.ts says why); other processes meet the compare-and-swap. */
   #save_over(data: SessionDict): Promise<void> {
     const key = this.session_key as string;
     // Already in turn: an engine's save() wrapped its own steps around this one (cached_db).
-    if (this.#turn !== undefined) return this.#save_in_turn(key, data, this.#turn.previous);
-    return this.run_in_save_turn(() => this.#save_in_turn(key, data, (this.#turn as { previous: StoredState | null }).previous));
+    if (this.#turn !== undefined) return this.#save_in_turn(key, data, this.#turn);
+    return this.run_in_save_turn(() => this.#save_in_turn(key, data, this.#turn as SaveTurn));
   }
 
   /**
    * Runs `steps` in this session key's turn (save_queue.ts), for an engine
    * whose save() does more around the record's write (cached_db's cache
-   * mark): the write inside then takes that same turn instead of queueing again.
+   * mark): the write inside then takes that same turn instead of queueing
+   * again. When saves queued behind another share one write, only the first
+   * one's steps run, and its write carries the others' changes: the steps
+   * are those of one class's save(), the same for each of them.
    */
   protected run_in_save_turn(steps: () => Promise<void>): Promise<void> {
     const key = this.session_key as string;
-    return save_queue(this.constructor).run(key, settings.SESSION_STORE_TIMEOUT, async (previous) => {
-      this.#turn = { previous };
+    const take_turn = async (turn: SaveTurn): Promise<void> => {
+      this.#turn = turn;
       try {
         await steps();
       } finally {
         this.#turn = undefined;
       }
-      return this.get_stored_state();
-    });
+    };
+    const ride: Ride = {
+      // A save that would have to read the record to know its own changes writes alone (clear() on a session never loaded).
+      coalesce: this.get_stored_state() !== null && (this.#state.cache !== null || this.#outcome?.for_key === key),
+      alone: async (previous) => {
+        await take_turn({ previous, riders: [], carried: false });
+        return this.get_stored_state();
+      },
+      together: async (previous, riders) => {
+        const turn: SaveTurn = { previous, riders, carried: false };
+        try {
+          await take_turn(turn);
+        } catch (err) {
+          // Its data again, without the others' changes, which were not written.
+          if (turn.own !== undefined) this._session_cache = turn.own;
+          // What the store did fails every save of the write; what one save's own data did (not serializable, say) is for that save alone.
+          if (err instanceof StoreUnavailable || err instanceof UpdateError) throw err;
+          return { last: previous, apart: [ride, ...riders] };
+        }
+        // Steps that never reached the write (an engine's own save()) left the others unwritten: they go alone.
+        return { last: this.get_stored_state(), apart: turn.carried ? [] : riders };
+      },
+      changes: async () => {
+        const loaded = await (this.get_stored_state() as StoredState).data();
+        // Takes up what preload() loaded, if nothing read the data yet (cached_db's save() gets here before its own save does).
+        this._get_session();
+        return this.changes_since(loaded);
+      },
+      carry: (written, data) => {
+        this.set_stored_state(written);
+        this._session_cache = new_dict(data);
+      },
+    };
+    return save_queue(this.constructor).run(key, settings.SESSION_STORE_TIMEOUT, ride);
   }
 
-  async #save_in_turn(key: string, data: SessionDict, previous: StoredState | null): Promise<void> {
+  async #save_in_turn(key: string, data: SessionDict, turn: SaveTurn): Promise<void> {
+    const { previous } = turn;
+    const riders = turn.riders as readonly Ride[];
+    turn.own = this.#state.cache;
     // Normally what load() read. Unknown after clear() on a session never loaded: read it now.
     let expected = this.get_stored_state() ?? await this.read_stored_state();
     if (expected === null) throw new UpdateError();
@@ -595,6 +652,14 @@ export abstract class SessionBase implements SessionApi {
       this._session_cache = data;
       expected = previous;
     }
+    // The saves queued with this one: their changes on top, in the order they came, in this one write.
+    let theirs: SessionChanges[] = [];
+    if (riders.length > 0) {
+      changes ??= this.changes_since(await expected.data());
+      theirs = await Promise.all(riders.map((r) => r.changes()));
+      for (const c of theirs) data = apply_changes(data, c);
+      this._session_cache = data;
+    }
     for (let attempt = 0; ; attempt++) {
       // Out of retries: merge once more onto the latest read, then write without comparing.
       const last_write_wins = attempt > MAX_SAVE_RETRIES;
@@ -603,7 +668,7 @@ export abstract class SessionBase implements SessionApi {
           { key_prefix: key.slice(0, 4) });
       }
       const result = await this.compare_and_swap(last_write_wins ? null : expected, data);
-      if (result === 'ok') return;
+      if (result === 'ok') break;
       // Deleted meanwhile (a logout in another request): writing would bring it back.
       if (result === 'gone') throw new UpdateError();
       // Another request saved since this one loaded: put our changes on top of what it saved.
@@ -613,9 +678,14 @@ export abstract class SessionBase implements SessionApi {
       const fresh = await this.read_stored_state();
       if (fresh === null) throw new UpdateError();
       data = apply_changes(await fresh.data(), changes);
+      for (const c of theirs) data = apply_changes(data, c);
       this._session_cache = data;
       expected = fresh;
     }
+    if (riders.length === 0) return;
+    const written = this.get_stored_state();
+    for (const r of riders) r.carry(written, data);
+    turn.carried = true;
   }
 
   /**

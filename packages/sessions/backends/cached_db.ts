@@ -297,6 +297,9 @@ export class SessionStore extends DBStore {
     // Mark, write and publish in the key's save turn: run together, this
     // process's saves of one key would only contend for the mark and run out of attempts.
     const session_key = this.session_key;
+    // This request cannot mark (its load found the cache failing): a 503 now, as #mark() would give,
+    // rather than in the turn, where it would lead the saves queued with it into the same 503.
+    if (this.#cache_failure !== undefined) throw unreachable('mark before writing the row', this.#cache_failure);
     await this.run_in_save_turn(async () => {
       const marked = await this.#mark(session_key);
       await super.save(false);

@@ -26,7 +26,9 @@ import { configure } from '../../core/conf';
 import { close_caches, get_cache } from '../../core/cache';
 import { close_connections, get_connection } from '../../core/db';
 import { capture_logs, set_stderr_logging } from '../../core/log';
+import { NotSerializable } from '@tango/core/errors';
 import { SessionBase } from '../base';
+import { UpdateError } from '../exceptions';
 import { KEY_PREFIX as CACHE_PREFIX } from '../backends/cache';
 import { KEY_PREFIX as CACHED_DB_PREFIX } from '../backends/cached_db';
 import { get_session_store_class } from '../engine';
@@ -276,7 +278,7 @@ export function describe_concurrency(name: string, setup: ConcurrencySetup): voi
       expect(logs.records.filter((r) => r.level === 'warn')).toEqual([]);
     });
 
-    it('32 overlapping saves of one session in one process wait their turn: no compare-and-swap conflict, every change kept', async () => {
+    it('32 overlapping saves of one session in one process: those queued behind the first share one write, no conflict, every change kept', async () => {
       const key = await seed({ n: 0 });
       const cas = jest.spyOn(engine_prototype() as unknown as CompareAndSwap, 'compare_and_swap');
       const g = Array.from({ length: 32 }, () => new_gate());
@@ -287,9 +289,102 @@ export function describe_concurrency(name: string, setup: ConcurrencySetup): voi
       expect((await Promise.all(pending)).map((r) => r.status)).toEqual(g.map(() => 200));
       const results = await Promise.all(cas.mock.results.map((r) => r.value as Promise<string>));
       expect(results.filter((r) => r !== 'ok')).toEqual([]);
-      expect(results).toHaveLength(32);
+      // One write for the first save, then one for each batch that queued up while a write ran.
+      expect(results.length).toBeGreaterThanOrEqual(2);
+      expect(results.length).toBeLessThan(32);
       expect(Object.fromEntries(await items(key))).toEqual({ n: 0, ...Object.fromEntries(g.map((_, i) => [`k${i}`, i])) });
       // The queue keeps an entry only while a save of its key is pending.
+      expect(save_queue(get_session_store_class()).size).toBe(0);
+    });
+
+    // --- saves queued behind a running one: one write (save_queue.ts) -------------
+
+    /** `n` sessions of `key`, each loaded, as `n` requests would hold them. */
+    async function loaded(key: string, n: number): Promise<SessionBase[]> {
+      const Store = get_session_store_class();
+      const sessions = Array.from({ length: n }, () => new Store(key));
+      await Promise.all(sessions.map((s) => s.preload()));
+      return sessions;
+    }
+
+    /** The record of `key` as a new request loads it. */
+    async function stored(key: string): Promise<Record<string, unknown>> {
+      const [s] = await loaded(key, 1);
+      return Object.fromEntries(s.items());
+    }
+
+    /** Counts the engine's compare-and-swaps (its writes over a record), each going to the real store; `before(call)` runs first. */
+    function count_writes(before?: (call: number) => Promise<void>): { readonly calls: number } {
+      const proto = engine_prototype() as unknown as CompareAndSwap;
+      const original = proto.compare_and_swap;
+      const counter = { calls: 0 };
+      jest.spyOn(proto, 'compare_and_swap').mockImplementation(async function (this: CompareAndSwap, expected, data) {
+        const call = ++counter.calls;
+        await before?.(call);
+        return original.call(this, expected, data);
+      });
+      return counter;
+    }
+
+    it('saves queued behind a running one are written once, their changes on top in the order they came', async () => {
+      const key = await seed({ n: 0, gone: 1, same: 'x' });
+      const N = 8;
+      const sessions = await loaded(key, N);
+      sessions.forEach((s, i) => {
+        s.set(`k${i}`, i);
+        s.set('same', i);
+      });
+      sessions[3].delete('gone');
+      sessions[5].set_expiry(600);
+      // clear() takes away the keys it loaded (n, gone), not those the saves before it added.
+      sessions[6].clear();
+      sessions[6].set('k6', 6);
+      sessions[6].set('same', 6);
+      const writes = count_writes();
+      // In this order: the first writes alone, the seven behind it wait for it together.
+      await Promise.all(sessions.map((s) => s.save()));
+      expect(writes.calls).toBe(2);
+      const expected = { ...Object.fromEntries(sessions.map((_, i) => [`k${i}`, i])), same: N - 1, _session_expiry: 600 };
+      expect(await stored(key)).toEqual(expected);
+      // Each save of the shared write holds the record written, and the cookie follows its expiry.
+      for (const s of sessions.slice(1)) {
+        expect(Object.fromEntries(s.items())).toEqual(expected);
+        expect(s.get_expiry_age()).toBe(600);
+      }
+      expect(save_queue(get_session_store_class()).size).toBe(0);
+      // A later save of one of them builds on that record: nothing of the others is undone.
+      sessions[2].set('after', true);
+      await sessions[2].save();
+      expect(await stored(key)).toEqual({ ...expected, after: true });
+    });
+
+    it('a save whose own data cannot be written fails alone; the others queued with it are written', async () => {
+      const key = await seed({ n: 0 });
+      const sessions = await loaded(key, 4);
+      sessions.forEach((s, i) => s.set(`k${i}`, i));
+      const cycle: Record<string, unknown> = {};
+      cycle.self = cycle;
+      sessions[2].set('bad', cycle as never);
+      const outcomes = await Promise.allSettled(sessions.map((s) => s.save()));
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+      expect((outcomes[2] as PromiseRejectedResult).reason).toBeInstanceOf(NotSerializable);
+      expect(await stored(key)).toEqual({ n: 0, k0: 0, k1: 1, k3: 3 });
+      expect(save_queue(get_session_store_class()).size).toBe(0);
+    });
+
+    it('a logout between the running write and the shared one: every save of that write is an UpdateError, nothing re-created', async () => {
+      const key = await seed({ user: 'alice' });
+      const sessions = await loaded(key, 5);
+      sessions.forEach((s, i) => s.set(`k${i}`, i));
+      const Store = get_session_store_class();
+      const writes = count_writes(async (call) => {
+        if (call === 2) await new Store(null).delete_session(key);
+      });
+      const outcomes = await Promise.allSettled(sessions.map((s) => s.save()));
+      expect(writes.calls).toBe(2);
+      expect(outcomes[0].status).toBe('fulfilled');
+      for (const o of outcomes.slice(1)) expect((o as PromiseRejectedResult).reason).toBeInstanceOf(UpdateError);
+      expect(await setup.raw(key)).toBeUndefined();
       expect(save_queue(get_session_store_class()).size).toBe(0);
     });
 
