@@ -151,6 +151,18 @@ export interface SettingsOverrides {
 }
 
 /**
+ * `--contrib` (BENCH_CONTRIB=1, so the forked servers and manage.ts migrate
+ * see it too): Django's default stack, in its order, to show what the CSRF,
+ * auth and messages middleware cost a request that uses none of them.
+ */
+export const CONTRIB_MIDDLEWARE = [
+  '@tango/sessions/middleware',
+  '@tango/core/middleware/csrf',
+  '@tango/auth/middleware',
+  '@tango/messages/middleware',
+];
+
+/**
  * The settings a bench server (and `manage.ts` under bench/settings.ts) runs
  * with: the demo's settings, in production mode, on the engine's stores.
  */
@@ -158,6 +170,7 @@ export function bench_settings(engine: EngineId, o: SettingsOverrides = {}): Rec
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const demo = (require(path.join(ROOT, 'settings')) as { default: Record<string, unknown> }).default;
   const info = ENGINE_INFO[engine];
+  const contrib = process.env.BENCH_CONTRIB === '1';
   const DATABASES: Record<string, unknown> = info.sqlite
     ? { default: { ENGINE: 'sqlite3', NAME: SQLITE_FILE } }
     : { default: { ENGINE: 'postgresql', URL: PG_URL, OPTIONS: { search_path: o.pg_schema ?? PG_SCHEMA } } };
@@ -173,8 +186,8 @@ export function bench_settings(engine: EngineId, o: SettingsOverrides = {}): Rec
     SECRET_KEY,
     DEBUG: false,
     ALLOWED_HOSTS: ['127.0.0.1', 'localhost'],
-    INSTALLED_APPS: ['@tango/sessions'],
-    MIDDLEWARE: sessions_available() ? ['@tango/sessions/middleware'] : [],
+    INSTALLED_APPS: contrib ? ['@tango/sessions', '@tango/auth'] : ['@tango/sessions'],
+    MIDDLEWARE: !sessions_available() ? [] : contrib ? CONTRIB_MIDDLEWARE : ['@tango/sessions/middleware'],
     ROOT_URLCONF: path.join(BENCH_DIR, 'urls'),
     DATABASES,
     CACHES,

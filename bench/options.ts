@@ -31,6 +31,8 @@ export interface Options {
   /** Both servers at this many requests per second; the ratio is then of CPU per request. */
   rate: number | undefined;
   docs: boolean;
+  /** Django's default middleware stack (sessions, CSRF, auth, messages) instead of sessions alone. */
+  contrib: boolean;
   /** Measure nothing: re-render today's .md (and, with --docs, docs/performance.md) from today's .json. */
   report_only: boolean;
 }
@@ -71,12 +73,14 @@ export function parse_options(argv: string[]): Options {
     .option('--clear-files <n>', 'expired session files for the file-engine clearsessions timing', positive, env('CLEAR_FILES') ? Number(env('CLEAR_FILES')) : undefined)
     .option('--profile', 'run the servers (Tango and baseline) under node --cpu-prof and print their top self-time functions', env('PROFILE') === '1')
     .option('--rate <n>', 'drive both servers at this many requests/s and compare their CPU per request instead of their req/s', positive, env('RATE') ? Number(env('RATE')) : undefined)
+    .option('--contrib', "Tango's servers run Django's default middleware stack: sessions, CSRF, auth, messages (sets BENCH_CONTRIB=1)", env('CONTRIB') === '1')
     .option('--docs', 'also rewrite the results section of docs/performance.md', env('DOCS') === '1')
     .option('--report-only', "measure nothing: re-render today's results .md (and docs with --docs) from its .json")
     .allowExcessArguments(false);
   program.parse(argv, { from: 'user' });
   const o = program.opts<Record<string, unknown>>();
   const quick = Boolean(o.quick);
+  if (o.contrib && o.docs) program.error('--contrib cannot be combined with --docs: the docs table is of the sessions middleware alone');
   if (o.rate !== undefined && o.docs) program.error('--rate cannot be combined with --docs: the docs table compares full-speed throughput');
   const only = o.only as (Scenario | Phase)[] | undefined;
   return {
@@ -99,6 +103,7 @@ export function parse_options(argv: string[]): Options {
     profile: Boolean(o.profile),
     rate: o.rate as number | undefined,
     docs: Boolean(o.docs),
+    contrib: Boolean(o.contrib),
     report_only: Boolean(o.reportOnly),
   };
 }

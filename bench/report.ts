@@ -249,7 +249,9 @@ export function rerender(json_file: string): Report {
 
 /** bench/results/<date>, -quick for a smoke run, -rate<N> for a fixed-rate run: each kind merges only with its own. */
 export function results_base(date: string, quick: boolean, rate: number | undefined): string {
-  return path.join(RESULTS_DIR, `${date}${quick ? '-quick' : ''}${rate ? `-rate${rate}` : ''}`);
+  // A --contrib run is kept apart from the sessions-only figures of the same day.
+  const contrib = process.env.BENCH_CONTRIB === '1' ? '-contrib' : '';
+  return path.join(RESULTS_DIR, `${date}${quick ? '-quick' : ''}${rate ? `-rate${rate}` : ''}${contrib}`);
 }
 
 /** Merges `report` into today's files (rows keyed by scenario+engine, sections by engine/kind) and writes .json and .md. */

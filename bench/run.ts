@@ -162,6 +162,8 @@ function update_docs(report: Report): void {
 
 async function main(): Promise<void> {
   const o = parse_options(process.argv.slice(2));
+  // Read by bench_settings in this process and in every server and manage.ts it starts.
+  if (o.contrib) process.env.BENCH_CONTRIB = '1';
   if (o.report_only) {
     const json = `${results_base(today(), o.quick, o.rate)}.json`;
     if (!fs.existsSync(json)) throw new Error(`${path.relative(ROOT, json)} does not exist: nothing to re-render`);
@@ -174,7 +176,7 @@ async function main(): Promise<void> {
   const m = report.machine;
   log(`Tango bench ${report.date}${o.quick ? ' (quick)' : ''}${o.rate ? `, both servers at ${o.rate} req/s (ratio = CPU per request)` : ''}: ${m.nproc} cores, ${m.cpu}, Node ${m.node}`);
   log(`  ${o.connections} connections, ${o.duration} s runs, ${o.warmup} s warm-up, ${o.rounds} A/B rounds; scenarios ${o.scenarios.join(',') || '-'}; ` +
-    `phases ${o.phases.join(',') || '-'}; engines ${o.engines.join(',')}`);
+    `phases ${o.phases.join(',') || '-'}; engines ${o.engines.join(',')}${o.contrib ? '; middleware: sessions, CSRF, auth, messages (--contrib)' : ''}`);
   const svc: ServiceStatus = await services();
   log(`  services: PostgreSQL ${svc.pg ? 'up' : 'DOWN'}, Redis ${svc.redis ? 'up' : 'DOWN'}, Memcached ${svc.memcached ? 'up' : 'DOWN'}`);
   const have_sessions = sessions_available();

@@ -18,17 +18,27 @@ import { get_user, SESSION_KEY } from './session_auth';
 const NO_SESSION = "AuthenticationMiddleware needs the session middleware: list '@tango/sessions/middleware' in MIDDLEWARE before '@tango/auth/middleware'.";
 
 /**
- * Sets request.user from the session. The session is read without marking it
+ * Whether the session names a user. Read without marking the session
  * accessed, as Django's lazy user leaves it until a view reads the user: a
  * page that never does gets no `Vary: Cookie` from it.
  */
-async function settle_user(request: HttpRequest): Promise<void> {
+function names_a_user(request: HttpRequest): boolean {
   const session = request.session;
   if (session === undefined) throw new ImproperlyConfigured(NO_SESSION);
   const accessed = session.accessed;
   try {
-    if (session.has(SESSION_KEY)) request.user = await get_user(request);
-    else set_anonymous(request);
+    return session.has(SESSION_KEY);
+  } finally {
+    session.accessed = accessed;
+  }
+}
+
+/** Sets request.user from the session (which names a user), leaving the session unmarked as above. */
+async function settle_user(request: HttpRequest): Promise<void> {
+  const session = request.session;
+  const accessed = session.accessed;
+  try {
+    request.user = await get_user(request);
   } finally {
     session.accessed = accessed;
   }
@@ -39,10 +49,19 @@ export const AuthenticationMiddleware: MiddlewareFactory = (get_response) => {
   // rather than failing the first login.
   get_backends();
   get_hashers();
-  return async (request) => {
+  // Not an async function: an anonymous request gets the inner promise as it is, not wrapped
+  // in one more (callgrind: S3 on db-sqlite with the contrib stack, 137.5k -> 131.8k instructions).
+  return (request) => {
     // Without a session cookie the session is built only if the view touches it: nobody is signed in.
-    if (request.session_built) await settle_user(request);
-    else set_anonymous(request);
+    let signed_in: boolean;
+    try {
+      signed_in = request.session_built && names_a_user(request);
+    } catch (err) {
+      // A rejected promise, not a throw, as an async middleware would give.
+      return Promise.reject(err as Error);
+    }
+    if (signed_in) return settle_user(request).then(() => get_response(request));
+    set_anonymous(request);
     return get_response(request);
   };
 };
