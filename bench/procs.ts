@@ -5,8 +5,8 @@
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import { ROOT } from './config';
+import { free_port } from '@tango/core/testing';
 
 const live = new Set<ChildProcess>();
 
@@ -219,16 +219,6 @@ export function proc_cpu_us(pid: number): number {
   return ((Number(f[11]) + Number(f[12])) * 1e6) / CLK_TCK;
 }
 
-function free_port(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * `manage.ts serve` run as docs/deployment.md tells users to run it (`npx

@@ -4,9 +4,10 @@
  * messages, and stops or kills each child by its pid.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { ROOT } from './demo_site';
+import { free_port } from '@tango/core/testing';
+export { free_port };
 
 // The ts-node that `npx ts-node` runs, without npx's wrapper process between the test and the server's pid.
 const TS_NODE = path.join(ROOT, 'node_modules', '.bin', 'ts-node');
@@ -26,16 +27,6 @@ export interface ServeProcess {
 }
 
 /** A port nothing listens on right now (the kernel picks it). */
-export function free_port(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function deadline<T>(what: string, ms: number, p: Promise<T>, output: () => string): Promise<T> {
   return new Promise<T>((resolve, reject) => {

@@ -17,11 +17,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client as PgClient } from 'pg';
 import { describe_with } from '../testing';
+import { free_port } from '../testing/ports';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const TS_NODE = path.join(ROOT, 'node_modules', '.bin', 'ts-node');
@@ -60,14 +60,6 @@ function expect_ok(r: Result, what: string): void {
   if (r.code !== 0) throw new Error(`${what} exited with ${r.code}:\n${r.out.slice(-3000)}`);
 }
 
-function free_port(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** A server started in its own process group, so that stopping it stops npm's children too. */
 class Served {

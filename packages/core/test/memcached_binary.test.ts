@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { close_caches, get_cache } from '../cache';
 import { configure } from '../conf';
 import { MC_GET, MC_KEY_ENOENT, MC_OK, MemcachedBinary, server_index } from '../memcached_binary';
+import { free_port } from '../testing/ports';
 
 function has_memcached(): boolean {
   try {
@@ -21,16 +22,6 @@ function has_memcached(): boolean {
   }
 }
 
-function free_port(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function start_memcached(): Promise<{ proc: ChildProcess; location: string }> {
   const port = await free_port();

@@ -4,6 +4,7 @@ export type { ClientResponse, RequestOptions } from './client';
 export { CookieJar } from './cookie_jar';
 export type { StoredCookie } from './cookie_jar';
 export { service_url, describe_with } from './services';
+export { free_port } from './ports';
 export type { ServiceName } from './services';
 export { freeze_time, clock } from '../clock';
 export { capture_logs } from '../log';

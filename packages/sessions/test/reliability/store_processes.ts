@@ -11,18 +11,10 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { sleep } from './helpers';
+import { free_port } from '@tango/core/testing';
+export { free_port };
 
 /** A free TCP port on 127.0.0.1 (the OS picks it; closed again before the server takes it). */
-export async function free_port(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0 }, () => resolve());
-  });
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** Whether something accepts connections on 127.0.0.1:port. */
 function answers(port: number): Promise<boolean> {
