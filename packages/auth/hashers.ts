@@ -12,16 +12,13 @@
 import * as nodeCrypto from 'node:crypto';
 import { promisify } from 'node:util';
 import { settings } from '@tango/core/conf';
-import { constant_time_compare, get_random_string } from '@tango/core/crypto';
+import { constant_time_compare, get_random_string, RANDOM_STRING_CHARS } from '@tango/core/crypto';
 import { ImproperlyConfigured } from '@tango/core/errors';
 import { get_logger } from '@tango/core/log';
 
 const pbkdf2 = promisify(nodeCrypto.pbkdf2);
 const scrypt = promisify(nodeCrypto.scrypt) as (password: Buffer, salt: Buffer, keylen: number, options: nodeCrypto.ScryptOptions) => Promise<Buffer>;
 const log = get_logger('tango.auth');
-
-/** django.utils.crypto.RANDOM_STRING_CHARS: the alphabet of salts. */
-const RANDOM_STRING_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 
 /** django.contrib.auth.hashers.UNUSABLE_PASSWORD_PREFIX and the length of the random tail after it. */
 export const UNUSABLE_PASSWORD_PREFIX = '!';
@@ -42,7 +39,7 @@ export abstract class BasePasswordHasher {
   /** 22 characters of [a-zA-Z0-9]: ceil(128 / log2(62)), as Django's salt(). */
   salt(): string {
     const count = Math.ceil(this.salt_entropy / Math.log2(RANDOM_STRING_CHARS.length));
-    return get_random_string(count, RANDOM_STRING_CHARS);
+    return get_random_string(count);
   }
 
   /** `iterations`: the work factor for hashers that have one (verify passes the stored one). */
@@ -183,12 +180,6 @@ export const HASHER_NAMES: Readonly<Record<string, HasherClass>> = {
   'django.contrib.auth.hashers.MD5PasswordHasher': MD5PasswordHasher,
 };
 
-/** Django 5.2's default list, without the hashers that need a native library (argon2, bcrypt). */
-export const DEFAULT_PASSWORD_HASHERS: readonly string[] = [
-  'django.contrib.auth.hashers.PBKDF2PasswordHasher',
-  'django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher',
-  'django.contrib.auth.hashers.ScryptPasswordHasher',
-];
 
 let cached: { from: unknown; hashers: BasePasswordHasher[] } | undefined;
 

@@ -149,12 +149,13 @@ export async function get_user(request: HttpRequest): Promise<AnyUser> {
   }
   const session_hash = session.get(HASH_SESSION_KEY);
   const current = user.get_session_auth_hash();
-  if (typeof session_hash === 'string' && session_hash !== '' && constant_time_compare(session_hash, current)) return user;
-  if (typeof session_hash === 'string' && session_hash !== '' &&
-    user.get_session_auth_fallback_hash().some((h) => constant_time_compare(session_hash, h))) {
-    await session.cycle_key();
-    session.set(HASH_SESSION_KEY, current);
-    return user;
+  if (typeof session_hash === 'string' && session_hash !== '') {
+    if (constant_time_compare(session_hash, current)) return user;
+    if (user.get_session_auth_fallback_hash().some((h) => constant_time_compare(session_hash, h))) {
+      await session.cycle_key();
+      session.set(HASH_SESSION_KEY, current);
+      return user;
+    }
   }
   log.warn('Session auth hash does not match the user\'s password (changed, or forged): session flushed.', { user_id, path: request.path });
   await session.flush();

@@ -10,7 +10,8 @@ import { register_memo } from './memos';
 /** Django's alphabet for session keys (django.contrib.sessions.backends.base). */
 export const VALID_KEY_CHARS = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
-const RANDOM_STRING_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+/** django.utils.crypto.RANDOM_STRING_CHARS: the default alphabet of get_random_string (and of password salts). */
+export const RANDOM_STRING_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 
 // Python spells some hashlib constructors differently from OpenSSL; accept the
 // Python names so settings written for Django keep working.

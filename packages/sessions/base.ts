@@ -184,7 +184,7 @@ export abstract class SessionBase implements SessionApi {
   }
 
   protected set _session_key(value: string | null | undefined) {
-    this.#state.key = value && this._validate_session_key(value) ? value : null;
+    this.#state.key = this.key_if_valid(value);
   }
 
   /**

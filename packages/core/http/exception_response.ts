@@ -35,10 +35,10 @@ export function response_for_exception(request: HttpRequest, err: unknown): Http
     const detail = settings.DEBUG ? `<p>${escape(request.path)}: ${escape(error.message)}</p>` : `<p>The requested resource was not found on this server.</p>`;
     return new HttpResponse(page('Not Found', detail), { status: 404 });
   }
+  const table = missing_table(err);
   if (err instanceof SuspiciousOperation) {
     get_logger(`tango.security.${error.name}`).warn(error.message, { path: request.path });
   } else if (status >= 500) {
-    const table = missing_table(err);
     const hint = table ? ` (the table ${table} does not exist: run manage.ts migrate)` : '';
     request_log.error(`${status === 500 ? 'Internal Server Error' : REASONS[status] ?? 'Error'}: ${request.path}: ${error.message}${hint}`, error);
   } else {
@@ -46,7 +46,6 @@ export function response_for_exception(request: HttpRequest, err: unknown): Http
   }
   const title = REASONS[status] ?? `Error ${status}`;
   if (!settings.DEBUG) return new HttpResponse(page(title, `<p>${escape(title)} (${status})</p>`), { status });
-  const table = missing_table(err);
   const note = table
     ? `The table ${table} does not exist: the database has not been migrated. Run \`npx ts-node manage.ts migrate\`, then reload this page.`
     : undefined;

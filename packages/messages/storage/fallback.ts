@@ -4,29 +4,23 @@
  * that holds all the messages, so a request without a `messages` cookie
  * never reads the session.
  */
-import { ImproperlyConfigured } from '@tango/core/errors';
 import type { HttpRequest } from '@tango/core/http/request';
 import type { HttpResponse } from '@tango/core/http/response';
 import { BaseStorage, type GetResult, type Message, type StorageClass } from './base';
 import { CookieStorage } from './cookie';
-import { SESSION_REQUIRED, SessionStorage, has_session } from './session';
+import { SessionStorage } from './session';
 
 export class FallbackStorage extends BaseStorage {
   static storage_classes: readonly StorageClass[] = [CookieStorage, SessionStorage];
-  #storages: BaseStorage[] | undefined;
+  readonly storages: BaseStorage[];
   /** The storages that held messages on this request: emptied when the messages are gone. */
   #used_storages = new Set<BaseStorage>();
 
   constructor(request: HttpRequest) {
     super(request);
-    // Django builds the storages here; SessionStorage's check that a session exists is made here too.
-    if (!has_session(request)) throw new ImproperlyConfigured(SESSION_REQUIRED);
-  }
-
-  /** Built when first used, so a request that never touches its messages makes none. */
-  get storages(): BaseStorage[] {
+    // As Django, built here; SessionStorage's constructor refuses a request without a session.
     const classes = (this.constructor as typeof FallbackStorage).storage_classes;
-    return (this.#storages ??= classes.map((storage_class) => new storage_class(this.request)));
+    this.storages = classes.map((storage_class) => new storage_class(request));
   }
 
   _get(): GetResult {

@@ -25,7 +25,7 @@ import { settings } from '@tango/core/conf';
 import { NotSerializable, StoreUnavailable } from '@tango/core/errors';
 import { register_memo } from '@tango/core/memos';
 import { SessionBase } from '../base';
-import { new_dict, type SessionDict } from '../session_dict';
+import { is_plain_object, new_dict, type SessionDict } from '../session_dict';
 import type { CasResult, StoreErrorMap, StoredState } from '../store_io';
 import { CreateError } from '../exceptions';
 
@@ -92,9 +92,9 @@ export class SessionStore extends SessionBase {
       ? await this.#call(() => this._cache.gets(this.cache_key), 'cache get')
       : undefined;
     const data = hit?.value;
-    if (hit !== undefined && data !== null && typeof data === 'object' && !Array.isArray(data)) {
+    if (hit !== undefined && is_plain_object(data)) {
       this.set_stored_state(this.#state_of(hit.version));
-      return new_dict(data as Record<string, unknown>);
+      return new_dict(data);
     }
     this._session_key = null;
     return new_dict();

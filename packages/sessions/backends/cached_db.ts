@@ -183,7 +183,7 @@ export class SessionStore extends DBStore {
     this.#cache_seen = seen;
     const row = await this._get_session_from_db();
     if (!row) return {};
-    const decoded = this.decode(row.session_data);
+    const decoded = row.data;
     // Cache seconds → Keyv milliseconds; a lifetime <= 0 would mean "forever" to Keyv, so such data is not cached.
     const age_s = this.get_expiry_age({ expiry: row.expire_date });
     // Refill only where no writer can be in flight: no entry (add), or a mark without live writers (cas over it).

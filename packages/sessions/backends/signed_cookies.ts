@@ -8,7 +8,7 @@
 import { settings } from '@tango/core/conf';
 import { dumps_with_data, loads } from '@tango/core/signing';
 import { SessionBase } from '../base';
-import { new_dict, type SessionDict } from '../session_dict';
+import { is_plain_object, new_dict, type SessionDict } from '../session_dict';
 import { serialize_session } from '../store_io';
 import { SessionCookieTooLarge } from '../exceptions';
 
@@ -39,7 +39,7 @@ export class SessionStore extends SessionBase {
   #cookie_data(): SessionDict | undefined {
     try {
       const data = loads(this.session_key ?? '', { salt: SALT, max_age: this.get_session_cookie_age() });
-      if (data !== null && typeof data === 'object' && !Array.isArray(data)) return new_dict(data as Record<string, unknown>);
+      if (is_plain_object(data)) return new_dict(data);
     } catch {
       // Django catches every exception here
     }

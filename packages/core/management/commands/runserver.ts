@@ -296,8 +296,7 @@ export default class RunserverCommand extends BaseCommand {
       if (stop_here) await stop_here();
       process.exit(0);
     };
-    process.once('SIGINT', () => void quit());
-    process.once('SIGTERM', () => void quit());
+    this.#on_quit(quit);
   }
 }
 
