@@ -9,7 +9,7 @@ import { settings } from './conf';
 import { ImproperlyConfigured } from './errors';
 import { require_module } from './module_loading';
 import type { HttpRequest } from './http/request';
-import type { HttpResponse } from './http/response';
+import { HttpResponse } from './http/response';
 import { response_for_exception } from './http/exception_response';
 
 /** Django's middleware shape: a factory called once with the next handler. */
@@ -56,22 +56,141 @@ export function build_handler(inner: GetResponse, middleware: MiddlewareFactory[
   return chain_middleware(convert_exception_to_response(inner), middleware);
 }
 
-/** build_handler for an inner handler that already turns its exceptions into responses. */
+/**
+ * build_handler for an inner handler that already turns its exceptions into
+ * responses. Neighbouring middleware_mixin layers run as one (run_hooks): the
+ * same hooks in the same order, with one promise for all their
+ * process_response hooks instead of one per layer.
+ */
 export function chain_middleware(inner: GetResponse, middleware: MiddlewareFactory[]): GetResponse {
   let handler = inner;
-  for (let i = middleware.length - 1; i >= 0; i--) {
-    handler = convert_exception_to_response(middleware[i](handler));
+  for (let i = middleware.length - 1; i >= 0; ) {
+    if (!mixin_setups.has(middleware[i])) {
+      handler = convert_exception_to_response(middleware[i](handler));
+      i--;
+      continue;
+    }
+    const hooks: MiddlewareHooks[] = [];
+    for (; i >= 0 && mixin_setups.has(middleware[i]); i--) hooks.unshift(mixin_setups.get(middleware[i])!());
+    handler = run_hooks(hooks, handler, response_for_exception);
   }
   return handler;
 }
 
-export function convert_exception_to_response(get_response: GetResponse): GetResponse {
-  return async (request) => {
-    try {
-      return await get_response(request);
-    } catch (err) {
-      return response_for_exception(request, err);
+type MaybePromise<T> = T | Promise<T>;
+
+/** Django's MiddlewareMixin hooks (django/utils/deprecation.py). */
+export interface MiddlewareHooks {
+  /**
+   * Before the inner handler. A response (or a promise of one) answers the
+   * request without it; null or undefined (or a promise of either) goes on.
+   */
+  process_request?(request: HttpRequest): MaybePromise<HttpResponse | null | undefined | void>;
+  /** After the inner handler (or process_request's response): the response to send. */
+  process_response?(request: HttpRequest, response: HttpResponse): MaybePromise<HttpResponse>;
+}
+
+function rethrow(_request: HttpRequest, err: unknown): never {
+  throw err;
+}
+
+const mixin_setups = new WeakMap<MiddlewareFactory, () => MiddlewareHooks>();
+
+/**
+ * A middleware factory from Django's MiddlewareMixin hooks. `setup` runs once
+ * per chain, as a middleware's __init__ does: a bad setting found there stops
+ * start-up. In a chain, exceptions are turned into responses per hook, as
+ * convert_exception_to_response does per layer.
+ */
+export function middleware_mixin(setup: () => MiddlewareHooks): MiddlewareFactory {
+  // Called on its own (not by chain_middleware), a layer's exceptions reach the caller, as in Django.
+  const factory: MiddlewareFactory = (get_response) => {
+    const handler = run_hooks([setup()], get_response, rethrow);
+    return (request) => {
+      try {
+        return handler(request);
+      } catch (err) {
+        return Promise.reject(err as Error);
+      }
+    };
+  };
+  mixin_setups.set(factory, setup);
+  return factory;
+}
+
+/**
+ * The layers `hooks` (outermost first) around `inner`, step for step as
+ * Django's chain of MiddlewareMixin layers: process_request in order until
+ * one answers or fails, the inner handler, then process_response back
+ * outwards, from the layer that answered (a layer whose process_request
+ * failed skips its own). Synchronous hooks cost no promise; the
+ * process_response hooks share one (bench/NOTES.md, "the contrib stack").
+ */
+function run_hooks(hooks: MiddlewareHooks[], inner: GetResponse, convert: (request: HttpRequest, err: unknown) => HttpResponse): GetResponse {
+  const n = hooks.length;
+  const any_response_hook = hooks.some((h) => h.process_response !== undefined);
+
+  /** process_response of layers `from` down to 0. */
+  const unwind = (request: HttpRequest, response: HttpResponse, from: number): MaybePromise<HttpResponse> => {
+    for (let j = from; j >= 0; j--) {
+      const hook = hooks[j].process_response;
+      if (hook === undefined) continue;
+      try {
+        const out = hook(request, response);
+        if (!(out instanceof HttpResponse)) {
+          return out.then(
+            (r) => unwind(request, r, j - 1),
+            (err: unknown) => unwind(request, convert(request, err), j - 1),
+          );
+        }
+        response = out;
+      } catch (err) {
+        response = convert(request, err);
+      }
     }
+    return response;
+  };
+
+  const answer = (request: HttpRequest, response: HttpResponse, from: number): Promise<HttpResponse> =>
+    Promise.resolve(unwind(request, response, from));
+
+  /** process_request of layers `from` onwards, then the inner handler. */
+  const enter = (request: HttpRequest, from: number): Promise<HttpResponse> => {
+    for (let i = from; i < n; i++) {
+      const hook = hooks[i].process_request;
+      if (hook === undefined) continue;
+      let early: ReturnType<NonNullable<MiddlewareHooks['process_request']>>;
+      try {
+        early = hook(request);
+      } catch (err) {
+        return answer(request, convert(request, err), i - 1);
+      }
+      if (early === null || early === undefined) continue;
+      if (early instanceof HttpResponse) return answer(request, early, i);
+      return early.then(
+        (r) => (r ? unwind(request, r, i) : enter(request, i + 1)),
+        (err: unknown) => unwind(request, convert(request, err), i - 1),
+      );
+    }
+    const pending = inner(request);
+    return any_response_hook ? pending.then((r) => unwind(request, r, n - 1)) : pending;
+  };
+
+  return (request) => enter(request, 0);
+}
+
+export function convert_exception_to_response(get_response: GetResponse): GetResponse {
+  // Not an async function: a layer costs one promise reaction instead of an
+  // async frame and an await (bench/NOTES.md, "the contrib stack").
+  return (request) => {
+    let pending: Promise<HttpResponse>;
+    try {
+      // Promise.resolve: a middleware written in JavaScript may return its response directly.
+      pending = Promise.resolve(get_response(request));
+    } catch (err) {
+      return new Promise((resolve) => resolve(response_for_exception(request, err)));
+    }
+    return pending.then(undefined, (err: unknown) => response_for_exception(request, err));
   };
 }
 

@@ -17,7 +17,7 @@ import type { HttpResponse } from '@tango/core/http/response';
 import type { Session } from '@tango/core/http/session_api';
 import { patch_vary_headers } from '@tango/core/http/vary';
 import { get_logger } from '@tango/core/log';
-import type { MiddlewareFactory } from '@tango/core/middleware';
+import { middleware_mixin, type MiddlewareFactory } from '@tango/core/middleware';
 import { http_date } from '@tango/core/timezone';
 import { with_bracket_access } from './bracket_access';
 import { get_session_data_schema } from './data_schema';
@@ -26,32 +26,35 @@ import { SessionCookieTooLarge, SessionInterrupted, UpdateError } from './except
 
 const log = get_logger('tango.sessions');
 
-export const SessionMiddleware: MiddlewareFactory = (get_response) => {
+export const SessionMiddleware: MiddlewareFactory = middleware_mixin(() => {
   // Resolved once, when the middleware is built (Django: in __init__): a bad setting stops start-up.
   const SessionStore = get_session_store_class();
   get_session_data_schema();
   const make_empty = (): Session => with_bracket_access(new SessionStore(null));
 
-  return async (request) => {
-    const key = request.COOKIES.get(settings.SESSION_COOKIE_NAME);
-    if (key !== undefined) {
+  return {
+    process_request(request) {
+      const key = request.COOKIES.get(settings.SESSION_COOKIE_NAME);
+      if (key === undefined) {
+        // An untouched, cookie-less session sends nothing (Django), so most such requests never build one.
+        request.defer_session(make_empty);
+        return;
+      }
       const session = new SessionStore(key);
-      await session.preload();
-      request.session = with_bracket_access(session);
-    } else {
-      // An untouched, cookie-less session sends nothing (Django), so most such requests never build one.
-      request.defer_session(make_empty);
-    }
-    const response = await get_response(request);
-    if (key === undefined && !request.session_built) return response;
-    return process_response(request, response);
+      return session.preload().then(() => {
+        request.session = with_bracket_access(session);
+      });
+    },
+    process_response(request, response) {
+      return request.session_built ? process_response(request, response) : response;
+    },
   };
-};
+});
 
 export default SessionMiddleware;
 
-/** Django's process_response. */
-async function process_response(request: HttpRequest, response: HttpResponse): Promise<HttpResponse> {
+/** Django's process_response; a promise only when it saves. */
+function process_response(request: HttpRequest, response: HttpResponse): HttpResponse | Promise<HttpResponse> {
   const session = request.session as Session | undefined;
   // A view may have removed the session (Django: AttributeError → response as is).
   if (typeof session?.is_empty !== 'function') return response;

@@ -20,7 +20,7 @@ import { geturl, urlsplit, type SplitResult } from '../http/urlsplit';
 import { patch_vary_headers } from '../http/vary';
 import { get_logger } from '../log';
 import { register_memo } from '../memos';
-import type { MiddlewareFactory } from '../middleware';
+import { middleware_mixin, type MiddlewareFactory } from '../middleware';
 import { get_callable } from '../module_loading';
 import { resolve, Resolver404 } from '../urls/resolvers';
 import { is_csrf_exempt } from '../views/decorators/csrf_exempt';
@@ -191,12 +191,12 @@ async function reject(request: HttpRequest, reason: string): Promise<HttpRespons
 }
 
 /**
- * process_view: null to go on to the view, or the refusal. `target` is the
- * view (undefined when no URL matches); with `enforce` false (Django's
- * _EnsureCsrfToken, whose _reject returns None) a failed check is neither
- * refused nor logged.
+ * process_view: null to go on to the view, or the refusal. `find_target`
+ * gives the view (undefined when no URL matches), asked only for an unsafe
+ * method; with `enforce` false (Django's _EnsureCsrfToken, whose _reject
+ * returns None) a failed check is neither refused nor logged.
  */
-export function csrf_process_view(request: HttpRequest, target: { view: unknown } | undefined, enforce = true): Promise<HttpResponse> | null {
+export function csrf_process_view(request: HttpRequest, find_target: (request: HttpRequest) => { view: unknown } | undefined, enforce = true): Promise<HttpResponse> | null {
   const state = csrf_state(request);
   if (state.processing_done) return null;
   // Django tests csrf_exempt first, but both outcomes let the request through; the method is cheaper.
@@ -204,6 +204,7 @@ export function csrf_process_view(request: HttpRequest, target: { view: unknown 
     state.processing_done = true;
     return null;
   }
+  const target = find_target(request);
   if (target === undefined || is_csrf_exempt(target.view)) return null;
   try {
     const origin = request.header('origin');
@@ -253,15 +254,16 @@ export function csrf_process_response(request: HttpRequest, response: HttpRespon
   return response;
 }
 
-export const CsrfViewMiddleware: MiddlewareFactory = (get_response) => {
+export const CsrfViewMiddleware: MiddlewareFactory = middleware_mixin(() => {
   // A CSRF_FAILURE_VIEW that names nothing stops start-up, not the first refused request.
   failure_view();
-  return async (request) => {
-    csrf_process_request(request);
-    const refused = csrf_process_view(request, view_of(request));
-    const response = refused === null ? await get_response(request) : await refused;
-    return csrf_process_response(request, response);
+  return {
+    process_request(request) {
+      csrf_process_request(request);
+      return csrf_process_view(request, view_of);
+    },
+    process_response: csrf_process_response,
   };
-};
+});
 
 export default CsrfViewMiddleware;

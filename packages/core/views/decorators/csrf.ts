@@ -20,7 +20,7 @@ function from_middleware(enforce: boolean, ensure_cookie: boolean) {
   return <A extends unknown[]>(view: View<A>): Wrapped<A> => {
     const wrapped = async function (this: unknown, request: HttpRequest, ...args: A): Promise<HttpResponse> {
       csrf_process_request(request);
-      const refused = csrf_process_view(request, { view }, enforce);
+      const refused = csrf_process_view(request, () => ({ view }), enforce);
       // _EnsureCsrfCookie.process_view: the cookie is sent whatever the check said.
       if (ensure_cookie) get_token(request);
       const response = refused === null ? await view.apply(this, [request, ...args]) : await refused;
