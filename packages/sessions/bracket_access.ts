@@ -18,18 +18,44 @@ import type { SessionBase } from './base';
 const PROBED = new Set(['then', 'toJSON', 'asymmetricMatch', 'nodeType', 'tagName', 'inspect', '_isMockFunction', 'getMockName']);
 
 type Method = (...args: never[]) => unknown;
+type Slots = Record<string | symbol, unknown>;
+
+/**
+ * The names a session's class chain defines (methods, accessors, and
+ * Object.prototype's), per prototype: what `prop in target` answers for them,
+ * found without a has-lookup per access (bench/NOTES.md, "the contrib stack"). Names
+ * the instance itself holds are still asked with `in`.
+ */
+const class_names = new WeakMap<object, Set<string>>();
+
+function names_of(target: object): Set<string> {
+  const proto = Object.getPrototypeOf(target) as object;
+  let names = class_names.get(proto);
+  if (names === undefined) {
+    names = new Set();
+    for (let p: object | null = proto; p !== null; p = Object.getPrototypeOf(p) as object | null) {
+      for (const name of Object.getOwnPropertyNames(p)) names.add(name);
+    }
+    class_names.set(proto, names);
+  }
+  return names;
+}
 
 /** `session` with bracket access to its data. */
 export function with_bracket_access(session: SessionBase): Session {
+  const api = names_of(session);
+  const is_api = (target: SessionBase, prop: string | symbol): boolean =>
+    typeof prop === 'symbol' || api.has(prop) || prop in target;
   // Per proxy, so that `request.session.get === request.session.get` holds; a replaced method (a test's spy) is seen.
-  const bound = new Map<string | symbol, { fn: Method; bound: Method }>();
+  let bound: Map<string | symbol, { fn: Method; bound: Method }> | undefined;
   const handler: ProxyHandler<SessionBase> = {
     get(target, prop) {
-      if (typeof prop === 'string' && !(prop in target) && !PROBED.has(prop) && !prop.startsWith('@@') && !prop.startsWith('$$')) {
-        return target.get(prop);
+      if (!is_api(target, prop) && !PROBED.has(prop as string) && !(prop as string).startsWith('@@') && !(prop as string).startsWith('$$')) {
+        return target.get(prop as string);
       }
-      const value: unknown = Reflect.get(target, prop, target);
+      const value = (target as unknown as Slots)[prop];
       if (typeof value !== 'function' || prop === 'constructor') return value;
+      bound ??= new Map();
       let entry = bound.get(prop);
       if (entry === undefined || entry.fn !== value) {
         entry = { fn: value as Method, bound: (value as Method).bind(target) };
@@ -38,21 +64,21 @@ export function with_bracket_access(session: SessionBase): Session {
       return entry.bound;
     },
     set(target, prop, value) {
-      if (typeof prop === 'symbol') return Reflect.set(target, prop, value, target);
-      if (prop in target) {
+      if (is_api(target, prop)) {
         // `session['items'] = x` would silently replace a method and store nothing
         // (replacing a method with another function, as tests and mocks do, is fine).
-        if (typeof Reflect.get(target, prop, target) === 'function' && typeof value !== 'function') {
+        if (typeof prop === 'string' && typeof (target as unknown as Slots)[prop] === 'function' && typeof value !== 'function') {
           throw new TypeError(`'${prop}' is a session method, not a key: use session.set('${prop}', value).`);
         }
-        return Reflect.set(target, prop, value, target);
+        (target as unknown as Slots)[prop] = value;
+        return true;
       }
-      target.set(prop, value as never);
+      target.set(prop as string, value as never);
       return true;
     },
     deleteProperty(target, prop) {
-      if (typeof prop === 'symbol' || prop in target) return Reflect.deleteProperty(target, prop);
-      target.delete(prop);
+      if (is_api(target, prop)) return Reflect.deleteProperty(target, prop);
+      target.delete(prop as string);
       return true;
     },
   };
