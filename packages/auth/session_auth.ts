@@ -31,8 +31,12 @@ export const HASH_SESSION_KEY = '_auth_user_hash';
 
 const log = get_logger('tango.auth');
 
-/** Django's cleanse_setting pattern for credentials sent with user_login_failed. */
-const SENSITIVE = /API|TOKEN|KEY|SECRET|PASS|SIGNATURE|HTTP_COOKIE/i;
+/**
+ * _clean_credentials' own pattern and substitute (django/contrib/auth/__init__.py),
+ * for the credentials sent with user_login_failed; the error page's list is another.
+ */
+const SENSITIVE_CREDENTIALS = /api|token|key|secret|password|signature/i;
+const CLEANSED_SUBSTITUTE = '********************';
 
 function session_of(request: HttpRequest): Session {
   const session = request.session;
@@ -72,7 +76,7 @@ export async function authenticate(request: HttpRequest | null, credentials: Cre
     return user;
   }
   const cleansed: Credentials = {};
-  for (const [k, v] of Object.entries(credentials)) cleansed[k] = SENSITIVE.test(k) ? '********************' : v;
+  for (const [k, v] of Object.entries(credentials)) cleansed[k] = SENSITIVE_CREDENTIALS.test(k) ? CLEANSED_SUBSTITUTE : v;
   await user_login_failed.send({ request, credentials: cleansed });
   return null;
 }

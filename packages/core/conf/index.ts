@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ImproperlyConfigured } from '../errors';
 import { forget_settings_memos } from '../memos';
+import { CLEANSED_SUBSTITUTE, is_hidden_setting } from '../views/debug';
 import { settings_schema, SESSION_ENGINE_SHORT_NAMES, type Settings, type SettingsInput } from './schema';
 
 export type { Settings, SettingsInput, DatabaseSettings, CacheSettings } from './schema';
@@ -71,8 +72,8 @@ export function validate_settings(raw: SettingsInput | Record<string, unknown>, 
       : issue.code === 'invalid_union' ? 'one of the accepted forms (see docs/settings.md)'
       : issue.message;
     // A secret's value stays out of consoles, logs and runserver's error page (SafeExceptionReporterFilter's names).
-    const secret = /API|TOKEN|KEY|SECRET|PASS|SIGNATURE/i.test(name) && (typeof value === 'number' || (typeof value === 'string' && value !== ''));
-    throw new ImproperlyConfigured(`Invalid setting ${name} = ${secret ? '********************' : show(value)}: expected ${expected}.`);
+    const secret = is_hidden_setting(name) && (typeof value === 'number' || (typeof value === 'string' && value !== ''));
+    throw new ImproperlyConfigured(`Invalid setting ${name} = ${secret ? CLEANSED_SUBSTITUTE : show(value)}: expected ${expected}.`);
   }
   const data = result.data;
   const engine = SESSION_ENGINE_SHORT_NAMES[data.SESSION_ENGINE] ?? data.SESSION_ENGINE;

@@ -39,7 +39,7 @@ function mask_url_password(value: string): string {
 
 /** SafeExceptionReporterFilter.cleanse_setting: hidden names are masked, dicts and lists are walked. */
 export function cleanse_setting(key: string, value: unknown): unknown {
-  if (HIDDEN.test(key)) return CLEANSED_SUBSTITUTE;
+  if (is_hidden_setting(key)) return CLEANSED_SUBSTITUTE;
   if (typeof value === 'string') return mask_url_password(value);
   if (Array.isArray(value)) return value.map((v) => cleanse_setting('', v));
   if (value && typeof value === 'object') {
@@ -48,9 +48,14 @@ export function cleanse_setting(key: string, value: unknown): unknown {
   return value;
 }
 
+/** Whether a setting's value is hidden (SafeExceptionReporterFilter.hidden_settings). */
+export function is_hidden_setting(name: string): boolean {
+  return HIDDEN.test(name);
+}
+
 /** A cookie, header or field name whose value is masked (the session and CSRF cookies among them). */
-export function is_sensitive_name(name: string): boolean {
-  return HIDDEN.test(name) || /session|csrf|auth|messages/i.test(name);
+function is_sensitive_name(name: string): boolean {
+  return is_hidden_setting(name) || /session|csrf|auth|messages/i.test(name);
 }
 
 function show(value: unknown): string {
