@@ -38,9 +38,14 @@ export function set_log_format(f: 'json' | 'text'): void {
 
 const LEVEL_COLOURS: Record<Level, Colour | undefined> = { debug: 'dim', info: undefined, warn: 'yellow', error: 'red' };
 
+/** runserver's time stamp, `06/Dec/2026 21:00:00` (Django's log_date_time_string, in UTC). */
+export function log_time(now = new Date()): string {
+  return now.toUTCString().slice(5, 25).replace(/ /, '/').replace(/ /, '/');
+}
+
 /** `[06/Dec/2026 21:00:00] ERROR tango.request: message`, the stack indented below, as Django's console handler shows it. */
 export function text_line(r: LogRecord, colour: boolean, now = new Date()): string {
-  const stamp = now.toUTCString().slice(5, 25).replace(/ /, '/').replace(/ /, '/').replace(/ /, ' ');
+  const stamp = log_time(now);
   const extra = r.extra && Object.keys(r.extra).length ? ` ${JSON.stringify(r.extra)}` : '';
   const head = `[${stamp}] ${r.level.toUpperCase()} ${r.name}: ${r.msg}${extra}`;
   const colour_of = LEVEL_COLOURS[r.level];

@@ -16,6 +16,7 @@ import { response_for_exception } from './http/exception_response';
 import { same_site_location } from './http/same_site';
 import { limit_connections, server_options } from './server_limits';
 import { paint, status_colour, supports_color } from './management/color';
+import { log_time } from './log';
 import type { GetResponse, MiddlewareFactory } from './middleware';
 import { load_urlconf, resolve, root_urlconf, set_script_prefix, set_urlconf, type CompiledRoute, type URLEntry } from './urls/resolvers';
 
@@ -91,8 +92,7 @@ function to_request(req: FastifyRequest, script_name: string): HttpRequest {
 }
 
 function access_line(req: FastifyRequest, reply: FastifyReply): string {
-  const d = new Date();
-  const stamp = d.toUTCString().slice(5, 25).replace(/ /, '/').replace(/ /, '/').replace(/ /, ':');
+  const stamp = log_time();
   const length = reply.getHeader('content-length') ?? '-';
   const line = `[${stamp}] "${req.method} ${req.url} HTTP/${req.raw.httpVersion}" ${reply.statusCode} ${length}`;
   const colour = status_colour(reply.statusCode);
