@@ -60,8 +60,13 @@ export function with_store_timeout<T>(
 }
 
 /** A store that refuses or drops the connection is an outage (503), not a bug in the view (500). */
-export function as_unavailable(err: unknown, what: string): unknown {
+function as_unavailable(err: unknown, what: string): unknown {
   if (err instanceof StoreUnavailable || !is_connection_error(err)) return err;
-  const reason = err instanceof Error || typeof (err as Error)?.message === 'string' ? (err as Error).message : String(err);
-  return new StoreUnavailable(`The session store is unreachable (${what}): ${reason}`);
+  return new StoreUnavailable(`The session store is unreachable (${what}): ${reason_of(err)}`);
+}
+
+/** What a store client's failure says, for a StoreUnavailable: its message, or the value itself when it is not an error. */
+export function reason_of(err: unknown): string {
+  const message = (err as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : String(err);
 }

@@ -26,7 +26,7 @@ import { NotSerializable, StoreUnavailable } from '@tango/core/errors';
 import { register_memo } from '@tango/core/memos';
 import { SessionBase } from '../base';
 import { is_plain_object, new_dict, type SessionDict } from '../session_dict';
-import type { CasResult, StoreErrorMap, StoredState } from '../store_io';
+import { reason_of, type CasResult, type StoreErrorMap, type StoredState } from '../store_io';
 import { CreateError } from '../exceptions';
 
 export const KEY_PREFIX = 'django.contrib.sessions.cache';
@@ -42,7 +42,7 @@ function failure_of(cache: Cache): StoreErrorMap {
   if (map === undefined) {
     // A value the cache cannot serialize is the view's bug (a 500), not an outage.
     map = (err, what) => err instanceof StoreUnavailable ? err : err instanceof NotSerializable ? NotSerializable.from(err, 'The session data') :
-      new StoreUnavailable(`The session cache ${String(cache)} failed (${what}): ${(err as Error).message}`);
+      new StoreUnavailable(`The session cache ${String(cache)} failed (${what}): ${reason_of(err)}`);
     failures.set(cache, map);
   }
   return map;

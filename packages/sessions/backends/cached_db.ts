@@ -43,7 +43,7 @@ import { StoreUnavailable } from '@tango/core/errors';
 import { get_logger } from '@tango/core/log';
 import { register_memo } from '@tango/core/memos';
 import { new_dict, type SessionDict } from '../session_dict';
-import type { CasResult, StoredState } from '../store_io';
+import { reason_of, type CasResult, type StoredState } from '../store_io';
 import { SessionStore as DBStore } from './db';
 
 export const KEY_PREFIX = 'django.contrib.sessions.cached_db';
@@ -112,8 +112,7 @@ function live(writers: Writer[], now: number): Writer[] {
 /** A cache failure in the write path: the row is left as it was, and the request answers 503. */
 function unreachable(what: string, err: unknown): StoreUnavailable {
   if (err instanceof StoreUnavailable) return err;
-  const message = (err as { message?: unknown } | null)?.message;
-  return new StoreUnavailable(`The session cache is unreachable (${what}): ${typeof message === 'string' ? message : String(err)}`);
+  return new StoreUnavailable(`The session cache is unreachable (${what}): ${reason_of(err)}`);
 }
 
 /**
