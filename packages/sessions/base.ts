@@ -78,8 +78,8 @@ register_memo('sessions.base.key_salts', () => {
 });
 
 /** The lengths a session key may have: Django's minimum (8), and django_session.session_key's varchar(40). */
-export const MIN_KEY_LENGTH = 8;
-export const MAX_KEY_LENGTH = 40;
+const MIN_KEY_LENGTH = 8;
+const MAX_KEY_LENGTH = 40;
 
 /** 1 at the char code of each of VALID_KEY_CHARS (all ASCII); reads past the end are undefined. */
 const KEY_CHAR = Uint8Array.from({ length: 128 }, (_, c) => (VALID_KEY_CHARS.includes(String.fromCharCode(c)) ? 1 : 0));
@@ -144,7 +144,6 @@ export abstract class SessionBase implements SessionApi {
   #loading: Promise<void> | null = null;
   /** Keys set or deleted through the data API since the last load or save. */
   #changed = new Set<string>();
-  #cleared = false;
   /** The record as last read or written, for the key it belongs to. */
   #stored: { key: string; state: StoredState } | null = null;
   /** Set while this session holds its key's save turn. */
@@ -355,9 +354,8 @@ export abstract class SessionBase implements SessionApi {
 
   /** Empties the data without loading it; the key stays. */
   clear(): void {
+    // A merge then deletes the keys this request had (changes_since), not keys another request added meanwhile.
     this._session_cache = new_dict();
-    // Recorded as such: a merge deletes the keys this request had, not keys another request added meanwhile.
-    this.#cleared = true;
     this.accessed = true;
     this.modified = true;
   }
@@ -572,7 +570,6 @@ export abstract class SessionBase implements SessionApi {
     if (must_create) await this.insert_record(data);
     else await this.#save_over(data);
     this.#changed.clear();
-    this.#cleared = false;
   }
 
   /** One write of a key at a time in this process (save_queue.ts says why); other processes meet the compare-and-swap. */
@@ -706,7 +703,7 @@ export abstract class SessionBase implements SessionApi {
       if (has) set[k] = mine[k];
       else deleted.push(k);
     }
-    return { set, deleted, cleared: this.#cleared };
+    return { set, deleted };
   }
 
   /** Engines call this with what they have just read or written, so that the next save compares against it. */

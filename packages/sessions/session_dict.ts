@@ -14,8 +14,6 @@ export interface SessionChanges {
   set: SessionDict;
   /** Keys deleted (pop, delete, and every loaded key clear() removed). */
   deleted: string[];
-  /** clear() was called. */
-  cleared: boolean;
 }
 
 /**

@@ -261,7 +261,9 @@ export class SessionStore extends SessionBase {
   /** One UPDATE of the row to `data`, with `conditions` bound after the key; 0 rows: 'gone' or 'conflict'. */
   async #update(data: SessionDict, st: Statement, conditions: unknown[]): Promise<CasResult> {
     const key = this.session_key;
-    const row = key !== null ? this.#row_for(key, data) : await this.#row(data);
+    // Only a save over a record that was read updates, and it has a key: without one there is no row to write over.
+    if (key === null) return 'gone';
+    const row = this.#row_for(key, data);
     const values = [row.session_data, db_datetime(row.expire_date, this.db), row.session_key, ...conditions];
     if ((await this.#count_changed(st, values, 'save')) > 0) {
       this.set_stored_state(this.#state_of(row.session_data));

@@ -287,7 +287,7 @@ describe('save() with a concurrent save in between (compare-and-swap, merge, ret
     const s = await opened(key);
     s.clear();
     s.set('z', 3);
-    expect(s.changes()).toEqual({ set: { z: 3 }, deleted: ['n', 'x'], cleared: true });
+    expect(s.changes()).toEqual({ set: { z: 3 }, deleted: ['n', 'x'] });
     saved_elsewhere(key, { n: 0, x: 1, y: 2 });
     await s.save();
     expect(stored(key)).toEqual({ y: 2, z: 3 });
@@ -298,7 +298,7 @@ describe('save() with a concurrent save in between (compare-and-swap, merge, ret
     const s = await opened(key);
     (s.get('cart') as number[]).push(2);
     s.modified = true;
-    expect(s.changes()).toEqual({ set: { cart: [1, 2] }, deleted: [], cleared: false });
+    expect(s.changes()).toEqual({ set: { cart: [1, 2] }, deleted: [] });
     saved_elsewhere(key, { cart: [1], b: 2 });
     await s.save();
     expect(stored(key)).toEqual({ cart: [1, 2], b: 2 });
@@ -385,7 +385,7 @@ describe('save() with a concurrent save in between (compare-and-swap, merge, ret
   });
 
   it('apply_changes deletes, then sets', () => {
-    expect(apply_changes(new_dict({ a: 1, b: 2 }), { set: new_dict({ b: 3, c: 4 }), deleted: ['a'], cleared: false }))
+    expect(apply_changes(new_dict({ a: 1, b: 2 }), { set: new_dict({ b: 3, c: 4 }), deleted: ['a'] }))
       .toEqual({ b: 3, c: 4 });
   });
 
