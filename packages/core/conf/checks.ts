@@ -10,7 +10,7 @@ import { close_matches } from '../close_matches';
 import type { CheckMessage } from '../checks';
 
 /** Other packages may add settings to the schema; these are the names Tango itself reads. */
-export function known_setting_names(): Set<string> {
+function known_setting_names(): Set<string> {
   return new Set([...Object.keys(settings_schema.shape), 'BASE_DIR']);
 }
 

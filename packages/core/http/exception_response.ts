@@ -53,7 +53,7 @@ export function response_for_exception(request: HttpRequest, err: unknown): Http
 }
 
 /** What the DEBUG page shows of a request. */
-export function summarize(request: HttpRequest): RequestSummary {
+function summarize(request: HttpRequest): RequestSummary {
   const full = request.get_full_path();
   const q = full.indexOf('?');
   let post: Array<[string, string]> | undefined;
