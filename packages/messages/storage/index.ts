@@ -6,7 +6,7 @@ import { settings } from '@tango/core/conf';
 import { ImproperlyConfigured } from '@tango/core/errors';
 import type { HttpRequest } from '@tango/core/http/request';
 import { register_memo } from '@tango/core/memos';
-import { require_module } from '@tango/core/module_loading';
+import { get_callable } from '@tango/core/module_loading';
 import { BaseStorage, Message, type StorageClass } from './base';
 import { CookieStorage } from './cookie';
 import { FallbackStorage } from './fallback';
@@ -45,17 +45,13 @@ export function get_storage_class(spec: unknown = settings.MESSAGE_STORAGE): Sto
   } else if (typeof spec === 'string') {
     cls = Object.hasOwn(BUILTIN, spec) ? BUILTIN[spec] : undefined;
     if (cls === undefined) {
-      const sep = Math.max(spec.lastIndexOf(':'), spec.lastIndexOf('.'));
-      const attempts: Array<[string, string]> = [];
-      if (sep > 0 && !spec.slice(sep + 1).includes('/')) attempts.push([spec.slice(0, sep), spec.slice(sep + 1)]);
-      attempts.push([spec, 'default']);
-      for (const [mod, name] of attempts) {
-        const candidate = require_module(mod, settings.BASE_DIR)?.[name];
-        if (is_storage_class(candidate)) {
-          cls = candidate;
-          break;
-        }
+      let candidate: unknown;
+      try {
+        candidate = get_callable('MESSAGE_STORAGE', spec, settings.BASE_DIR);
+      } catch (err) {
+        if (!(err instanceof ImproperlyConfigured)) throw err;
       }
+      if (is_storage_class(candidate)) cls = candidate;
     }
   }
   if (cls === undefined) {
