@@ -24,6 +24,7 @@ export const REASON_INCORRECT_LENGTH = 'has incorrect length';
 export const REASON_INVALID_CHARACTERS = 'has invalid characters';
 
 const N = CSRF_ALLOWED_CHARS.length;
+const INVALID_CHARS = /[^a-zA-Z0-9]/;
 
 // Index of each allowed character by char code (-1 for the rest).
 const INDEX = new Int8Array(128).fill(-1);
@@ -63,11 +64,7 @@ export function unmask_cipher_token(token: string): string {
 /** Django's _check_token_format: 32 or 64 characters of [a-zA-Z0-9], or InvalidTokenFormat. */
 export function check_token_format(token: string): void {
   if (token.length !== CSRF_TOKEN_LENGTH && token.length !== CSRF_SECRET_LENGTH) throw new InvalidTokenFormat(REASON_INCORRECT_LENGTH);
-  // A table lookup per character: the regular expression cost every request with a csrftoken cookie ~500 instructions.
-  for (let i = 0; i < token.length; i++) {
-    const c = token.charCodeAt(i);
-    if (c >= 128 || INDEX[c] < 0) throw new InvalidTokenFormat(REASON_INVALID_CHARACTERS);
-  }
+  if (INVALID_CHARS.test(token)) throw new InvalidTokenFormat(REASON_INVALID_CHARACTERS);
 }
 
 /** Django's _does_token_match: a checked token (masked, or the bare secret) against the secret, in constant time. */
