@@ -110,9 +110,9 @@ function rate_problems(rate: number | undefined, tango: SideStats, baseline: Sid
 
 export async function measure(
   load: LoadGen, scenario: Scenario, engine: EngineId, tango: Server, baseline: Server, o: Options, cookies: string[],
-  log: (s: string) => void,
+  log: (s: string) => void, server_cookies: string[] = cookies,
 ): Promise<ScenarioResult> {
-  const a = (d: number) => spec_for(scenario, tango.port, o, cookies, d);
+  const a = (d: number) => spec_for(scenario, tango.port, o, server_cookies, d);
   const b = (d: number) => spec_for(scenario, baseline.port, o, cookies, d);
   await load.run(a(o.warmup));
   await load.run(b(o.warmup));

@@ -16,6 +16,8 @@ export interface Options {
   connections: number;
   /** Connections of S6, all on one session. */
   hot_connections: number;
+  /** S6 on cache-redis also runs @fastify/session on the same Redis (bench/fastify_session.ts). */
+  fastify_session: boolean;
   /** Also bench `manage.ts serve --workers 1` at each of these --log-level values (empty: not). */
   serve: string[];
   duration: number;
@@ -64,6 +66,7 @@ export function parse_options(argv: string[]): Options {
     .option('--rounds <n>', 'A/B rounds per scenario (each round: one Tango run, one baseline run)', positive, env('ROUNDS') ? Number(env('ROUNDS')) : undefined)
     .option('--connections <n>', 'concurrent connections', positive, Number(env('CONNECTIONS') ?? 20))
     .option('--hot-connections <n>', 'connections of S6, all carrying one session', positive, Number(env('HOT_CONNECTIONS') ?? 32))
+    .option('--no-fastify-session', 'S6 on cache-redis without the @fastify/session comparison')
     .option('--serve [levels]', "also bench the production command, manage.ts serve --workers 1, at these --log-level values (default: info, serve's own default)", env('SERVE'))
     .option('--sessions <n>', 'sessions pre-created for S3/S5', positive, env('SESSIONS') ? Number(env('SESSIONS')) : undefined)
     .option('--mem-engines <ids>', 'engines for the memory run', list(ENGINES, 'engine'), env('MEM_ENGINES') ? env('MEM_ENGINES')!.split(',') as EngineId[] : undefined)
@@ -90,6 +93,7 @@ export function parse_options(argv: string[]): Options {
     engines: (o.engines as EngineId[] | undefined) ?? (env('ENGINES')?.split(',') as EngineId[] | undefined) ?? [...ENGINES],
     connections: o.connections as number,
     hot_connections: o.hotConnections as number,
+    fastify_session: o.fastifySession !== false && env('FASTIFY_SESSION') !== '0',
     serve: o.serve === undefined || o.serve === false ? [] : o.serve === true ? ['info'] : String(o.serve).split(',').map((l) => l.trim()).filter(Boolean),
     duration: (o.duration as number | undefined) ?? (quick ? 1 : 3),
     warmup: (o.warmup as number | undefined) ?? (quick ? 1 : 3),

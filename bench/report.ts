@@ -41,6 +41,10 @@ export interface ScenarioResult {
   server?: string;
   /** S6 only: Tango's S6 req/s ÷ its S5 req/s on the same engine and server in the same run (the target is on this). */
   hot_share?: number;
+  /** A row of another library on the same load (S6: @fastify/session), not of Tango: no target. */
+  reference?: boolean;
+  /** S6: Tango's req/s ÷ the reference row's req/s in the same run. */
+  vs_reference?: number;
   settings: { connections: number; duration_s: number; warmup_s: number; rounds: number; rate?: number };
 }
 
@@ -151,7 +155,8 @@ export function results_table(rows: ScenarioResult[]): string {
   for (const r of [...rows].sort((a, b) => order(a).localeCompare(order(b)))) {
     const mark = r.problems.length ? '⚠' : r.pass ? '✅' : '❌';
     const engine = r.server ? `${r.engine} (${r.server})` : r.engine;
-    const target = r.scenario === 'S6' ? `${fmt(r.hot_share ?? NaN, 2)} of S5, ≥ ${fmt(r.target, 2)}` : `≥ ${fmt(r.target, 2)}`;
+    const vs = r.vs_reference === undefined ? '' : `; ${fmt(r.vs_reference, 2)}× @fastify/session`;
+    const target = r.reference ? 'reference' : r.scenario === 'S6' ? `${fmt(r.hot_share ?? NaN, 2)} of S5, ≥ ${fmt(r.target, 2)}${vs}` : `≥ ${fmt(r.target, 2)}`;
     out.push(`| ${r.scenario} | ${engine} | ${r.floor} | ${fmt(r.tango.rps)} | ${ms(r.tango.p50_ms)} / ${ms(r.tango.p99_ms)} | ` +
       `${fmt(r.baseline.rps)} | ${ms(r.baseline.p50_ms)} / ${ms(r.baseline.p99_ms)} | **${fmt(r.ratio, 2)}** (${spread(r.round_ratios)}) | ${target} | ${mark} | ` +
       `${fmt(r.tango.cpu_us_per_req)} / ${fmt(r.baseline.cpu_us_per_req)} |`);

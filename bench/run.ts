@@ -39,11 +39,11 @@ async function probe(port: number, scenario: Scenario, cookie?: string): Promise
 }
 
 /** Both servers answer a scenario as they should before we time them. */
-async function verify(scenario: Scenario, tango: Server, baseline: Server, cookies: string[]): Promise<string[]> {
-  const cookie = scenario === 'S1' ? S1_COOKIE_HEADER : scenario === 'S3' || scenario === 'S5' || scenario === 'S6' ? `${SESSION_COOKIE_NAME}=${cookies[0]}` : undefined;
+async function verify(scenario: Scenario, tango: Server, baseline: Server, cookies: string[], server_cookies = cookies): Promise<string[]> {
+  const cookie = (list: string[]) => scenario === 'S1' ? S1_COOKIE_HEADER : scenario === 'S3' || scenario === 'S5' || scenario === 'S6' ? `${SESSION_COOKIE_NAME}=${list[0]}` : undefined;
   const problems: string[] = [];
-  for (const [name, server] of [['tango', tango], ['baseline', baseline]] as const) {
-    const p = await probe(server.port, scenario, cookie);
+  for (const [name, server, list] of [['tango', tango, server_cookies], ['baseline', baseline, cookies]] as const) {
+    const p = await probe(server.port, scenario, cookie(list));
     if (p.status !== 200) problems.push(`${name} answered ${p.status} to ${PATHS[scenario]}: ${p.body.slice(0, 120)}`);
     else if (scenario === 'S3' && !p.body.includes('zhiliao')) problems.push(`${name} did not find the pre-created session (body: ${p.body.slice(0, 60)})`);
     else if ((scenario === 'S4' || scenario === 'S5' || scenario === 'S6') && !p.set_cookie.some((c) => c.startsWith(`${SESSION_COOKIE_NAME}=`))) problems.push(`${name} set no session cookie`);
@@ -79,6 +79,7 @@ async function scenarios_on(
   const tango = await Child.fork(`tango ${engine}`, 'bench/server.ts', ['--engine', engine], { node_flags: profile_flags(o, prof_dir, name) });
   let baseline: Child | undefined;
   const served: Array<{ level: string; server: ServeProcess }> = [];
+  let compared: { server: Child; cookies: string[] } | undefined;
   let tango_from = tango.ready_us;
   try {
     const session = scenarios.some((s) => s !== 'S1' && s !== 'S2');
@@ -101,20 +102,39 @@ async function scenarios_on(
         { TANGO_SETTINGS_MODULE: SETTINGS_MODULE, BENCH_ENGINE: engine });
       served.push({ level, server });
     }
+    // Issue 20's comparison for the hot session: @fastify/session on the same Redis, with its own sessions.
+    if (engine === 'cache-redis' && scenarios.includes('S6') && o.fastify_session) {
+      const server = await Child.fork('@fastify/session', 'bench/fastify_session.ts', []);
+      compared = { server, cookies: await create_sessions(server.port, o.sessions) };
+    }
     const measured: ScenarioResult[] = [];
     for (const scenario of scenarios) {
-      for (const [label, server] of [[undefined, tango] as const, ...served.map((s) => [s.level === 'info' ? 'serve' : `serve --log-level ${s.level}`, s.server] as const)]) {
+      const servers: Array<readonly [string | undefined, Server, string[]]> = [
+        [undefined, tango, cookies],
+        ...served.map((s) => [s.level === 'info' ? 'serve' : `serve --log-level ${s.level}`, s.server, cookies] as const),
+        ...(compared && scenario === 'S6' ? [['@fastify/session', compared.server, compared.cookies] as const] : []),
+      ];
+      for (const [label, server, server_cookies] of servers) {
         log(`  ${scenario} ${engine}${label ? ` (${label})` : ''} (${scenario === 'S1' || scenario === 'S2' ? 'no session' : floor_of(scenario, engine)})`);
-        const before = await verify(scenario, server, baseline, cookies);
+        const before = await verify(scenario, server, baseline, cookies, server_cookies);
         for (const p of before) log(`    ⚠ ${p}`);
-        const r = await measure(load, scenario, engine, server, baseline, o, cookies, log);
+        const r = await measure(load, scenario, engine, server, baseline, o, cookies, log, server_cookies);
         if (label) r.server = label;
         r.problems.unshift(...setup_problems, ...before);
         if (scenario === 'S3' || scenario === 'S5' || scenario === 'S6') {
-          const after = await verify('S3', server, baseline, cookies);
+          const after = await verify('S3', server, baseline, cookies, server_cookies);
           if (after.length) r.problems.push(`after the runs: ${after.join('; ')} (store flushed by another process?)`);
         }
-        if (scenario === 'S6') {
+        if (scenario === 'S6' && label === '@fastify/session') {
+          // Not Tango: a reference row, and Tango's own S6 row says how it compares.
+          r.reference = true;
+          r.pass = true;
+          const own = measured.find((m) => m.scenario === 'S6' && m.server === undefined);
+          if (own) {
+            own.vs_reference = own.tango.rps / r.tango.rps;
+            log(`    Tango's S6 on Redis: ${own.vs_reference.toFixed(2)}× @fastify/session's req/s`);
+          }
+        } else if (scenario === 'S6') {
           // The hot session's target: at least HOT_TARGET of what the same server gets on many sessions (S5, this run).
           const s5 = measured.find((m) => m.scenario === 'S5' && m.server === r.server);
           r.target = HOT_TARGET;
@@ -133,7 +153,7 @@ async function scenarios_on(
       }
     }
   } finally {
-    await Promise.all([tango.stop(), baseline?.stop(), ...served.map((s) => s.server.stop())]);
+    await Promise.all([tango.stop(), baseline?.stop(), compared?.server.stop(), ...served.map((s) => s.server.stop())]);
     if (engine !== 'core') await cleanup(engine);
   }
   collect_profile(o, report, prof_dir, name, tango_from, load.served.get(tango.port) ?? 0);
