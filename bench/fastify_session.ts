@@ -32,7 +32,8 @@ declare module 'fastify' {
   }
 }
 
-const port = Number(process.argv[process.argv.indexOf('--port') + 1] || 0);
+const port_at = process.argv.indexOf('--port');
+const port = port_at === -1 ? 0 : Number(process.argv[port_at + 1]);
 const PREFIX = 'fastify_session_bench:';
 const TEXT = 'text/plain; charset=utf-8';
 const HTML = 'text/html; charset=utf-8';
