@@ -9,17 +9,14 @@ import type { HttpRequest } from '@tango/core/http/request';
 import type { HttpResponse } from '@tango/core/http/response';
 import { middleware_mixin, type MiddlewareFactory } from '@tango/core/middleware';
 import { get_storage_class } from './storage';
-import { built_storage, storage_due } from './storage/request_storage';
-import { has_session } from './storage/session';
 
 export const MessageMiddleware: MiddlewareFactory = middleware_mixin(() => {
   // Resolved when the middleware is built: a bad MESSAGE_STORAGE stops start-up.
   get_storage_class();
   return {
     process_request(request) {
-      // Without a session, built now: a storage that needs one refuses the request here, as in Django.
-      if (has_session(request)) storage_due(request);
-      else request._messages = new (get_storage_class())(request);
+      // Looked up per request (it is cached), so override_settings(MESSAGE_STORAGE) applies.
+      request._messages = new (get_storage_class())(request);
     },
     process_response: store_messages,
   };
@@ -28,7 +25,7 @@ export const MessageMiddleware: MiddlewareFactory = middleware_mixin(() => {
 /** process_response: the unread messages go into the response or the session. */
 function store_messages(request: HttpRequest, response: HttpResponse): HttpResponse {
   // A view (or an inner middleware) may have removed it.
-  const storage = built_storage(request);
+  const storage = request._messages;
   if (storage !== undefined) {
     const unstored = storage.update(response);
     // Django raises in DEBUG so a developer notices messages being lost.

@@ -106,8 +106,6 @@ export class HttpRequest {
    * the middleware would change it, and a side table costs more per request.
    */
   auth_state: unknown = undefined;
-  /** @tango/messages' state for this request (request._messages), opaque to core, for the same reason. */
-  messages_state: unknown = undefined;
 
   constructor(init: RequestInit = {}) {
     this.method = (init.method ?? 'GET').toUpperCase();
