@@ -16,6 +16,7 @@
 import * as crypto from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { serve_bench_child } from './child_ipc';
 import * as path from 'node:path';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import {
@@ -327,35 +328,10 @@ async function main(): Promise<void> {
   await app.listen({ host: '127.0.0.1', port });
   const address = app.server.address() as AddressInfo;
 
-  let closing = false;
-  const shutdown = async () => {
-    if (closing) return;
-    closing = true;
-    setTimeout(() => process.exit(0), 5000).unref();
-    try {
-      await app.close();
-      await floor?.close();
-    } finally {
-      process.exit(0);
-    }
-  };
-  process.on('message', (m: { type?: string }) => {
-    if (m?.type === 'stats') {
-      const mem = process.memoryUsage();
-      const cpu = process.cpuUsage();
-      process.send?.({ type: 'stats', rss: mem.rss, heap_used: mem.heapUsed, cpu_us: cpu.user + cpu.system });
-    } else if (m?.type === 'now') {
-      // The clock of --cpu-prof samples: profiles are summarised from this instant on.
-      process.send?.({ type: 'now', hrtime_us: Number(process.hrtime.bigint() / 1000n) });
-    } else if (m?.type === 'shutdown') {
-      void shutdown();
-    }
+  serve_bench_child(address.port, `baseline (${engine})`, async () => {
+    await app.close();
+    await floor?.close();
   });
-  process.on('disconnect', () => void shutdown());
-  process.on('SIGTERM', () => void shutdown());
-  process.on('SIGINT', () => void shutdown());
-  if (process.send) process.send({ type: 'ready', port: address.port, pid: process.pid, hrtime_us: Number(process.hrtime.bigint() / 1000n) });
-  else console.log(`baseline (${engine}) at http://127.0.0.1:${address.port}/`);
 }
 
 main().catch((err: unknown) => {

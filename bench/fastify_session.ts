@@ -12,6 +12,7 @@
  * `sessionid` so that the bench's load generator sends it unchanged.
  */
 import type { AddressInfo } from 'node:net';
+import { serve_bench_child } from './child_ipc';
 import fastify_cookie from '@fastify/cookie';
 import fastify_session from '@fastify/session';
 import Fastify, { type Session } from 'fastify';
@@ -84,33 +85,10 @@ async function main(): Promise<void> {
 
   await app.listen({ host: '127.0.0.1', port });
   const address = app.server.address() as AddressInfo;
-  let closing = false;
-  const shutdown = async () => {
-    if (closing) return;
-    closing = true;
-    setTimeout(() => process.exit(0), 5000).unref();
-    try {
-      await app.close();
-      await client.quit();
-    } finally {
-      process.exit(0);
-    }
-  };
-  process.on('message', (m: { type?: string }) => {
-    if (m?.type === 'stats') {
-      const mem = process.memoryUsage();
-      const cpu = process.cpuUsage();
-      process.send?.({ type: 'stats', rss: mem.rss, heap_used: mem.heapUsed, cpu_us: cpu.user + cpu.system });
-    } else if (m?.type === 'now') {
-      process.send?.({ type: 'now', hrtime_us: Number(process.hrtime.bigint() / 1000n) });
-    } else if (m?.type === 'shutdown') {
-      void shutdown();
-    }
+  serve_bench_child(address.port, '@fastify/session', async () => {
+    await app.close();
+    await client.quit();
   });
-  process.on('disconnect', () => void shutdown());
-  process.on('SIGTERM', () => void shutdown());
-  if (process.send) process.send({ type: 'ready', port: address.port, pid: process.pid, hrtime_us: Number(process.hrtime.bigint() / 1000n) });
-  else console.log(`@fastify/session at http://127.0.0.1:${address.port}/`);
 }
 
 main().catch((err: unknown) => {
