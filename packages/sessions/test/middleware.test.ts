@@ -320,6 +320,39 @@ describe('response logic (django/contrib/sessions/middleware.py)', () => {
     expect(set_cookie_header(response)).not.toContain('SameSite');
   });
 
+  it('the middleware works on the session the view sees: a spy on request.session.save is what saves', async () => {
+    const key = await existing_session();
+    let spied = 0;
+    const { response } = await run((r) => {
+      const save = r.session.save;
+      r.session.save = async (must_create?: boolean) => {
+        spied++;
+        await save(must_create);
+      };
+      r.session.set('foo', 'spied');
+      return ok();
+    }, `sessionid=${key}`);
+    expect(spied).toBe(1);
+    expect(response.cookies.get('sessionid')?.value).toBe(key);
+    const { request: next } = await run((r) => ok(), `sessionid=${key}`);
+    expect(next.session.get('foo')).toBe('spied');
+  });
+
+  it('a session the view assigns to request.session is the one saved', async () => {
+    const own = new CacheStore();
+    const { response } = await run((r) => {
+      r.session.set('foo', 'built by the middleware');
+      r.session = own as unknown as Session;
+      own.set('foo', 'assigned by the view');
+      return ok();
+    });
+    expect(own.session_key).not.toBeNull();
+    expect(response.cookies.get('sessionid')?.value).toBe(own.session_key);
+    const reread = new CacheStore(own.session_key);
+    await reread.preload();
+    expect(reread.get('foo')).toBe('assigned by the view');
+  });
+
   it('a view that removes request.session gets its response back untouched', async () => {
     const { response } = await run((r) => {
       (r as unknown as { session: unknown }).session = undefined;
