@@ -53,3 +53,30 @@ describe('the missing-services line', () => {
     expect(r.out).not.toMatch(/^skipping suites/m);
   }, 120_000);
 });
+
+describe('describe_needing: a suite that needs something other than a service (a tmpfs, say)', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(ROOT, 'packages', 'core', 'test', 'tmp-needing-'));
+    fs.writeFileSync(path.join(dir, 'needs_thing.test.ts'), [
+      `import { describe_needing } from '${path.join(ROOT, 'packages/core/testing/services')}';`,
+      "describe_needing('needs a thing', { missing: 'no thing here', stand_in: 0 }, (n) => { it('runs', () => expect(n).toBe(1)); });",
+      "describe_needing('has its thing', { value: 1 }, (n) => { it('runs', () => expect(n).toBe(1)); });",
+      '',
+    ].join('\n'));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('skips with its reason printed, and runs the suite whose need is met', () => {
+    const r = run_jest(dir, {});
+    expect(r.status).toBe(0);
+    expect(r.out).toContain("skipping 'needs a thing': no thing here");
+    expect(r.out).toMatch(/Tests:\s+1 skipped, 1 passed, 2 total/);
+  }, 120_000);
+
+  it('under REQUIRE_SERVICES=1 fails instead of skipping', () => {
+    const r = run_jest(dir, { REQUIRE_SERVICES: '1' });
+    expect(r.status).toBe(1);
+    expect(r.out).toContain("REQUIRE_SERVICES=1 but no thing here: the suite 'needs a thing' cannot be skipped.");
+  }, 120_000);
+});

@@ -38,10 +38,29 @@ export function service_url(name: ServiceName): string | undefined {
   return undefined;
 }
 
+/** What a suite needs, or why it is not here (with a stand-in its body can be declared with, never run). */
+export type Needed<T> = { value: T } | { missing: string; stand_in: T };
+
+/**
+ * `describe(title)` given what the suite needs. When that is missing, the
+ * suite is declared with `describe.skip` and the reason printed (`quiet`:
+ * printed once for the run already); under REQUIRE_SERVICES=1 (CI) it is an
+ * error instead, so CI never skips a suite. The project's one conditional skip.
+ */
+export function describe_needing<T>(title: string, needed: Needed<T>, fn: (value: T) => void, quiet = false): void {
+  if ('value' in needed) {
+    describe(title, () => fn(needed.value));
+    return;
+  }
+  if (process.env.REQUIRE_SERVICES === '1') {
+    throw new Error(`REQUIRE_SERVICES=1 but ${needed.missing}: the suite '${title}' cannot be skipped.`);
+  }
+  if (!quiet) process.stdout.write(`skipping '${title}': ${needed.missing}\n`);
+  describe.skip(`${title} (${needed.missing})`, () => fn(needed.stand_in));
+}
+
 /** `describe` when the service is configured, `describe.skip` (with the printed reason) otherwise. */
 export function describe_with(name: ServiceName): (title: string, fn: (url: string) => void) => void {
   const url = service_url(name);
-  // A conditional skip, allowed only because the service is absent (and never under CI).
-  const suite = url ? describe : describe.skip;
-  return (title, fn) => suite(url ? title : `${title} (${name} unset)`, () => fn(url ?? ''));
+  return (title, fn) => describe_needing(title, url ? { value: url } : { missing: `${name} is not set`, stand_in: '' }, fn, true);
 }

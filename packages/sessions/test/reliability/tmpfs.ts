@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { describe_needing, type Needed } from '@tango/core/testing';
 
 export class Tmpfs {
   private constructor(readonly dir: string, readonly size: string) {}
@@ -67,19 +68,13 @@ export class Tmpfs {
 export function describe_with_tmpfs(size: string): (title: string, fn: (disk: () => Tmpfs) => void) => void {
   return (title, fn) => {
     const mounted = Tmpfs.mount(size);
-    if (!(mounted instanceof Tmpfs)) {
-      if (process.env.REQUIRE_SERVICES === '1') {
-        throw new Error(`REQUIRE_SERVICES=1 but ${mounted.reason}: the suite '${title}' cannot be skipped.`);
-      }
-      process.stdout.write(`skipping '${title}': ${mounted.reason}\n`);
-      // A conditional skip, allowed only because mounting is not permitted here (and never under CI).
-      describe.skip(`${title} (${mounted.reason})`, () => fn(() => { throw new Error('no tmpfs'); }));
-      return;
-    }
-    describe(title, () => {
-      fn(() => mounted);
+    const needed: Needed<() => Tmpfs> = mounted instanceof Tmpfs
+      ? { value: () => mounted }
+      : { missing: mounted.reason, stand_in: () => { throw new Error('no tmpfs'); } };
+    describe_needing(title, needed, (disk) => {
+      fn(disk);
       // Declared after the suite's own hooks, so that its server is closed first.
-      afterAll(() => mounted.unmount());
+      if (mounted instanceof Tmpfs) afterAll(() => mounted.unmount());
     });
   };
 }
