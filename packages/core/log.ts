@@ -30,10 +30,13 @@ let threshold = LEVELS[(process.env.TANGO_LOG_LEVEL as Level) ?? 'info'] ?? LEVE
 let write_stderr = process.env.TANGO_LOG_SILENT !== '1';
 
 let format: 'json' | 'text' = 'json';
+/** Whether text lines are coloured: asked once, when the format is set, as Django's color_style() is at start-up. */
+let coloured = false;
 
 /** 'text' (runserver): one readable line per record, coloured on a terminal; 'json' (serve, the default): pino's shape. */
 export function set_log_format(f: 'json' | 'text'): void {
   format = f;
+  coloured = f === 'text' && supports_color(process.stderr);
 }
 
 const LEVEL_COLOURS: Record<Level, Colour | undefined> = { debug: 'dim', info: undefined, warn: 'yellow', error: 'red' };
@@ -56,7 +59,7 @@ export function text_line(r: LogRecord, colour: boolean, now = new Date()): stri
 function stderr_handler(r: LogRecord): void {
   if (!write_stderr || LEVELS[r.level] < threshold) return;
   if (format === 'text') {
-    process.stderr.write(text_line(r, supports_color(process.stderr)));
+    process.stderr.write(text_line(r, coloured));
     return;
   }
   const line: Record<string, unknown> = { level: LEVELS[r.level], time: Date.now(), name: r.name, msg: r.msg, ...r.extra };

@@ -91,12 +91,12 @@ function to_request(req: FastifyRequest, script_name: string): HttpRequest {
   });
 }
 
-function access_line(req: FastifyRequest, reply: FastifyReply): string {
+function access_line(req: FastifyRequest, reply: FastifyReply, coloured: boolean): string {
   const stamp = log_time();
   const length = reply.getHeader('content-length') ?? '-';
   const line = `[${stamp}] "${req.method} ${req.url} HTTP/${req.raw.httpVersion}" ${reply.statusCode} ${length}`;
   const colour = status_colour(reply.statusCode);
-  return `${colour ? paint(line, colour, supports_color(process.stdout)) : line}\n`;
+  return `${colour ? paint(line, colour, coloured) : line}\n`;
 }
 
 /**
@@ -181,8 +181,10 @@ export function mount(app: FastifyInstance, options: MountOptions & { routing: R
   }
 
   if (options.access_log) {
+    // Asked once (reading process.env is a call into Node each time), as Django's color_style() is at start-up.
+    const coloured = supports_color(process.stdout);
     app.addHook('onResponse', async (req, reply) => {
-      process.stdout.write(access_line(req, reply));
+      process.stdout.write(access_line(req, reply, coloured));
     });
   }
 }
