@@ -48,6 +48,15 @@ function failure_of(cache: Cache): StoreErrorMap {
   return map;
 }
 
+/**
+ * A cache entry as a session's stored state: its version is what cas()
+ * checks, its value (deserialized afresh) the data. cached_db reads its
+ * cache entries this way too.
+ */
+export function cache_entry_state(cache: Cache, version: CacheVersion): StoredState {
+  return { version, data: async () => new_dict((await cache.value_of(version)) as Record<string, unknown> | undefined) };
+}
+
 export class SessionStore extends SessionBase {
   // Resolved at construction, as Django does: an unknown alias fails here.
   protected _cache: Cache = get_cache(settings.SESSION_CACHE_ALIAS);
@@ -93,7 +102,7 @@ export class SessionStore extends SessionBase {
       : undefined;
     const data = hit?.value;
     if (hit !== undefined && is_plain_object(data)) {
-      this.set_stored_state(this.#state_of(hit.version));
+      this.set_stored_state(cache_entry_state(this._cache, hit.version));
       return new_dict(data);
     }
     this._session_key = null;
@@ -102,11 +111,6 @@ export class SessionStore extends SessionBase {
 
   #cache_prefixed(key: string): string {
     return this.cache_key_prefix + key;
-  }
-
-  /** The entry's version is what cas() checks; its value, deserialized afresh, is the data. */
-  #state_of(version: CacheVersion): StoredState {
-    return { version, data: async () => new_dict((await this._cache.value_of(version)) as Record<string, unknown> | undefined) };
   }
 
   // Keyv reads a 0 ttl as "forever" and Redis refuses a negative one; Django's
@@ -120,12 +124,12 @@ export class SessionStore extends SessionBase {
     }
     const version = await this.#call(() => this._cache.add_versioned(key, data, ttl_ms), 'cache add');
     if (version === null) throw new CreateError();
-    this.set_stored_state(this.#state_of(version));
+    this.set_stored_state(cache_entry_state(this._cache, version));
   }
 
   protected override async read_stored_state(): Promise<StoredState | null> {
     const hit = await this.#call(() => this._cache.gets(this.cache_key), 'cache get');
-    return hit === undefined ? null : this.#state_of(hit.version);
+    return hit === undefined ? null : cache_entry_state(this._cache, hit.version);
   }
 
   protected override async compare_and_swap(expected: StoredState | null, data: SessionDict): Promise<CasResult> {
@@ -136,7 +140,7 @@ export class SessionStore extends SessionBase {
       ? (await this.#call(() => this._cache.replace(key, data, ttl_ms), 'cache replace')) ?? 'gone'
       : await this.#call(() => this._cache.cas(key, expected.version as CacheVersion, data, ttl_ms), 'cache cas');
     if (typeof result === 'string') return result;
-    this.set_stored_state(this.#state_of(result));
+    this.set_stored_state(cache_entry_state(this._cache, result));
     return 'ok';
   }
 

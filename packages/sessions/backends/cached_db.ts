@@ -44,6 +44,7 @@ import { get_logger } from '@tango/core/log';
 import { register_memo } from '@tango/core/memos';
 import { new_dict, type SessionDict } from '../session_dict';
 import { reason_of, type CasResult, type StoredState } from '../store_io';
+import { cache_entry_state } from './cache';
 import { SessionStore as DBStore } from './db';
 
 export const KEY_PREFIX = 'django.contrib.sessions.cached_db';
@@ -171,7 +172,7 @@ export class SessionStore extends DBStore {
         const version = seen.version;
         this.#cache_seen = seen;
         // The row's session_data is not known from here; compare_and_swap finds it when a save needs it.
-        this.set_stored_state({ version, data: async () => new_dict((await this._cache.value_of(version)) as Record<string, unknown>) });
+        this.set_stored_state(cache_entry_state(this._cache, version));
         return (hit as { value: unknown }).value as SessionDict;
       }
     } catch (err) {
