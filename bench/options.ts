@@ -67,7 +67,7 @@ export function parse_options(argv: string[]): Options {
     .option('--connections <n>', 'concurrent connections', positive, Number(env('CONNECTIONS') ?? 20))
     .option('--hot-connections <n>', 'connections of S6, all carrying one session', positive, Number(env('HOT_CONNECTIONS') ?? 32))
     .option('--no-fastify-session', 'S6 on cache-redis without the @fastify/session comparison')
-    .option('--serve [levels]', "also bench the production command, manage.ts serve --workers 1, at these --log-level values (default: info, serve's own default)", env('SERVE'))
+    .option('--serve [levels]', "also bench the production command, manage.ts serve --workers 1, at these --log-level values (default: warn, serve's own default)", env('SERVE'))
     .option('--sessions <n>', 'sessions pre-created for S3/S5', positive, env('SESSIONS') ? Number(env('SESSIONS')) : undefined)
     .option('--mem-engines <ids>', 'engines for the memory run', list(ENGINES, 'engine'), env('MEM_ENGINES') ? env('MEM_ENGINES')!.split(',') as EngineId[] : undefined)
     .option('--mem-requests <n>', 'requests per memory run (the target is stated for 1000000)', positive, env('MEM_REQUESTS') ? Number(env('MEM_REQUESTS')) : undefined)
@@ -94,7 +94,7 @@ export function parse_options(argv: string[]): Options {
     connections: o.connections as number,
     hot_connections: o.hotConnections as number,
     fastify_session: o.fastifySession !== false && env('FASTIFY_SESSION') !== '0',
-    serve: o.serve === undefined || o.serve === false ? [] : o.serve === true ? ['info'] : String(o.serve).split(',').map((l) => l.trim()).filter(Boolean),
+    serve: o.serve === undefined || o.serve === false ? [] : o.serve === true ? ['warn'] : String(o.serve).split(',').map((l) => l.trim()).filter(Boolean),
     duration: (o.duration as number | undefined) ?? (quick ? 1 : 3),
     warmup: (o.warmup as number | undefined) ?? (quick ? 1 : 3),
     rounds: (o.rounds as number | undefined) ?? (quick ? 2 : 4),

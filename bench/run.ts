@@ -116,7 +116,7 @@ async function scenarios_on(
     for (const scenario of scenarios) {
       const servers: Array<readonly [string | undefined, Server, string[]]> = [
         [undefined, tango, cookies],
-        ...served.map((s) => [s.level === 'info' ? 'serve' : `serve --log-level ${s.level}`, s.server, cookies] as const),
+        ...served.map((s) => [s.level === 'warn' ? 'serve' : `serve --log-level ${s.level}`, s.server, cookies] as const),
         ...(compared && scenario === 'S6' ? [['@fastify/session', compared.server, compared.cookies] as const] : []),
       ];
       for (const [label, server, server_cookies] of servers) {

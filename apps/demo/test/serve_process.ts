@@ -42,6 +42,8 @@ export interface ServeOptions {
   settings?: string;
   /** More command-line arguments, such as ['--graceful-timeout', '1']. */
   args?: string[];
+  /** --log-level (default 'warn'); null: no flag, serve's own default. */
+  log_level?: string | null;
   /** The text to wait for before returning (default: the "Serving on" line). */
   ready?: string;
 }
@@ -49,7 +51,8 @@ export interface ServeOptions {
 export async function start_serve(env: Record<string, string>, ms = 60_000, options: ServeOptions = {}): Promise<ServeProcess> {
   const port = await free_port();
   const argv = [
-    'manage.ts', 'serve', `127.0.0.1:${port}`, '--workers', String(options.workers ?? 1), '--log-level', 'warn',
+    'manage.ts', 'serve', `127.0.0.1:${port}`, '--workers', String(options.workers ?? 1),
+    ...(options.log_level === null ? [] : ['--log-level', options.log_level ?? 'warn']),
     '--settings', options.settings ?? SERVE_SETTINGS, ...(options.args ?? []),
   ];
   const child: ChildProcess = spawn(TS_NODE, argv, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });

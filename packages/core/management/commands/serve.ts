@@ -14,7 +14,7 @@ const DEFAULT_GRACE_S = 30;
 
 /**
  * Production server: N worker processes on Node's cluster sharing one port,
- * Fastify's pino request logging, and a graceful SIGTERM (requests already
+ * Fastify's pino logging (requests too from --log-level info), and a graceful SIGTERM (requests already
  * read finish, keep-alive connections close without a reset, pools close) so
  * a load balancer can drain it. See docs/deployment.md.
  */
@@ -24,7 +24,8 @@ export default class ServeCommand extends BaseCommand {
   override add_arguments(parser: Command): void {
     parser.argument('[addrport]', 'port, or ipaddr:port (default 127.0.0.1:8000)');
     parser.option('--workers <n>', 'worker processes (default: the number of CPUs)');
-    parser.option('--log-level <level>', 'pino log level: fatal, error, warn, info, debug, silent', 'info');
+    // warn, as gunicorn keeps no access log unless asked: a JSON line per request cost about a third of a small request's CPU.
+    parser.option('--log-level <level>', "pino log level: fatal, error, warn, info (a line per request), debug, silent", 'warn');
     parser.option('--graceful-timeout <seconds>', `after SIGTERM, how long requests may take to finish before their connections are cut (default ${DEFAULT_GRACE_S})`);
   }
 
@@ -37,7 +38,7 @@ export default class ServeCommand extends BaseCommand {
       throw new CommandError(`--graceful-timeout must be a number of seconds (0 or more), not '${options.gracefulTimeout}'.`);
     }
     if (cluster.isPrimary && workers > 1) return this.#primary(workers, host, port, grace_s);
-    return this.#worker(host, port, options.logLevel ?? 'info', grace_s);
+    return this.#worker(host, port, options.logLevel ?? 'warn', grace_s);
   }
 
   async #primary(workers: number, host: string, port: number, grace_s: number): Promise<never> {
