@@ -37,7 +37,7 @@ export interface ScenarioResult {
   /** Anything that makes the numbers suspect (non-2xx, errors, lost sessions). */
   problems: string[];
   measured_at: string;
-  /** Which Tango server: absent for bench/server.ts in-process; `serve` (or `serve --log-level warn`) for manage.ts serve. */
+  /** Which Tango server: absent for bench/server.ts in-process; `serve` (or `serve --log-level info`) for manage.ts serve. */
   server?: string;
   /** S6 only: Tango's S6 req/s ÷ its S5 req/s on the same engine and server in the same run (the target is on this). */
   hot_share?: number;
