@@ -3,9 +3,7 @@
  * case-insensitive, names and values checked before they can be sent (a
  * newline in a value is BadHeaderError, never a split header).
  */
-import { get_or_set_bounded } from '../bounded_map';
 import { TangoError } from '../errors';
-import { register_memo } from '../memos';
 
 /** django.http.BadHeaderError: a header that cannot be sent safely. */
 export class BadHeaderError extends TangoError {
@@ -18,25 +16,9 @@ const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 // Printable ASCII and tab: the one test nearly every value passes.
 const PLAIN = /[^\t\x20-\x7e]/;
 
-interface CheckedName {
-  lower: string;
-}
-
-// Code sets the same few header names over and over: each spelling is
-// checked and lower-cased once, and the lower-cased key (already hashed) is reused.
-const checked_names = new Map<string, CheckedName>();
-register_memo('http.headers.checked_names', () => checked_names.clear());
-
-function checked_name(name: string): CheckedName {
-  // Bounded: names built from user input must not grow it without end.
-  return get_or_set_bounded(checked_names, name, 256, () => {
-    if (!TOKEN.test(name)) throw new BadHeaderError(`Header names must be HTTP tokens: '${name}'`);
-    return { lower: name.toLowerCase() };
-  });
-}
-
-function lower_name(name: string): string {
-  return checked_names.get(name)?.lower ?? name.toLowerCase();
+function checked_name(name: string): string {
+  if (!TOKEN.test(name)) throw new BadHeaderError(`Header names must be HTTP tokens: '${name}'`);
+  return name.toLowerCase();
 }
 
 /** Case-insensitive response headers that keep the spelling they were set with (Django's ResponseHeaders). */
@@ -49,19 +31,19 @@ export class ResponseHeaders implements Iterable<[string, string]> {
   }
 
   get(name: string): string | undefined {
-    return this.#map.get(lower_name(name))?.[1];
+    return this.#map.get(name.toLowerCase())?.[1];
   }
 
   set(name: string, value: string | number): void {
     const v = String(value);
     // Refuse here, in the view, what Node would refuse later while writing the
     // head (outside the error handling): a CR/LF would also inject a header.
-    const entry = checked_name(name);
+    const lower = checked_name(name);
     if (PLAIN.test(v)) {
       if (CONTROL.test(v)) throw new BadHeaderError(`Header values can't contain newlines or control characters: '${name}'`);
       this.#non_ascii = true;
     }
-    this.#map.set(entry.lower, [name, v]);
+    this.#map.set(lower, [name, v]);
   }
 
   /** Whether a value with characters above U+007F was ever set (the server then writes values as bytes). */
@@ -70,11 +52,11 @@ export class ResponseHeaders implements Iterable<[string, string]> {
   }
 
   has(name: string): boolean {
-    return this.#map.has(lower_name(name));
+    return this.#map.has(name.toLowerCase());
   }
 
   delete(name: string): boolean {
-    return this.#map.delete(lower_name(name));
+    return this.#map.delete(name.toLowerCase());
   }
 
   get size(): number {

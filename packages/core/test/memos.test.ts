@@ -23,7 +23,7 @@ describe('memos', () => {
 
   it('lists the memos of the core modules', () => {
     expect(memo_names()).toEqual(expect.arrayContaining([
-      'cache.locmem', 'crypto.known_hashes', 'db_statements.sqlite_prepared', 'http.headers.checked_names',
+      'cache.locmem', 'crypto.known_hashes', 'db_statements.sqlite_prepared',
       'http.hosts.allowed_hosts', 'http.signed_cookies.prefixed_keys', 'middleware.csrf.failure_view',
       'middleware.csrf.trusted_origins', 'signing.derived_keys', 'timezone.formatters', 'timezone.http_date',
       'timezone.offsets', 'urls.resolver',
