@@ -4,9 +4,10 @@
  * a plain class instance (its state in #private fields, its methods running
  * on it); this wraps it in a Proxy whose traps turn a key the session does not
  * have into get/set/delete of the data. Methods read through the proxy come
- * back bound to the session, so they never run with the proxy as `this`. The
- * framework never needs the session back from the proxy: everything it does
- * goes through the public API, which the proxy passes on. Which keys compile
+ * back bound to the session, so they never run with the proxy as `this`.
+ * Nothing unwraps a proxy: SessionMiddleware keeps the session it wrapped and
+ * works on that, and other code uses the public API, which the proxy passes
+ * on. Which keys compile
  * is up to the SessionData interface (@tango/core/http/session_api).
  */
 import type { Session } from '@tango/core/http/session_api';
