@@ -27,6 +27,13 @@ export interface Statement {
   readonly name: string;
   /** A SELECT by primary key: SQLite stops at the first row instead of stepping on to prove there is no second. */
   readonly one_row: boolean;
+  /**
+   * The named statement as pg's query config, made once. Its name and text
+   * are on its prototype: pg copies a config's own properties into a new
+   * object for every query (keeping the prototype), and with none of its own
+   * that copy costs nothing (bench/NOTES.md, "PostgreSQL statements").
+   */
+  readonly pg_named: Readonly<{ name: string; text: string }>;
 }
 
 export interface StatementResult<Row> {
@@ -40,7 +47,8 @@ export function statement(sql: string, postgresql_sql?: string, opts: { one_row?
   let n = 0;
   const postgresql = postgresql_sql ?? sql.replace(/\?/g, () => `$${++n}`);
   const name = `tango_${createHash('sha1').update(postgresql).digest('hex').slice(0, 24)}`;
-  return { sqlite: sql, postgresql, name, one_row: opts.one_row ?? false };
+  const pg_named = Object.create(Object.freeze({ name, text: postgresql })) as { name: string; text: string };
+  return { sqlite: sql, postgresql, name, one_row: opts.one_row ?? false, pg_named: Object.freeze(pg_named) };
 }
 
 /** A double-quoted SQL identifier (both SQLite and PostgreSQL read it so). */
@@ -121,7 +129,7 @@ async function run_pg<Row>(pool: import('pg').Pool, named: boolean, st: Statemen
   try {
     // A named statement is parsed and planned once per connection.
     const result = named
-      ? await pool.query({ name: st.name, text: st.postgresql, values: bindings as unknown[] })
+      ? await pool.query(st.pg_named, bindings as unknown[])
       : await pool.query(st.postgresql, bindings as unknown[]);
     return { rows: result.rows as Row[], count: result.rowCount ?? 0 };
   } catch (err) {

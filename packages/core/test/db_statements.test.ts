@@ -126,6 +126,18 @@ describe_with('TEST_DATABASE_URL')('on PostgreSQL (pg.Pool)', (url) => {
     }
   });
 
+  test('a statement runs as a named prepared statement on the server; with prepare_threshold null, unnamed', async () => {
+    const probe = statement('SELECT pg_backend_pid() AS pid, array(SELECT name FROM pg_prepared_statements ORDER BY name) AS names');
+    for (const [options, prepared] of [[{}, true], [{ prepare_threshold: null }, false]] as const) {
+      const knex = await connect(options);
+      const runs: Array<{ pid: number; names: string[] }> = [];
+      for (let i = 0; i < 3; i++) runs.push((await run_statement<{ pid: number; names: string[] }>(knex, probe, [])).rows[0]);
+      // Statements one after another run on one connection, whose session holds the statement from the first run on.
+      expect(new Set(runs.map((r) => r.pid)).size).toBe(1);
+      for (const r of runs) expect(r.names).toEqual(prepared ? [probe.name] : []);
+    }
+  });
+
   test("a failed statement's error has a stack that leads back to its caller", async () => {
     const knex = await connect();
     const err = await run_statement(knex, FAILING, []).then(() => null, (e: Error) => e);
