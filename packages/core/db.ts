@@ -16,6 +16,7 @@ import type { Knex } from 'knex';
 import { settings, on_settings_changed, type Settings, type DatabaseSettings } from './conf';
 import { ImproperlyConfigured } from './errors';
 import { get_logger } from './log';
+import { StatementPool } from './pg_statement_pool';
 import { on_shutdown } from './shutdown';
 import { naive_instant, naive_string, naive_wall_ms, utc_offset_at, utc_offset_ms } from './timezone';
 
@@ -58,7 +59,7 @@ export interface SqliteStatement {
  *    would wait on the file lock while blocking the event loop).
  */
 export type StatementDriver =
-  | { vendor: 'postgresql'; pool(): import('pg').Pool; prepared: boolean; end(): Promise<void> }
+  | { vendor: 'postgresql'; pool(): StatementPool; prepared: boolean; end(): Promise<void> }
   | { vendor: 'sqlite'; connection(): SqliteDatabase | undefined };
 
 const connections = new Map<string, Entry>();
@@ -180,7 +181,7 @@ function build_config(alias: string, s: Settings): { config: Knex.Config; driver
     },
   };
   if (search_path !== undefined) config.searchPath = search_path as string | string[];
-  let pool: import('pg').Pool | undefined;
+  let pool: StatementPool | undefined;
   const driver: StatementDriver = {
     vendor: 'postgresql',
     // prepare_threshold: null (psycopg 3's way, which Django passes through) turns named statements off.
@@ -203,7 +204,7 @@ function build_config(alias: string, s: Settings): { config: Knex.Config; driver
  * waiters give up after the same timeout (connectionTimeoutMillis bounds both
  * connecting and waiting for a free connection).
  */
-function pg_pool(connection: Record<string, unknown>, max: number, search_path: string | string[] | undefined): import('pg').Pool {
+function pg_pool(connection: Record<string, unknown>, max: number, search_path: string | string[] | undefined): StatementPool {
   // Required lazily: see the module comment.
   const { Pool } = require('pg') as typeof import('pg');
   let options = String(connection.options ?? '');
@@ -215,7 +216,7 @@ function pg_pool(connection: Record<string, unknown>, max: number, search_path: 
   const pool = new Pool({ ...connection, options, max, idleTimeoutMillis: 10_000 });
   // An idle connection that breaks (server restart) is dropped by the pool; without a listener the error would be thrown.
   pool.on('error', (err) => logger.warn(`PostgreSQL connection dropped from the statement pool: ${err.message}`));
-  return pool;
+  return new StatementPool(pool);
 }
 
 /** The knex instance for `alias` (django.db.connections[alias]), created on first use. */

@@ -3,7 +3,8 @@
  * per request), run through the drivers' public APIs (see statement_driver in
  * ./db); knex stays for migrations, clearsessions --dry-run and user code.
  *
- *  - PostgreSQL: `pool.query({ name, text, values })` on a pg.Pool: the
+ *  - PostgreSQL: a named statement (its query config made once) on a pg.Pool
+ *    whose clients are kept between statements (pg_statement_pool.ts): the
  *    statement is parsed and planned once per connection (pg's named
  *    statements), unless OPTIONS.prepare_threshold is null.
  *  - SQLite: better-sqlite3 statements prepared once per connection, run on
@@ -17,6 +18,7 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { statement_driver, type SqliteDatabase, type SqliteStatement } from './db';
+import type { StatementPool } from './pg_statement_pool';
 import { register_memo } from './memos';
 
 /** A statement written once with `?` placeholders; PostgreSQL gets `$1…$n`. */
@@ -125,7 +127,7 @@ async function run_through_knex<Row>(conn: Knex, st: Statement, bindings: readon
   return { rows: [], count: (result as { changes?: number }).changes ?? 0 };
 }
 
-async function run_pg<Row>(pool: import('pg').Pool, named: boolean, st: Statement, bindings: readonly unknown[]): Promise<StatementResult<Row>> {
+async function run_pg<Row>(pool: StatementPool, named: boolean, st: Statement, bindings: readonly unknown[]): Promise<StatementResult<Row>> {
   try {
     // A named statement is parsed and planned once per connection.
     const result = named
