@@ -31,13 +31,14 @@ export const SessionMiddleware: MiddlewareFactory = middleware_mixin(() => {
   // Resolved once, when the middleware is built (Django: in __init__): a bad setting stops start-up.
   const SessionStore = get_session_store_class();
   get_session_data_schema();
+  const make_empty = (request: HttpRequest): Session => attach(request, new SessionStore(null));
 
   return {
     process_request(request) {
       const key = request.COOKIES.get(settings.SESSION_COOKIE_NAME);
       if (key === undefined) {
         // An untouched, cookie-less session sends nothing (Django), so most such requests never build one.
-        request.defer_session(() => attach(request, new SessionStore(null)));
+        request.defer_session(make_empty);
         return;
       }
       const session = new SessionStore(key);
@@ -67,16 +68,18 @@ interface Built {
   session: SessionApi;
 }
 
+type WithBuilt = HttpRequest & { [OWN]?: Built };
+
 function attach(request: HttpRequest, session: SessionBase): Session {
   const view = with_bracket_access(session);
-  (request as HttpRequest & { [OWN]?: Built })[OWN] = { view, session };
+  (request as WithBuilt)[OWN] = { view, session };
   return view;
 }
 
 /** Django's process_response; a promise only when it saves. */
 function process_response(request: HttpRequest, response: HttpResponse): HttpResponse | Promise<HttpResponse> {
   const assigned = request.session as Session | undefined;
-  const built = (request as HttpRequest & { [OWN]?: Built })[OWN];
+  const built = (request as WithBuilt)[OWN];
   const session = built !== undefined && built.view === assigned ? built.session : assigned;
   // A view may have removed the session (Django: AttributeError → response as is).
   if (typeof session?.is_empty !== 'function') return response;

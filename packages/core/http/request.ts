@@ -90,7 +90,7 @@ export class HttpRequest {
   readonly body: Buffer;
   resolver_match: ResolverMatch | null = null;
   #session: Session | undefined = undefined;
-  #make_session: (() => Session) | undefined = undefined;
+  #make_session: ((request: HttpRequest) => Session) | undefined = undefined;
   #cookies: CookieDict | undefined;
   #get: QueryDict | undefined;
   #post: QueryDict | undefined;
@@ -160,7 +160,7 @@ export class HttpRequest {
    * per-request defineProperty would turn it into a slow dictionary.
    */
   get session(): Session {
-    if (this.#session === undefined && this.#make_session !== undefined) this.#session = this.#make_session();
+    if (this.#session === undefined && this.#make_session !== undefined) this.#session = this.#make_session(this);
     return this.#session as Session;
   }
 
@@ -169,8 +169,8 @@ export class HttpRequest {
     this.#make_session = undefined;
   }
 
-  /** Builds request.session with `make` when (and only if) something reads it. */
-  defer_session(make: () => Session): void {
+  /** Builds request.session with `make(request)` when (and only if) something reads it; one `make` can serve every request. */
+  defer_session(make: (request: HttpRequest) => Session): void {
     this.#session = undefined;
     this.#make_session = make;
   }

@@ -14,9 +14,10 @@ const DEFAULT_GRACE_S = 30;
 
 /**
  * Production server: N worker processes on Node's cluster sharing one port,
- * Fastify's pino logging (requests too from --log-level info), and a graceful SIGTERM (requests already
- * read finish, keep-alive connections close without a reset, pools close) so
- * a load balancer can drain it. See docs/deployment.md.
+ * Fastify's pino logging (each request too from --log-level info), and a
+ * graceful SIGTERM (requests already read finish, keep-alive connections
+ * close without a reset, pools close) so a load balancer can drain it. See
+ * docs/deployment.md.
  */
 export default class ServeCommand extends BaseCommand {
   readonly help = 'Serves the project for production with N worker processes (graceful shutdown on SIGTERM).';
