@@ -131,16 +131,20 @@ export function is_engine(id: string): id is EngineId {
   return id === 'core' || (ENGINES as readonly string[]).includes(id);
 }
 
+/** Whether module `rel` (no extension) is in this tree: as TypeScript, or compiled (the `--serve` build). */
+function module_exists(rel: string): boolean {
+  return ['.ts', '.js', '/index.ts', '/index.js'].some((ext) => fs.existsSync(path.join(ROOT, rel + ext)));
+}
+
 /** Whether the sessions package (middleware and backends) is there to benchmark. */
 export function sessions_available(): boolean {
-  return fs.existsSync(path.join(ROOT, 'packages/sessions/middleware.ts')) || fs.existsSync(path.join(ROOT, 'packages/sessions/middleware/index.ts'));
+  return module_exists('packages/sessions/middleware');
 }
 
 export function engine_available(id: EngineId): boolean {
   if (id === 'core') return true;
   if (!sessions_available()) return false;
-  const file = path.join(ROOT, 'packages/sessions/backends', `${ENGINE_INFO[id].session_engine}.ts`);
-  return fs.existsSync(file);
+  return module_exists(`packages/sessions/backends/${ENGINE_INFO[id].session_engine}`);
 }
 
 export interface SettingsOverrides {

@@ -18,7 +18,7 @@ export interface Options {
   hot_connections: number;
   /** S6 on cache-redis also runs @fastify/session on the same Redis (bench/fastify_session.ts). */
   fastify_session: boolean;
-  /** Also bench `manage.ts serve --workers 1` at each of these --log-level values (empty: not). */
+  /** Also bench the compiled `node dist/manage.js serve --workers 1` at each of these --log-level values (empty: not). */
   serve: string[];
   duration: number;
   warmup: number;
@@ -67,7 +67,7 @@ export function parse_options(argv: string[]): Options {
     .option('--connections <n>', 'concurrent connections', positive, Number(env('CONNECTIONS') ?? 20))
     .option('--hot-connections <n>', 'connections of S6, all carrying one session', positive, Number(env('HOT_CONNECTIONS') ?? 32))
     .option('--no-fastify-session', 'S6 on cache-redis without the @fastify/session comparison')
-    .option('--serve [levels]', "also bench the production command, manage.ts serve --workers 1, at these --log-level values (default: warn, serve's own default)", env('SERVE'))
+    .option('--serve [levels]', "also bench the production command, node dist/manage.js serve --workers 1 (compiled into bench/dist, against a compiled baseline), at these --log-level values (default: warn, serve's own default)", env('SERVE'))
     .option('--sessions <n>', 'sessions pre-created for S3/S5', positive, env('SESSIONS') ? Number(env('SESSIONS')) : undefined)
     .option('--mem-engines <ids>', 'engines for the memory run', list(ENGINES, 'engine'), env('MEM_ENGINES') ? env('MEM_ENGINES')!.split(',') as EngineId[] : undefined)
     .option('--mem-requests <n>', 'requests per memory run (the target is stated for 1000000)', positive, env('MEM_REQUESTS') ? Number(env('MEM_REQUESTS')) : undefined)

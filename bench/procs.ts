@@ -3,9 +3,10 @@
  * manage.ts commands. Every child is tracked by pid and stopped by pid when the
  * bench ends, however it ends.
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import { ROOT } from './config';
+import * as path from 'node:path';
+import { BENCH_DIR, ROOT } from './config';
 import { free_port } from '@tango/core/testing';
 
 const live = new Set<ChildProcess>();
@@ -60,7 +61,7 @@ export interface ForkOptions {
   ready_timeout_ms?: number;
 }
 
-/** A forked TypeScript child speaking the bench's IPC protocol ({type:'ready'}, then request/reply by type). */
+/** A forked child speaking the bench's IPC protocol ({type:'ready'}, then request/reply by type): TypeScript under ts-node, or compiled JavaScript (compiled()). */
 export class Child {
   readonly stderr_tail: string[] = [];
   port = 0;
@@ -75,7 +76,7 @@ export class Child {
   static async fork(name: string, script: string, args: string[], o: ForkOptions = {}): Promise<Child> {
     const proc = fork(script, args, {
       cwd: ROOT,
-      execArgv: [...TS_NODE, ...(o.node_flags ?? [])],
+      execArgv: [...(script.endsWith('.ts') ? TS_NODE : []), ...(o.node_flags ?? [])],
       env: { ...process.env, NODE_ENV: 'production', TANGO_LOG_LEVEL: 'warn', ...o.env },
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
@@ -220,12 +221,34 @@ export function proc_cpu_us(pid: number): number {
 }
 
 
+/** Where `--serve` compiles the project, with the bench's settings and views (bench/tsconfig.serve.json); git ignores it. */
+export const SERVE_DIST = path.join(BENCH_DIR, 'dist');
+
+let serve_built = false;
+
 /**
- * `manage.ts serve` run as docs/deployment.md tells users to run it (`npx
- * ts-node manage.ts serve ADDR --workers 1`; ts-node's own bin, without npx's
- * npm wrapper, so that the pid is the server's), with its stdout (the request
- * log at the default level) read and dropped as a log collector would, and
- * without NODE_ENV, which deployment.md does not set.
+ * The compiled copy of bench module `name` (e.g. 'baseline'), after `npm run
+ * build` into SERVE_DIST, once per bench run: ServeProcess runs compiled
+ * JavaScript as production does, and its rows compare against a compiled baseline.
+ */
+export function compiled(name: string): string {
+  if (!serve_built) {
+    execFileSync(process.execPath, [...TS_NODE, 'scripts/build.ts', '--out', SERVE_DIST, '--project', path.join(BENCH_DIR, 'tsconfig.serve.json')],
+      { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    serve_built = true;
+  }
+  return path.join(SERVE_DIST, 'bench', `${name}.js`);
+}
+
+/**
+ * The production command as docs/deployment.md runs it: `node dist/manage.js
+ * serve ADDR --workers 1`, compiled by scripts/build.ts, with the bench's
+ * settings (bench/settings.js beside it). Not under ts-node: ts-node loads
+ * Node's `repl` module and with it `node:domain`, which wraps every
+ * EventEmitter's construction and emit, about 10% of a small request
+ * (bench/NOTES.md, "ts-node and node:domain"). Its stdout (the request log at
+ * `--log-level info`) is read and dropped as a log collector would; no
+ * NODE_ENV, which deployment.md does not set.
  */
 export class ServeProcess implements Server {
   readonly #stderr_tail: string[] = [];
@@ -235,12 +258,14 @@ export class ServeProcess implements Server {
     return this.proc.pid ?? -1;
   }
 
+  /** `env` as for the bench's settings module (BENCH_ENGINE); TANGO_SETTINGS_MODULE is the compiled bench/settings.js. */
   static async start(name: string, args: string[], env: Record<string, string>, ready_timeout_ms = 60000): Promise<ServeProcess> {
+    const settings = compiled('settings');
     const port = await free_port();
     const { NODE_ENV: _, ...inherited } = process.env;
-    const proc = spawn(process.execPath, [require.resolve('ts-node/dist/bin.js'), 'manage.ts', 'serve', `127.0.0.1:${port}`, ...args], {
+    const proc = spawn(process.execPath, [path.join(SERVE_DIST, 'manage.js'), 'serve', `127.0.0.1:${port}`, ...args], {
       cwd: ROOT,
-      env: { ...inherited, ...env },
+      env: { ...inherited, ...env, TANGO_SETTINGS_MODULE: settings },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     live.add(proc);

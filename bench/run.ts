@@ -17,14 +17,14 @@ import * as path from 'node:path';
 import { clear_files, clear_pg } from './clear';
 import { store_check } from './check';
 import {
-  ENGINE_INFO, engine_available, floor_of, HOT_TARGET, PATHS, SETTINGS_MODULE, RESULTS_DIR, ROOT, S1_COOKIE_HEADER, SESSION_COOKIE_NAME, sessions_available,
+  ENGINE_INFO, engine_available, floor_of, HOT_TARGET, PATHS, RESULTS_DIR, ROOT, S1_COOKIE_HEADER, SESSION_COOKIE_NAME, sessions_available,
   type EngineId, type Scenario,
 } from './config';
 import { LoadGen, measure } from './measure';
 import { hashing_run } from './hashing';
 import { memory_run } from './memory';
 import { parse_options, type Options } from './options';
-import { Child, ServeProcess, type Server } from './procs';
+import { Child, compiled, ServeProcess, type Server } from './procs';
 import { format_summary, summarise } from './profile';
 import { machine, markdown, rerender, results_base, results_table, today, write_report, type Report, type ScenarioResult } from './report';
 import { cache_prefix, cleanup, copy_sqlite_for_baseline, create_sessions, missing_service, prepare, services, type ServiceStatus } from './stores';
@@ -78,6 +78,8 @@ async function scenarios_on(
   if (engine !== 'core') await prepare(engine);
   const tango = await Child.fork(`tango ${engine}`, 'bench/server.ts', ['--engine', engine], { node_flags: profile_flags(o, prof_dir, name) });
   let baseline: Child | undefined;
+  /** The baseline compiled, as bare Fastify runs in production: what the `serve` rows compare against. */
+  let compiled_baseline: Child | undefined;
   const served: Array<{ level: string; server: ServeProcess }> = [];
   let compared: { server: Child; cookies: string[] } | undefined;
   let tango_from = tango.ready_us;
@@ -95,11 +97,14 @@ async function scenarios_on(
       else args.push('--cache-prefix', prefix);
     }
     if (info.sqlite) copy_sqlite_for_baseline();
-    baseline = await Child.fork(`baseline ${engine}`, 'bench/baseline.ts', args, { node_flags: profile_flags(o, prof_dir, base_name) });
+    const ts_baseline = await Child.fork(`baseline ${engine}`, 'bench/baseline.ts', args, { node_flags: profile_flags(o, prof_dir, base_name) });
+    baseline = ts_baseline;
     // The production command beside the in-process server, on the same stores and settings (bench/settings.ts).
+    if (o.serve.length) compiled_baseline = await Child.fork(`baseline ${engine} (compiled)`, compiled('baseline'), args);
+    const serve_baseline = compiled_baseline ?? ts_baseline;
     for (const level of o.serve) {
       const server = await ServeProcess.start(`serve ${engine} --log-level ${level}`, ['--workers', '1', '--log-level', level],
-        { TANGO_SETTINGS_MODULE: SETTINGS_MODULE, BENCH_ENGINE: engine });
+        { BENCH_ENGINE: engine });
       served.push({ level, server });
     }
     // Issue 20's comparison for the hot session: @fastify/session on the same Redis, with its own sessions.
@@ -114,12 +119,12 @@ async function scenarios_on(
     }
     const measured: ScenarioResult[] = [];
     for (const scenario of scenarios) {
-      const servers: Array<readonly [string | undefined, Server, string[]]> = [
-        [undefined, tango, cookies],
-        ...served.map((s) => [s.level === 'warn' ? 'serve' : `serve --log-level ${s.level}`, s.server, cookies] as const),
-        ...(compared && scenario === 'S6' ? [['@fastify/session', compared.server, compared.cookies] as const] : []),
+      const servers: Array<readonly [string | undefined, Server, string[], Child]> = [
+        [undefined, tango, cookies, ts_baseline],
+        ...served.map((s) => [s.level === 'warn' ? 'serve' : `serve --log-level ${s.level}`, s.server, cookies, serve_baseline] as const),
+        ...(compared && scenario === 'S6' ? [['@fastify/session', compared.server, compared.cookies, ts_baseline] as const] : []),
       ];
-      for (const [label, server, server_cookies] of servers) {
+      for (const [label, server, server_cookies, baseline] of servers) {
         log(`  ${scenario} ${engine}${label ? ` (${label})` : ''} (${scenario === 'S1' || scenario === 'S2' ? 'no session' : floor_of(scenario, engine)})`);
         const before = await verify(scenario, server, baseline, cookies, server_cookies);
         for (const p of before) log(`    ⚠ ${p}`);
@@ -158,7 +163,7 @@ async function scenarios_on(
       }
     }
   } finally {
-    await Promise.all([tango.stop(), baseline?.stop(), compared?.server.stop(), ...served.map((s) => s.server.stop())]);
+    await Promise.all([tango.stop(), baseline?.stop(), compiled_baseline?.stop(), compared?.server.stop(), ...served.map((s) => s.server.stop())]);
     if (engine !== 'core') await cleanup(engine);
   }
   collect_profile(o, report, prof_dir, name, tango_from, load.served.get(tango.port) ?? 0);

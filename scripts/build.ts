@@ -10,7 +10,10 @@
  * types. dist/node_modules/@tango/* link to the compiled packages, so code in
  * dist/ never loads a package's TypeScript.
  *
- *   ts-node scripts/build.ts [--out DIR] [--pack]
+ *   ts-node scripts/build.ts [--out DIR] [--project TSCONFIG] [--pack]
+ *
+ * --project compiles with another tsconfig that extends tsconfig.build.json
+ * (the bench's `--serve` adds its own settings and views: bench/tsconfig.serve.json).
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -65,13 +68,13 @@ export function compiled_manifest(pkg: PackageJson): PackageJson {
 /** Removes what an earlier build compiled (a module since deleted must not linger in a tarball), keeping anything else in OUT (dist/db.sqlite3). */
 function clean(out: string): void {
   if (!fs.existsSync(out)) return;
-  for (const name of ['packages', 'apps', 'node_modules', 'tarballs']) fs.rmSync(path.join(out, name), { recursive: true, force: true });
+  for (const name of ['packages', 'apps', 'bench', 'node_modules', 'tarballs']) fs.rmSync(path.join(out, name), { recursive: true, force: true });
   for (const name of fs.readdirSync(out)) if (/\.(js|d\.ts)$/.test(name)) fs.rmSync(path.join(out, name));
 }
 
-function compile(out: string): void {
+function compile(out: string, project: string): void {
   const tsc = require.resolve('typescript/bin/tsc');
-  execFileSync(process.execPath, [tsc, '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', out], { stdio: 'inherit', cwd: ROOT });
+  execFileSync(process.execPath, [tsc, '-p', project, '--outDir', out], { stdio: 'inherit', cwd: ROOT });
 }
 
 /** Files tsc does not emit that a package reads at run time (startproject's `*-tpl` templates), copied beside the compiled code. */
@@ -127,8 +130,9 @@ function pack(out: string): string[] {
 function main(argv: string[]): void {
   const at = argv.indexOf('--out');
   const out = path.resolve(at >= 0 ? argv[at + 1] : path.join(ROOT, 'dist'));
+  const p = argv.indexOf('--project');
   clean(out);
-  compile(out);
+  compile(out, path.resolve(p >= 0 ? argv[p + 1] : path.join(ROOT, 'tsconfig.build.json')));
   copy_assets(out);
   write_manifests(out);
   process.stdout.write(`Compiled to ${path.relative(process.cwd(), out) || '.'}/ (run: node ${path.relative(process.cwd(), path.join(out, 'manage.js'))} <command>)\n`);

@@ -4,6 +4,7 @@
 #
 #   bash bench/callgrind/run.sh SERVER ENGINE PATH [COOKIE [SERVER ARGS...]]
 #   SERVER: bench/server.ts (Tango) or bench/baseline.ts; ENGINE as in --engines, or core for S1/S2.
+#   A compiled SERVER (bench/dist/bench/baseline.js, built by `npm run bench -- --serve`) runs without ts-node.
 #   SERVER ARGS go to the server, e.g. the baseline's --sample-key KEY (pass '' as COOKIE for none).
 #
 # One autocannon run drives the server on the same keep-alive connections (CONNECTIONS, default 4;
@@ -19,13 +20,14 @@
 # Leaves /tmp/tango-cg.PORT.1-01 (callgrind output) and .map (V8's perf map) for diff.py.
 set -euo pipefail
 SERVER=$1; ENGINE=$2; URLPATH=$3; COOKIE=${4:-}; shift $(( $# < 4 ? $# : 4 ))
+TS_NODE=(-r ts-node/register); [[ $SERVER == *.js ]] && TS_NODE=()
 command -v valgrind > /dev/null || { echo "valgrind is not installed (apt-get install -y valgrind)" >&2; exit 1; }
 PORT=$((8200 + RANDOM % 700))
 OUT=/tmp/tango-cg.$PORT
 rm -f "$OUT"*
 NODE_ENV=production TANGO_LOG_LEVEL=warn valgrind --tool=callgrind --smc-check=all-non-file --instr-atstart=no \
   --separate-threads=yes --callgrind-out-file="$OUT" \
-  node --perf-basic-prof --no-compact-code-space ${NODE_FLAGS:-} -r ts-node/register "$SERVER" --engine "$ENGINE" --port $PORT "$@" \
+  node --perf-basic-prof --no-compact-code-space ${NODE_FLAGS:-} "${TS_NODE[@]}" "$SERVER" --engine "$ENGINE" --port $PORT "$@" \
   > "$OUT.log" 2>&1 &
 VPID=$!
 for _ in $(seq 1 600); do curl -s -o /dev/null "http://127.0.0.1:$PORT/" && break; sleep 0.5; done
