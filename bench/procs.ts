@@ -245,10 +245,9 @@ export function compiled(name: string): string {
  * serve ADDR --workers 1`, compiled by scripts/build.ts, with the bench's
  * settings (bench/settings.js beside it). Not under ts-node: ts-node loads
  * Node's `repl` module and with it `node:domain`, which wraps every
- * EventEmitter's construction and emit, about 10% of a small request
- * (bench/NOTES.md, "ts-node and node:domain"). Its stdout (the request log at
- * `--log-level info`) is read and dropped as a log collector would; no
- * NODE_ENV, which deployment.md does not set.
+ * EventEmitter's construction and emit (bench/NOTES.md, "2026-12-07, day").
+ * Its stdout (the request log at `--log-level info`) is read and dropped as
+ * a log collector would; no NODE_ENV, which deployment.md does not set.
  */
 export class ServeProcess implements Server {
   readonly #stderr_tail: string[] = [];
