@@ -124,15 +124,15 @@ async function scenarios_on(
         ...served.map((s) => [s.level === 'warn' ? 'serve' : `serve --log-level ${s.level}`, s.server, cookies, serve_baseline] as const),
         ...(compared && scenario === 'S6' ? [['@fastify/session', compared.server, compared.cookies, ts_baseline] as const] : []),
       ];
-      for (const [label, server, server_cookies, baseline] of servers) {
+      for (const [label, server, server_cookies, against] of servers) {
         log(`  ${scenario} ${engine}${label ? ` (${label})` : ''} (${scenario === 'S1' || scenario === 'S2' ? 'no session' : floor_of(scenario, engine)})`);
-        const before = await verify(scenario, server, baseline, cookies, server_cookies);
+        const before = await verify(scenario, server, against, cookies, server_cookies);
         for (const p of before) log(`    ⚠ ${p}`);
-        const r = await measure(load, scenario, engine, server, baseline, o, cookies, log, server_cookies);
+        const r = await measure(load, scenario, engine, server, against, o, cookies, log, server_cookies);
         if (label) r.server = label;
         r.problems.unshift(...setup_problems, ...before);
         if (scenario === 'S3' || scenario === 'S5' || scenario === 'S6') {
-          const after = await verify('S3', server, baseline, cookies, server_cookies);
+          const after = await verify('S3', server, against, cookies, server_cookies);
           if (after.length) r.problems.push(`after the runs: ${after.join('; ')} (store flushed by another process?)`);
         }
         if (scenario === 'S6' && label === '@fastify/session') {

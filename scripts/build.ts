@@ -127,12 +127,16 @@ function pack(out: string): string[] {
   return (JSON.parse(stdout) as Array<{ filename: string }>).map((p) => path.join(dest, p.filename));
 }
 
+/** The value after `--name` in argv, or `fallback`, as an absolute path. */
+function path_option(argv: string[], name: string, fallback: string): string {
+  const at = argv.indexOf(name);
+  return path.resolve(at >= 0 ? argv[at + 1] : fallback);
+}
+
 function main(argv: string[]): void {
-  const at = argv.indexOf('--out');
-  const out = path.resolve(at >= 0 ? argv[at + 1] : path.join(ROOT, 'dist'));
-  const p = argv.indexOf('--project');
+  const out = path_option(argv, '--out', path.join(ROOT, 'dist'));
   clean(out);
-  compile(out, path.resolve(p >= 0 ? argv[p + 1] : path.join(ROOT, 'tsconfig.build.json')));
+  compile(out, path_option(argv, '--project', path.join(ROOT, 'tsconfig.build.json')));
   copy_assets(out);
   write_manifests(out);
   process.stdout.write(`Compiled to ${path.relative(process.cwd(), out) || '.'}/ (run: node ${path.relative(process.cwd(), path.join(out, 'manage.js'))} <command>)\n`);
